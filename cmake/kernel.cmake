@@ -1,0 +1,54 @@
+# The freestanding kernel (included from the top-level CMakeLists.txt in the kernel configuration).
+set(CMAKE_CXX_STANDARD 20)
+set(CMAKE_CXX_STANDARD_REQUIRED ON)
+set(CMAKE_CXX_EXTENSIONS OFF)
+if(NOT PTIBENCH_VERSION)
+  include(${CMAKE_SOURCE_DIR}/cmake/version.cmake)
+endif()
+
+file(GLOB PTIBENCH_KERNEL_SOURCES CONFIGURE_DEPENDS
+  ${CMAKE_SOURCE_DIR}/boot/*.asm
+  ${CMAKE_SOURCE_DIR}/arch/x86/*.asm
+  ${CMAKE_SOURCE_DIR}/arch/x86/*.cpp
+  ${CMAKE_SOURCE_DIR}/kernel/*.cpp
+  ${CMAKE_SOURCE_DIR}/bench/*.cpp)
+
+set(CMAKE_ASM_NASM_FLAGS "-I${CMAKE_SOURCE_DIR}/arch/x86/ -I${CMAKE_SOURCE_DIR}/boot/")
+set(CMAKE_ASM_NASM_COMPILE_OBJECT
+    "<CMAKE_ASM_NASM_COMPILER> <INCLUDES> <FLAGS> -f elf64 -o <OBJECT> <SOURCE>")
+
+# The kernel runs identity-mapped in the low 2 GiB: small code model, no PIC, no red zone (an
+# exception pushes its frame right below RSP). SSE stays on for the statistics' doubles; boot
+# enables it before any C++ runs.
+set(PTIBENCH_KERNEL_CXX_FLAGS
+  -ffreestanding -fno-exceptions -fno-rtti -fno-stack-protector -fno-threadsafe-statics
+  -fno-pic -fno-pie -mcmodel=small -mno-red-zone -fno-asynchronous-unwind-tables
+  -fno-omit-frame-pointer -nostdlib -O2 -g -Wall -Wextra -Werror)
+
+add_executable(ptibench.elf ${PTIBENCH_KERNEL_SOURCES})
+target_include_directories(ptibench.elf PRIVATE ${CMAKE_SOURCE_DIR})
+target_compile_definitions(ptibench.elf PRIVATE PTIBENCH_KERNEL=1
+  PTIBENCH_VERSION="${PTIBENCH_VERSION}")
+target_compile_options(ptibench.elf PRIVATE $<$<COMPILE_LANGUAGE:CXX>:${PTIBENCH_KERNEL_CXX_FLAGS}>)
+set(CMAKE_CXX_LINK_EXECUTABLE
+  "${PTIBENCH_LLD} -T ${CMAKE_SOURCE_DIR}/linker.ld -nostdlib -static -z max-page-size=4096 --no-dynamic-linker -Map=ptibench.map <OBJECTS> -o <TARGET>")
+set_target_properties(ptibench.elf PROPERTIES LINK_DEPENDS ${CMAKE_SOURCE_DIR}/linker.ld)
+
+# The hybrid GRUB image: BIOS and UEFI, CD and USB stick.
+find_program(GRUB_MKRESCUE NAMES grub-mkrescue grub2-mkrescue REQUIRED)
+find_program(GRUB_FILE NAMES grub-file grub2-file)
+set(ISO_DIR ${CMAKE_BINARY_DIR}/isodir)
+set(ISO_CHECK "")
+if(GRUB_FILE)
+  set(ISO_CHECK COMMAND ${GRUB_FILE} --is-x86-multiboot2 $<TARGET_FILE:ptibench.elf>)
+endif()
+add_custom_command(OUTPUT ${CMAKE_BINARY_DIR}/ptibench.iso
+  ${ISO_CHECK}
+  COMMAND ${CMAKE_COMMAND} -E rm -rf ${ISO_DIR}
+  COMMAND ${CMAKE_COMMAND} -E make_directory ${ISO_DIR}/boot/grub
+  COMMAND ${CMAKE_COMMAND} -E copy $<TARGET_FILE:ptibench.elf> ${ISO_DIR}/boot/ptibench.elf
+  COMMAND ${CMAKE_COMMAND} -E copy ${CMAKE_SOURCE_DIR}/boot/grub.cfg ${ISO_DIR}/boot/grub/grub.cfg
+  COMMAND ${GRUB_MKRESCUE} -o ${CMAKE_BINARY_DIR}/ptibench.iso ${ISO_DIR} 2> ${CMAKE_BINARY_DIR}/grub-mkrescue.log
+  DEPENDS ptibench.elf ${CMAKE_SOURCE_DIR}/boot/grub.cfg
+  COMMENT "grub-mkrescue: ptibench.iso (BIOS + UEFI, CD + USB)")
+add_custom_target(iso ALL DEPENDS ${CMAKE_BINARY_DIR}/ptibench.iso)
