@@ -5,8 +5,9 @@
 namespace ptb::cmdline {
 namespace {
 
-// Tokens longer than this are shown shortened (with "...") in messages.
-constexpr usize kShownBytes = 48;
+// User text longer than this many characters (after escaping) is shortened with "..." in
+// messages, which keeps every message well inside its Text<160>.
+constexpr usize kShownChars = 48;
 
 bool is_space(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; }
 
@@ -60,18 +61,24 @@ bool same(const char* a, usize a_len, const char* b, usize b_len) {
   return true;
 }
 
-// Appends bytes so that a message stays printable ASCII and short.
+// Appends user text so that a message stays printable ASCII and short: other bytes become \xNN.
 void put_shown(TextBuf& m, const char* s, usize n) {
-  usize shown = n > kShownBytes ? kShownBytes : n;
-  for (usize i = 0; i < shown; ++i) {
+  usize chars = 0;
+  for (usize i = 0; i < n; ++i) {
     u8 c = static_cast<u8>(s[i]);
-    if (c >= 0x20 && c < 0x7f) {
+    bool printable = c >= 0x20 && c < 0x7f;
+    usize width = printable ? 1 : 4;
+    if (chars + width > kShownChars) {
+      m.put("...");
+      return;
+    }
+    chars += width;
+    if (printable) {
       m.put(static_cast<char>(c));
     } else {
       m.put("\\x").put_hex(c, 2, false);
     }
   }
-  if (shown < n) m.put("...");
 }
 
 // The destination's current value, as messages and help show it.
@@ -205,8 +212,11 @@ bool apply(Parser& p, const Token& t, const Option& o) {
       static const char* const kOn[] = {"1", "yes", "on", "true"};
       static const char* const kOff[] = {"0", "no", "off", "false"};
       for (usize i = 0; i < 4; ++i) {
-        if (str_eq(t.value, t.value_len, kOn[i])) return *o.flag = true, true;
-        if (str_eq(t.value, t.value_len, kOff[i])) return *o.flag = false, true;
+        bool on = str_eq(t.value, t.value_len, kOn[i]);
+        if (on || str_eq(t.value, t.value_len, kOff[i])) {
+          *o.flag = on;
+          return true;
+        }
       }
       p.reject(t, o, "expected one of 1, 0, yes, no, on, off, true, false");
       return false;

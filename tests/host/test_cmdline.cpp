@@ -330,6 +330,14 @@ TEST(Cmdline, VeryLongTokenIsShortenedInMessages) {
             "bench given twice; using the last value '" + std::string(48, 'x') + "...'");
 }
 
+TEST(Cmdline, EscapedTextIsShortenedByItsShownWidth) {
+  Fixture f;
+  EXPECT_EQ(f.parse(std::string(100, '\x1b')), 1u);
+  std::string shown;
+  for (int i = 0; i < 12; ++i) shown += "\\x1b";  // 12 x 4 = 48 characters
+  EXPECT_EQ(f.messages[0], "unknown option '" + shown + "...' ignored (try 'help')");
+}
+
 TEST(Cmdline, MessagesFitTheirBufferAndStayPrintable) {
   Fixture f;
   std::string line = "suite=" + std::string(300, '\x80');
