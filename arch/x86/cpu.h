@@ -1,0 +1,110 @@
+// Instruction wrappers: one tiny always-inline function per instruction, named after the
+// mnemonic. Kernel only; the host build never includes this header. Anything that changes
+// translation or ordering carries a "memory" clobber so the compiler neither caches memory across
+// it nor moves loads and stores over it.
+#pragma once
+
+#include "arch/x86/regs.h"
+#include "kernel/types.h"
+
+#define PTB_INLINE [[gnu::always_inline]] inline
+
+namespace ptb::x86 {
+
+PTB_INLINE void outb(u16 port, u8 v) { asm volatile("outb %0, %1" ::"a"(v), "Nd"(port) : "memory"); }
+PTB_INLINE void outw(u16 port, u16 v) { asm volatile("outw %0, %1" ::"a"(v), "Nd"(port) : "memory"); }
+PTB_INLINE void outl(u16 port, u32 v) { asm volatile("outl %0, %1" ::"a"(v), "Nd"(port) : "memory"); }
+PTB_INLINE u8 inb(u16 port) {
+  u8 v;
+  asm volatile("inb %1, %0" : "=a"(v) : "Nd"(port) : "memory");
+  return v;
+}
+
+struct CpuidRegs {
+  u32 eax, ebx, ecx, edx;
+};
+PTB_INLINE CpuidRegs cpuid(u32 leaf, u32 subleaf = 0) {
+  CpuidRegs r;
+  asm volatile("cpuid" : "=a"(r.eax), "=b"(r.ebx), "=c"(r.ecx), "=d"(r.edx) : "a"(leaf), "c"(subleaf));
+  return r;
+}
+
+PTB_INLINE u64 rdmsr(u32 msr) {
+  u32 lo, hi;
+  asm volatile("rdmsr" : "=a"(lo), "=d"(hi) : "c"(msr));
+  return (u64{hi} << 32) | lo;
+}
+PTB_INLINE void wrmsr(u32 msr, u64 v) {
+  asm volatile("wrmsr" ::"c"(msr), "a"(static_cast<u32>(v)), "d"(static_cast<u32>(v >> 32)) : "memory");
+}
+
+PTB_INLINE u64 read_cr0() {
+  u64 v;
+  asm volatile("mov %%cr0, %0" : "=r"(v));
+  return v;
+}
+PTB_INLINE void write_cr0(u64 v) { asm volatile("mov %0, %%cr0" ::"r"(v) : "memory"); }
+PTB_INLINE u64 read_cr2() {
+  u64 v;
+  asm volatile("mov %%cr2, %0" : "=r"(v));
+  return v;
+}
+// "memory": a CR3 write changes what every address means.
+PTB_INLINE Cr3 read_cr3() {
+  u64 v;
+  asm volatile("mov %%cr3, %0" : "=r"(v)::"memory");
+  return Cr3{v};
+}
+PTB_INLINE void write_cr3(Cr3 v) { asm volatile("mov %0, %%cr3" ::"r"(v.raw) : "memory"); }
+PTB_INLINE Cr4 read_cr4() {
+  u64 v;
+  asm volatile("mov %%cr4, %0" : "=r"(v)::"memory");
+  return Cr4{v};
+}
+PTB_INLINE void write_cr4(Cr4 v) { asm volatile("mov %0, %%cr4" ::"r"(v.raw) : "memory"); }
+
+// "memory": after INVLPG the old translation of addr must not be assumed by the compiler either.
+PTB_INLINE void invlpg(const volatile void* addr) { asm volatile("invlpg (%0)" ::"r"(addr) : "memory"); }
+
+// SDM Vol.2 INVPCID: the descriptor is 16 bytes, PCID in bits 11:0 of the first quadword.
+struct alignas(16) InvpcidDescriptor {
+  u64 pcid;
+  u64 addr;
+};
+enum class InvpcidType : u64 { kAddress = 0, kSingle = 1, kAllIncludingGlobal = 2, kAllNonGlobal = 3 };
+PTB_INLINE void invpcid(InvpcidType type, const InvpcidDescriptor& d) {
+  asm volatile("invpcid %0, %1" ::"m"(d), "r"(static_cast<u64>(type)) : "memory");
+}
+PTB_INLINE void invpcid_address(Pcid p, u64 addr) { invpcid(InvpcidType::kAddress, {p.value, addr}); }
+PTB_INLINE void invpcid_single(Pcid p) { invpcid(InvpcidType::kSingle, {p.value, 0}); }
+PTB_INLINE void invpcid_all() { invpcid(InvpcidType::kAllIncludingGlobal, {0, 0}); }
+PTB_INLINE void invpcid_all_nonglobal() { invpcid(InvpcidType::kAllNonGlobal, {0, 0}); }
+
+PTB_INLINE u64 rdtsc() {
+  u32 lo, hi;
+  asm volatile("rdtsc" : "=a"(lo), "=d"(hi));
+  return (u64{hi} << 32) | lo;
+}
+// The harness's timestamp: LFENCE before waits for earlier instructions to complete, LFENCE after
+// keeps later ones from starting before the read (SDM Vol.2 RDTSC; on AMD once DE_CFG[1] is set).
+PTB_INLINE u64 rdtsc_ordered() {
+  u32 lo, hi;
+  asm volatile("lfence; rdtsc; lfence" : "=a"(lo), "=d"(hi)::"memory");
+  return (u64{hi} << 32) | lo;
+}
+
+PTB_INLINE void cli() { asm volatile("cli" ::: "memory"); }
+PTB_INLINE void hlt() { asm volatile("hlt" ::: "memory"); }
+PTB_INLINE void pause() { asm volatile("pause"); }
+PTB_INLINE u64 read_rflags() {
+  u64 v;
+  asm volatile("pushfq; pop %0" : "=r"(v)::"memory");
+  return v;
+}
+PTB_INLINE u64 read_rsp() {
+  u64 v;
+  asm volatile("mov %%rsp, %0" : "=r"(v));
+  return v;
+}
+
+}  // namespace ptb::x86

@@ -1,0 +1,109 @@
+#include "arch/x86/cpu_setup.h"
+
+#include "arch/x86/cpu.h"
+
+extern "C" const ptb::u64 trap_stub_table[32];
+extern "C" const ptb::u64 trap_stub_soft;
+extern "C" char __entry_text_start[], __entry_text_end[], __entry_data_start[], __entry_data_end[];
+
+namespace ptb::x86 {
+namespace {
+
+// Everything the CPU or the entry stubs touch before the kernel's page tables are loaded: under
+// PTI these pages are mapped into the user tables (supervisor-only).
+#define ENTRY_DATA [[gnu::section(".entry.data")]]
+ENTRY_DATA alignas(16) u64 gdt[sel::kGdtEntries];
+ENTRY_DATA alignas(16) IdtGate idt[256];
+ENTRY_DATA alignas(16) Tss tss;
+ENTRY_DATA alignas(64) PerCpu cpu0;
+ENTRY_DATA alignas(16) u8 entry_stack[kEntryStackSize];
+ENTRY_DATA alignas(16) u8 ist_stacks[3][kIstStackSize];
+
+TrapHook trap_hook = nullptr;
+FatalTrapHandler fatal_handler = nullptr;
+
+void load_gdt_and_segments() {
+  DescriptorPointer p{static_cast<u16>(sizeof(gdt) - 1), reinterpret_cast<u64>(gdt)};
+  asm volatile("lgdt %0" ::"m"(p) : "memory");
+  // Reload CS with a far return, then the data segments. "memory": descriptors change.
+  asm volatile(
+      "pushq %[cs]\n\t"
+      "leaq 1f(%%rip), %%rax\n\t"
+      "pushq %%rax\n\t"
+      "lretq\n"
+      "1:\n\t"
+      "movw %[ds], %%ax\n\t"
+      "movw %%ax, %%ds\n\t"
+      "movw %%ax, %%es\n\t"
+      "movw %%ax, %%ss\n\t"
+      "xorl %%eax, %%eax\n\t"
+      "movw %%ax, %%fs\n\t"
+      "movw %%ax, %%gs\n\t" ::[cs] "i"(sel::kKernelCode),
+      [ds] "i"(sel::kKernelData)
+      : "rax", "memory");
+  asm volatile("ltr %w0" ::"r"(sel::kTss) : "memory");
+}
+
+}  // namespace
+
+void init_descriptors() {
+  gdt[0] = 0;
+  gdt[sel::kKernelCode / 8] = SegmentDescriptor::code64(0).raw;
+  gdt[sel::kKernelData / 8] = SegmentDescriptor::data(0).raw;
+  gdt[sel::kUserCode32 / 8] = SegmentDescriptor::code32(3).raw;
+  gdt[sel::kUserData / 8] = SegmentDescriptor::data(3).raw;
+  gdt[sel::kUserCode / 8] = SegmentDescriptor::code64(3).raw;
+  TssDescriptor td = TssDescriptor::make(reinterpret_cast<u64>(&tss), sizeof(Tss) - 1);
+  gdt[sel::kTss / 8] = td.low;
+  gdt[sel::kTss / 8 + 1] = td.high;
+
+  tss.rsp[0] = entry_stack_top();
+  for (int i = 0; i < 3; ++i) tss.ist[i] = reinterpret_cast<u64>(ist_stacks[i]) + kIstStackSize;
+  load_gdt_and_segments();
+
+  for (unsigned v = 0; v < 32; ++v) {
+    unsigned ist = v == 8 ? 1 : v == 2 ? 2 : v == 18 ? 3 : 0;
+    // #BP and #OF are raised by INT3/INTO, which ring 3 may execute: DPL 3.
+    unsigned dpl = (v == 3 || v == 4) ? 3 : 0;
+    idt[v] = IdtGate::make(trap_stub_table[v], sel::kKernelCode, ist, dpl);
+  }
+  idt[0x80] = IdtGate::make(trap_stub_soft, sel::kKernelCode, 0, 3);
+  DescriptorPointer ip{static_cast<u16>(sizeof(idt) - 1), reinterpret_cast<u64>(idt)};
+  asm volatile("lidt %0" ::"m"(ip) : "memory");
+
+  cpu0.self = reinterpret_cast<u64>(&cpu0);
+  cpu0.entry_rsp = entry_stack_top();
+  wrmsr(msr::kGsBase, reinterpret_cast<u64>(&cpu0));
+  wrmsr(msr::kKernelGsBase, 0);
+}
+
+PerCpu& percpu() { return cpu0; }
+
+IdtGate set_gate(unsigned vector, u64 handler, unsigned dpl, unsigned ist) {
+  IdtGate old = idt[vector & 0xff];
+  idt[vector & 0xff] = IdtGate::make(handler, sel::kKernelCode, ist, dpl);
+  return old;
+}
+
+void restore_gate(unsigned vector, IdtGate old) { idt[vector & 0xff] = old; }
+
+u64 entry_stack_top() { return reinterpret_cast<u64>(entry_stack) + kEntryStackSize; }
+
+Range entry_text() {
+  return {reinterpret_cast<u64>(__entry_text_start), reinterpret_cast<u64>(__entry_text_end)};
+}
+Range entry_data() {
+  return {reinterpret_cast<u64>(__entry_data_start), reinterpret_cast<u64>(__entry_data_end)};
+}
+
+void set_trap_hook(TrapHook hook) { trap_hook = hook; }
+void set_fatal_trap_handler(FatalTrapHandler handler) { fatal_handler = handler; }
+
+}  // namespace ptb::x86
+
+extern "C" void trap_dispatch(ptb::x86::TrapFrame* frame) {
+  using namespace ptb::x86;
+  if (trap_hook != nullptr && trap_hook(*frame)) return;
+  if (fatal_handler != nullptr) fatal_handler(*frame);
+  for (;;) hlt();
+}

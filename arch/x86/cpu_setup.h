@@ -1,0 +1,34 @@
+// Descriptor tables, the TSS, the per-CPU area and the exception dispatch.
+#pragma once
+
+#include "arch/x86/descriptors.h"
+#include "arch/x86/layout.h"
+#include "kernel/types.h"
+
+namespace ptb::x86 {
+
+// Loads the final GDT (selector order fit for SYSCALL/SYSRET), the TSS with IST stacks for
+// double fault (IST1), NMI (IST2) and machine check (IST3), the IDT for the 32 exception vectors
+// and int 0x80, and points GS at the per-CPU area.
+void init_descriptors();
+
+PerCpu& percpu();
+// Installs `handler` for `vector`; returns the gate it replaced so a benchmark can restore it.
+IdtGate set_gate(unsigned vector, u64 handler, unsigned dpl, unsigned ist = 0);
+void restore_gate(unsigned vector, IdtGate old);
+u64 entry_stack_top();
+// The range of the per-CPU/descriptor/stack area that the entry stubs need (for PTI mapping).
+struct Range {
+  u64 start, end;
+};
+Range entry_text();
+Range entry_data();
+
+// An expected trap: a benchmark or self-test that provokes an exception registers a hook; when it
+// returns true the stub resumes with the (possibly edited) frame. Anything else is fatal.
+using TrapHook = bool (*)(TrapFrame& frame);
+void set_trap_hook(TrapHook hook);
+using FatalTrapHandler = void (*)(const TrapFrame& frame);  // must not return
+void set_fatal_trap_handler(FatalTrapHandler handler);
+
+}  // namespace ptb::x86

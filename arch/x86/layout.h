@@ -1,0 +1,66 @@
+// Constants and structure offsets shared with the assembly (arch/x86/layout.inc). Every value
+// here is repeated in layout.inc; tests/host/test_layout.cpp reads that file and checks that the
+// two agree, and the static_asserts below pin the structure offsets the stubs use.
+#pragma once
+
+#include <stddef.h>
+
+#include "arch/x86/descriptors.h"
+#include "kernel/types.h"
+
+namespace ptb::x86 {
+
+inline constexpr u64 kKernelStackSize = 0x10000;
+inline constexpr u64 kEntryStackSize = 0x4000;
+inline constexpr u64 kIstStackSize = 0x2000;
+
+// The per-CPU area. GS.base points at it while in the kernel (SWAPGS on every entry from ring 3).
+// It lives in the entry area: under PTI the entry stubs read it before switching to the kernel's
+// page tables.
+struct PerCpu {
+  u64 self;             // its own address
+  u64 kernel_cr3;       // CR3 to load on entry from ring 3 when pti != 0
+  u64 user_cr3;         // CR3 to load on return to ring 3 when pti != 0
+  u64 pti;              // non-zero: entry and exit switch CR3
+  u64 user_rsp;         // SYSCALL entry: the caller's RSP while on the kernel stack
+  u64 entry_rsp;        // SYSCALL entry: top of the entry stack
+  u64 tsc_entry;        // crossing benchmarks: TSC at the first instruction of a kernel stub
+  u64 tsc_exit;         // crossing benchmarks: TSC just before SYSRET/IRETQ
+  u64 user_pcid_flush;  // Linux's lazy flush: non-zero = flush the user PCID on the next return
+  u64 scratch;          // one spare quadword for stubs
+  u64 resume_rip;       // expected-fault handling: where the benchmark fault resumes
+  u64 fault_count;      // expected faults taken
+};
+
+inline constexpr usize kPerCpuSelf = 0, kPerCpuKernelCr3 = 8, kPerCpuUserCr3 = 16, kPerCpuPti = 24,
+                       kPerCpuUserRsp = 32, kPerCpuEntryRsp = 40, kPerCpuTscEntry = 48,
+                       kPerCpuTscExit = 56, kPerCpuUserPcidFlush = 64, kPerCpuScratch = 72,
+                       kPerCpuResumeRip = 80, kPerCpuFaultCount = 88;
+static_assert(offsetof(PerCpu, self) == kPerCpuSelf);
+static_assert(offsetof(PerCpu, kernel_cr3) == kPerCpuKernelCr3);
+static_assert(offsetof(PerCpu, user_cr3) == kPerCpuUserCr3);
+static_assert(offsetof(PerCpu, pti) == kPerCpuPti);
+static_assert(offsetof(PerCpu, user_rsp) == kPerCpuUserRsp);
+static_assert(offsetof(PerCpu, entry_rsp) == kPerCpuEntryRsp);
+static_assert(offsetof(PerCpu, tsc_entry) == kPerCpuTscEntry);
+static_assert(offsetof(PerCpu, tsc_exit) == kPerCpuTscExit);
+static_assert(offsetof(PerCpu, user_pcid_flush) == kPerCpuUserPcidFlush);
+static_assert(offsetof(PerCpu, scratch) == kPerCpuScratch);
+static_assert(offsetof(PerCpu, resume_rip) == kPerCpuResumeRip);
+static_assert(offsetof(PerCpu, fault_count) == kPerCpuFaultCount);
+
+// What the exception stubs push: general registers below the vector and error code, below the
+// CPU's own frame (SDM Vol.3 6.14.2: SS, RSP, RFLAGS, CS, RIP, always in 64-bit mode).
+struct TrapFrame {
+  u64 r15, r14, r13, r12, r11, r10, r9, r8, rbp, rdi, rsi, rdx, rcx, rbx, rax;
+  u64 vector, error_code;
+  u64 rip, cs, rflags, rsp, ss;
+};
+inline constexpr usize kTrapFrameVector = 15 * 8, kTrapFrameRip = 17 * 8, kTrapFrameCs = 18 * 8,
+                       kTrapFrameSize = 22 * 8;
+static_assert(offsetof(TrapFrame, vector) == kTrapFrameVector);
+static_assert(offsetof(TrapFrame, rip) == kTrapFrameRip);
+static_assert(offsetof(TrapFrame, cs) == kTrapFrameCs);
+static_assert(sizeof(TrapFrame) == kTrapFrameSize);
+
+}  // namespace ptb::x86

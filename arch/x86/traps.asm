@@ -1,0 +1,145 @@
+; Exception and interrupt entry stubs for the 32 architectural vectors and the software-interrupt
+; vector. They live in .entry.text, the page(s) the PTI user page tables map, because an
+; exception from ring 3 under PTI arrives with the user tables still loaded.
+;
+; On entry the CPU has pushed (SDM Vol.3 6.14.2) SS, RSP, RFLAGS, CS, RIP, and for some vectors
+; an error code; RSP is 16-byte aligned before those pushes. Each stub pushes a dummy error code
+; where the CPU does not, then the vector number, and joins trap_common, which pushes the general
+; registers to complete a TrapFrame (arch/x86/layout.h) and calls trap_dispatch(frame).
+
+%include "layout.inc"
+
+; Under PTI, switch to the kernel's page tables. Needs GS = per-CPU (after SWAPGS); preserves
+; every register (RAX goes through the per-CPU scratch slot).
+%macro SWITCH_TO_KERNEL_CR3 0
+    cmp qword [gs:PERCPU_PTI], 0
+    je %%done
+    mov [gs:PERCPU_SCRATCH], rax
+    mov rax, [gs:PERCPU_KERNEL_CR3]
+    mov cr3, rax
+    mov rax, [gs:PERCPU_SCRATCH]
+%%done:
+%endmacro
+
+%macro SWITCH_TO_USER_CR3 0
+    cmp qword [gs:PERCPU_PTI], 0
+    je %%done
+    mov [gs:PERCPU_SCRATCH], rax
+    mov rax, [gs:PERCPU_USER_CR3]
+    mov cr3, rax
+    mov rax, [gs:PERCPU_SCRATCH]
+%%done:
+%endmacro
+
+%macro STUB_NO_ERROR 1
+trap_stub_%1:
+    push 0                     ; error_code (none for this vector)
+    push %1                    ; vector
+    jmp trap_common
+%endmacro
+
+%macro STUB_ERROR 1
+trap_stub_%1:
+    push %1                    ; vector; the CPU pushed error_code
+    jmp trap_common
+%endmacro
+
+section .entry.text progbits alloc exec nowrite
+bits 64
+align 16
+
+STUB_NO_ERROR 0
+STUB_NO_ERROR 1
+STUB_NO_ERROR 2
+STUB_NO_ERROR 3
+STUB_NO_ERROR 4
+STUB_NO_ERROR 5
+STUB_NO_ERROR 6
+STUB_NO_ERROR 7
+STUB_ERROR    8
+STUB_NO_ERROR 9
+STUB_ERROR    10
+STUB_ERROR    11
+STUB_ERROR    12
+STUB_ERROR    13
+STUB_ERROR    14
+STUB_NO_ERROR 15
+STUB_NO_ERROR 16
+STUB_ERROR    17
+STUB_NO_ERROR 18
+STUB_NO_ERROR 19
+STUB_NO_ERROR 20
+STUB_ERROR    21
+STUB_NO_ERROR 22
+STUB_NO_ERROR 23
+STUB_NO_ERROR 24
+STUB_NO_ERROR 25
+STUB_NO_ERROR 26
+STUB_NO_ERROR 27
+STUB_NO_ERROR 28
+STUB_ERROR    29
+STUB_ERROR    30
+STUB_NO_ERROR 31
+STUB_NO_ERROR 128              ; int 0x80: the generic software-interrupt vector
+
+trap_common:
+    ; [rsp] = vector, [rsp+8] = error code, [rsp+16] = RIP, [rsp+24] = CS
+    test byte [rsp + 24], 3
+    jz .from_kernel
+    swapgs
+    SWITCH_TO_KERNEL_CR3
+.from_kernel:
+    push rax
+    push rbx
+    push rcx
+    push rdx
+    push rsi
+    push rdi
+    push rbp
+    push r8
+    push r9
+    push r10
+    push r11
+    push r12
+    push r13
+    push r14
+    push r15
+    mov rdi, rsp               ; TrapFrame*; RSP is 16-byte aligned here (176-byte frame)
+    cld
+    extern trap_dispatch
+    call trap_dispatch
+    pop r15
+    pop r14
+    pop r13
+    pop r12
+    pop r11
+    pop r10
+    pop r9
+    pop r8
+    pop rbp
+    pop rdi
+    pop rsi
+    pop rdx
+    pop rcx
+    pop rbx
+    pop rax
+    test byte [rsp + 24], 3
+    jz .to_kernel
+    SWITCH_TO_USER_CR3
+    swapgs
+.to_kernel:
+    add rsp, 16                ; vector and error code
+    iretq
+
+section .rodata
+align 8
+global trap_stub_table
+trap_stub_table:
+%assign i 0
+%rep 32
+    dq trap_stub_%[i]
+%assign i i + 1
+%endrep
+global trap_stub_soft
+trap_stub_soft:
+    dq trap_stub_128

@@ -1,0 +1,24 @@
+// A polled 16550 UART (COM1 by default), 115200 8N1. Every write waits for the transmitter, so no
+// byte is lost; every wait is bounded, so a machine without the port (many laptops) never hangs.
+#pragma once
+
+#include "kernel/types.h"
+
+namespace ptb::x86 {
+
+class Uart16550 {
+ public:
+  explicit constexpr Uart16550(u16 base) : base_(base) {}
+  // Programs the UART and checks it is there with a loopback test. Returns presence.
+  bool init();
+  bool present() const { return present_; }
+  void put(u8 byte);
+  // Waits until the transmitter is completely empty (LSR.TEMT), e.g. before the machine stops.
+  void drain();
+
+ private:
+  u16 base_;
+  bool present_ = false;
+};
+
+}  // namespace ptb::x86

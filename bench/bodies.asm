@@ -1,0 +1,127 @@
+; Code templates for the benchmark runner. Nothing here runs in place: bench/harness.cpp copies
+; the prologue, U (or 2U) copies of one body, a loop branch and the epilogue into the JIT area.
+;
+; The generated function is called as f(JitContext* ctx) (System V: RDI = ctx). It keeps ctx in
+; R15 and the loop counter in R14; a body may use RAX, RBX, RCX, RDX, RSI, RDI, RBP and R8-R13,
+; loaded from ctx after the first timestamp, and must leave R14, R15 and RSP alone. Bodies must be
+; position-independent (no RIP-relative operands): they are copied.
+;
+; Timestamps are LFENCE; RDTSC; LFENCE: the first LFENCE waits for everything before to finish,
+; the second keeps everything after from starting early (SDM Vol.2 RDTSC; AMD: with DE_CFG[1]).
+
+%include "jit.inc"
+
+%macro TEMPLATE 1
+global %1, %1_end
+%1:
+%endmacro
+%macro END_TEMPLATE 1
+%1_end:
+%endmacro
+
+section .rodata
+bits 64
+
+TEMPLATE jit_prologue
+    push rbx
+    push rbp
+    push r12
+    push r13
+    push r14
+    push r15
+    mov r15, rdi
+    mov r14, [r15 + JIT_ITERS]
+    lfence
+    rdtsc
+    lfence
+    shl rdx, 32
+    or rax, rdx
+    mov [r15 + JIT_T0], rax
+    mov rax, [r15 + JIT_RAX]
+    mov rbx, [r15 + JIT_RBX]
+    mov rcx, [r15 + JIT_RCX]
+    mov rdx, [r15 + JIT_RDX]
+    mov rsi, [r15 + JIT_RSI]
+    mov rdi, [r15 + JIT_RDI]
+    mov rbp, [r15 + JIT_RBP]
+    mov r8, [r15 + JIT_R8]
+    mov r9, [r15 + JIT_R9]
+    mov r10, [r15 + JIT_R10]
+    mov r11, [r15 + JIT_R11]
+    mov r12, [r15 + JIT_R12]
+    mov r13, [r15 + JIT_R13]
+END_TEMPLATE jit_prologue
+
+; The loop: the runner emits `dec r14; jnz rel32` back to the first body copy.
+
+TEMPLATE jit_epilogue
+    lfence
+    rdtsc
+    lfence
+    shl rdx, 32
+    or rax, rdx
+    mov [r15 + JIT_T1], rax
+    pop r15
+    pop r14
+    pop r13
+    pop r12
+    pop rbp
+    pop rbx
+    ret
+END_TEMPLATE jit_epilogue
+
+; ---- bodies: one operation each unless the table says otherwise ----
+
+TEMPLATE body_cr3_read            ; mov from CR3
+    mov rax, cr3
+END_TEMPLATE body_cr3_read
+
+TEMPLATE body_cr3_write           ; RAX = the CR3 value to write
+    mov cr3, rax
+END_TEMPLATE body_cr3_write
+
+TEMPLATE body_cr3_switch          ; two switches: to RAX's root, back to RBX's
+    mov cr3, rax
+    mov cr3, rbx
+END_TEMPLATE body_cr3_switch
+
+TEMPLATE body_invpcid             ; RAX = type, RDX -> descriptor
+    invpcid rax, [rdx]
+END_TEMPLATE body_invpcid
+
+TEMPLATE body_invlpg              ; RSI = linear address
+    invlpg [rsi]
+END_TEMPLATE body_invlpg
+
+TEMPLATE body_cr4_toggle          ; RAX = CR4 without PGE, RBX = CR4 with PGE: one global flush
+    mov cr4, rax
+    mov cr4, rbx
+END_TEMPLATE body_cr4_toggle
+
+section .text
+; ---- one timed pass over RSI pages from RDI; returns the ticks in RAX ----
+; Identical instructions every call, so "after a flush" minus "warm" cancels exactly under an
+; instruction-counting TSC and leaves only the refill cost on real hardware.
+global time_touch_pages
+time_touch_pages:
+    lfence
+    rdtsc
+    lfence
+    shl rdx, 32
+    or rax, rdx
+    mov r8, rax
+    test rsi, rsi
+    jz .done
+.next:
+    mov al, [rdi]
+    add rdi, 4096
+    dec rsi
+    jnz .next
+.done:
+    lfence
+    rdtsc
+    lfence
+    shl rdx, 32
+    or rax, rdx
+    sub rax, r8
+    ret

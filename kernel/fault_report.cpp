@@ -1,0 +1,106 @@
+#include "kernel/fault_report.h"
+
+#include "arch/x86/cpu.h"
+#include "arch/x86/cpu_setup.h"
+#include "kernel/console.h"
+#include "kernel/run.h"
+
+extern "C" char kernel_stack_guard[];
+
+namespace ptb {
+namespace {
+
+using x86::TrapFrame;
+
+void reg(TextBuf& t, const char* name, u64 v) { t.put(name).put('=').put_hex(v, 16, false).put("  "); }
+
+[[noreturn]] void report(const TrapFrame& f) {
+  // Read the control registers first, before anything else can change them.
+  u64 cr2 = x86::read_cr2(), cr3 = x86::read_cr3().raw, cr4 = x86::read_cr4().raw;
+  u64 vector = f.vector & 0xff;
+  const char* mnemonic = vector < 32 ? x86::kVectors[vector].mnemonic : "INT";
+  const char* name = vector < 32 ? x86::kVectors[vector].name : "software interrupt";
+  unsigned ring = static_cast<unsigned>(f.cs & 3);
+  bool pti = x86::percpu().pti != 0;
+
+  console::line("");
+  console::line("================================ FAULT ================================");
+  Text<200> t;
+  t.put("FAULT: ").put(mnemonic).put(' ').put(name).put(" (vector ").put_u64(vector);
+  t.put(", error code ").put_hex(f.error_code).put(") in ring ").put_u64(ring);
+  console::line(t);
+  t.clear();
+  t.put("  while running: ").put(run::phase());
+  console::line(t);
+  if (vector == 14) {
+    t.clear();
+    t.put("  ");
+    explain_page_fault(t, f.error_code, cr2, pti);
+    console::line(t);
+  }
+  u64 guard = reinterpret_cast<u64>(kernel_stack_guard);
+  if ((vector == 8 || vector == 14) && ring == 0 && f.rsp >= guard - 512 && f.rsp < guard + 4096 + 64) {
+    console::line("  kernel stack overflow: RSP is at the guard page below the kernel stack");
+  }
+  t.clear();
+  reg(t, "RIP", f.rip); reg(t, "CS", f.cs); reg(t, "RFLAGS", f.rflags);
+  console::line(t);
+  t.clear();
+  reg(t, "RSP", f.rsp); reg(t, "SS", f.ss); reg(t, "CR2", cr2);
+  console::line(t);
+  t.clear();
+  reg(t, "CR3", cr3); reg(t, "CR4", cr4);
+  console::line(t);
+  t.clear();
+  reg(t, "RAX", f.rax); reg(t, "RBX", f.rbx); reg(t, "RCX", f.rcx);
+  console::line(t);
+  t.clear();
+  reg(t, "RDX", f.rdx); reg(t, "RSI", f.rsi); reg(t, "RDI", f.rdi);
+  console::line(t);
+  t.clear();
+  reg(t, "RBP", f.rbp); reg(t, "R8", f.r8); reg(t, "R9", f.r9);
+  console::line(t);
+  t.clear();
+  reg(t, "R10", f.r10); reg(t, "R11", f.r11); reg(t, "R12", f.r12);
+  console::line(t);
+  t.clear();
+  reg(t, "R13", f.r13); reg(t, "R14", f.r14); reg(t, "R15", f.r15);
+  console::line(t);
+  console::line("=======================================================================");
+
+  Text<600> j;
+  j.put("{\"type\":\"fault\",\"vector\":").put_u64(vector).put(",\"mnemonic\":").put_json_string(mnemonic);
+  j.put(",\"name\":").put_json_string(name).put(",\"error_code\":").put_u64(f.error_code);
+  j.put(",\"rip\":\"").put_hex(f.rip).put("\",\"cs\":\"").put_hex(f.cs);
+  j.put("\",\"rflags\":\"").put_hex(f.rflags).put("\",\"rsp\":\"").put_hex(f.rsp);
+  j.put("\",\"cr2\":\"").put_hex(cr2).put("\",\"cr3\":\"").put_hex(cr3);
+  j.put("\",\"cr4\":\"").put_hex(cr4).put("\",\"ring\":").put_u64(ring);
+  j.put(",\"pti\":").put(pti ? "true" : "false");
+  j.put(",\"phase\":").put_json_string(run::phase()).put('}');
+  console::record(j);
+  run::tally().failed++;
+  run::finish();
+}
+
+void on_fatal_trap(const TrapFrame& f) { report(f); }
+
+}  // namespace
+
+void explain_page_fault(TextBuf& t, u64 ec, u64 cr2, bool pti_active) {
+  // SDM Vol.3 4.7: P, W/R, U/S, RSVD, I/D.
+  t.put((ec & 16) ? "instruction fetch" : (ec & 2) ? "write" : "read");
+  t.put(" at ").put_hex(cr2).put(" from ").put((ec & 4) ? "user mode" : "kernel mode").put(": ");
+  if (ec & 8) {
+    t.put("reserved bit set in a paging entry");
+  } else if (ec & 1) {
+    t.put("protection violation (page present)");
+  } else {
+    t.put("page not mapped");
+  }
+  if ((ec & 4) && !(ec & 1) && pti_active) t.put(" in the user page tables (PTI isolation)");
+  if (!(ec & 4) && cr2 < 4096) t.put(" (null pointer)");
+}
+
+void install_fault_report() { x86::set_fatal_trap_handler(on_fatal_trap); }
+
+}  // namespace ptb

@@ -1,0 +1,156 @@
+// kmain: from the boot stub's 64-bit entry to the end of the run, in explicit steps.
+#include "arch/x86/cpu.h"
+#include "arch/x86/cpu_features.h"
+#include "arch/x86/cpu_setup.h"
+#include "arch/x86/regs.h"
+#include "bench/ring3.h"
+#include "bench/suite.h"
+#include "kernel/console.h"
+#include "kernel/fault_report.h"
+#include "kernel/memory.h"
+#include "kernel/multiboot2.h"
+#include "kernel/options.h"
+#include "kernel/run.h"
+
+namespace ptb {
+namespace {
+
+mb2::BootInfo boot_info;  // large: keep it off the stack
+
+x86::CpuidResult cpuid_fn(u32 leaf, u32 subleaf) {
+  x86::CpuidRegs r = x86::cpuid(leaf, subleaf);
+  return {r.eax, r.ebx, r.ecx, r.edx};
+}
+
+void attach_screen(const mb2::BootInfo& info) {
+  if (!info.has_framebuffer) {
+    // No framebuffer tag at all: a BIOS boot in text mode is the only plausible screen.
+    if (!info.efi) console::attach_vga_text(0xb8000, 80, 25);
+    return;
+  }
+  const mb2::Framebuffer& f = info.framebuffer;
+  if (f.type == mb2::kFramebufferEgaText) {
+    console::attach_vga_text(f.addr, f.width, f.height);
+  } else if (f.type == mb2::kFramebufferRgb) {
+    console::FramebufferDesc d{f.addr, f.pitch, f.width, f.height, f.bpp, f.red_pos, f.red_size,
+                               f.green_pos, f.green_size, f.blue_pos, f.blue_size};
+    if (!console::attach_framebuffer(d)) console::line("warning: screen: framebuffer format not supported; serial only");
+  } else {
+    console::line("warning: screen: indexed-colour framebuffer not supported; serial only");
+  }
+}
+
+void report_boot_problems(const mb2::BootInfo& info) {
+  for (usize i = 0; i < info.problem_count; ++i) {
+    Text<200> t;
+    t.put("warning: multiboot2: ").put(info.problems[i].what);
+    t.put(" (tag ").put(mb2::tag_name(info.problems[i].tag_type)).put(" at offset ");
+    t.put_u64(info.problems[i].offset).put(')');
+    console::line(t);
+  }
+  if (info.problems_dropped) {
+    Text<80> t;
+    t.put("warning: multiboot2: ").put_u64(info.problems_dropped).put(" more problems not shown");
+    console::line(t);
+  }
+}
+
+// Control-register features the benchmarks rely on, switched on where the CPU has them.
+void enable_cpu_features(const x86::CpuInfo& cpu) {
+  x86::Cr4 cr4 = x86::read_cr4();
+  cr4 = cr4.with(x86::Cr4::kPge, cpu.has(x86::Feature::kPge));
+  cr4 = cr4.with(x86::Cr4::kSmep, cpu.has(x86::Feature::kSmep));
+  cr4 = cr4.with(x86::Cr4::kSmap, cpu.has(x86::Feature::kSmap));
+  x86::write_cr4(cr4);
+  // AMD: make LFENCE dispatch-serialising so that lfence;rdtsc;lfence orders the TSC reads, as
+  // Linux does (families 10h-17h; from Zen 2 the bit is fixed to 1). Not under a hypervisor,
+  // where the MSR may be absent.
+  if (cpu.vendor_kind == x86::Vendor::kAmd && cpu.family >= 0x10 && cpu.family <= 0x17 &&
+      !cpu.has(x86::Feature::kHypervisor)) {
+    u64 v = x86::rdmsr(x86::msr::kAmdDeCfg);
+    if (!(v & 2)) x86::wrmsr(x86::msr::kAmdDeCfg, v | 2);
+  }
+}
+
+[[noreturn]] void provoke_fault(FaultKind kind) {
+  run::set_phase("fault", "deliberate (fault= on the command line)");
+  console::line("ptibench: provoking the fault requested on the command line");
+  switch (kind) {
+    case FaultKind::kUd: asm volatile("ud2"); break;
+    case FaultKind::kPf: {
+      volatile u64* p = reinterpret_cast<volatile u64*>(u64{8});
+      (void)*p;
+      break;
+    }
+    case FaultKind::kGp: {
+      volatile u64* p = reinterpret_cast<volatile u64*>(u64{0x8000'0000'0000'0000});
+      (void)*p;
+      break;
+    }
+    case FaultKind::kDe: {
+      volatile u32 zero = 0;
+      volatile u32 r = 1u / zero;
+      (void)r;
+      break;
+    }
+    case FaultKind::kStack: bench::overflow_stack(); break;
+    case FaultKind::kUserRead: bench::user_read_kernel(); break;
+    case FaultKind::kNone: break;
+  }
+  run::fail("the requested fault did not happen");
+}
+
+}  // namespace
+}  // namespace ptb
+
+extern "C" [[noreturn]] void kmain(ptb::u32 magic, ptb::u64 info_addr) {
+  using namespace ptb;
+  console::init_serial();
+  console::line("");
+  console::line("ptibench " PTIBENCH_VERSION ": PTI, PCID and TLB microbenchmarks on bare metal");
+  run::set_phase("boot");
+  x86::init_descriptors();
+  install_fault_report();
+
+  if (magic != mb2::kBootMagic) {
+    Text<160> t;
+    t.put("not started by a multiboot2 loader (EAX = ").put_hex(magic).put(", expected ");
+    t.put_hex(mb2::kBootMagic).put(")");
+    run::fail(t.c_str());
+  }
+  // The info's first word is its size; read no further than that (and at most 1 MiB).
+  u32 claimed = info_addr ? *reinterpret_cast<const volatile u32*>(info_addr) : 0;
+  usize readable = claimed < (1u << 20) ? claimed : (1u << 20);
+  if (!mb2::parse(reinterpret_cast<const u8*>(info_addr), readable, boot_info)) {
+    report_boot_problems(boot_info);
+    run::fail("the multiboot2 boot information is unusable");
+  }
+  attach_screen(boot_info);
+  report_boot_problems(boot_info);
+
+  if (boot_info.cmdline) parse_options(boot_info.cmdline, boot_info.cmdline_len);
+  const Options& opt = options();
+  console::set_machine_lines_on_screen(opt.screen_all);
+  if (opt.help) {
+    print_options_help();
+    run::finish();
+  }
+
+  run::set_phase("cpu");
+  x86::CpuInfo cpu = x86::decode_cpu(cpuid_fn);
+
+  run::set_phase("memory");
+  if (boot_info.memory_count == 0) run::fail("the boot loader gave no memory map");
+  memory::init_frames(boot_info, info_addr, boot_info.total_size);
+  u64 fb_start = boot_info.has_framebuffer ? boot_info.framebuffer.addr : 0;
+  u64 fb_end = fb_start + (boot_info.has_framebuffer ? u64{boot_info.framebuffer.pitch} * boot_info.framebuffer.height : 0);
+  memory::init_paging(fb_start, fb_end, cpu.has(x86::Feature::kNx));
+  enable_cpu_features(cpu);
+
+  bench::SuiteContext ctx{cpu, boot_info.efi ? "uefi" : "bios", boot_info.cmdline, boot_info.cmdline_len,
+                          boot_info.rsdp};
+  bench::print_environment(ctx);
+  if (opt.fault_kind() != FaultKind::kNone) provoke_fault(opt.fault_kind());
+  bench::run_suite(ctx);
+  run::finish();
+}

@@ -1,0 +1,68 @@
+#include "kernel/run.h"
+
+#include "arch/x86/cpu.h"
+#include "kernel/console.h"
+
+namespace ptb::run {
+namespace {
+Tally the_tally;
+char phase_buf[96] = "boot";
+constexpr u16 kQemuDebugExit = 0xf4;
+constexpr u16 kBochsShutdown = 0x8900;
+}  // namespace
+
+Tally& tally() { return the_tally; }
+
+void set_phase(const char* phase, const char* detail) {
+  TextBuf t(phase_buf, sizeof(phase_buf));
+  t.put(phase);
+  if (detail) t.put(':').put(detail);
+}
+
+const char* phase() { return phase_buf; }
+
+void check(const char* name, bool ok, const char* detail) {
+  (ok ? the_tally.checks_ok : the_tally.checks_failed)++;
+  Text<256> h;
+  h.put("check ").put(name).put(": ").put(ok ? "ok" : "FAILED").put(" - ").put(detail);
+  console::line(h);
+  Text<512> j;
+  j.put("{\"type\":\"check\",\"name\":").put_json_string(name);
+  j.put(",\"status\":").put(ok ? "\"ok\"" : "\"fail\"");
+  j.put(",\"detail\":").put_json_string(detail).put('}');
+  console::record(j);
+}
+
+void finish() {
+  const Tally& t = the_tally;
+  bool pass = t.failed == 0 && t.checks_failed == 0;
+  Text<160> h;
+  h.put("ptibench: ").put_u64(t.ok).put(" ok, ").put_u64(t.skipped).put(" skipped, ");
+  h.put_u64(t.failed).put(" failed; checks ").put_u64(t.checks_ok).put(" ok, ");
+  h.put_u64(t.checks_failed).put(" failed: ").put(pass ? "PASS" : "FAIL");
+  console::line(h);
+  Text<200> j;
+  j.put("{\"type\":\"summary\",\"ok\":").put_u64(t.ok).put(",\"skipped\":").put_u64(t.skipped);
+  j.put(",\"failed\":").put_u64(t.failed).put(",\"checks_failed\":").put_u64(t.checks_failed);
+  j.put(",\"status\":").put(pass ? "\"pass\"" : "\"fail\"").put('}');
+  console::record(j);
+  console::drain();
+  // QEMU exits with (value << 1) | 1: 1 for pass, 3 for fail. On other machines nothing listens.
+  x86::outl(kQemuDebugExit, pass ? 0 : 1);
+  for (const char* s = "Shutdown"; *s; ++s) x86::outb(kBochsShutdown, static_cast<u8>(*s));
+  // Real hardware: keep the results on screen.
+  for (;;) {
+    x86::cli();
+    x86::hlt();
+  }
+}
+
+void fail(const char* why) {
+  Text<256> h;
+  h.put("ptibench: fatal: ").put(why);
+  console::line(h);
+  the_tally.failed++;
+  finish();
+}
+
+}  // namespace ptb::run
