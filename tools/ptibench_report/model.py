@@ -1,0 +1,331 @@
+"""The data model of a ptibench capture: runs of validated records, plus what went wrong.
+
+Everything here is plain data. The parser (parse.py) is the only producer; the renderers and the
+plotter only read. Every field that comes from a log is Optional because any record may lack it
+or carry the wrong type: the parser stores None then (and says so on stderr), so consumers never
+have to type-check again, they only have to cope with None.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Optional
+
+#: Result statuses the contract allows.
+RESULT_STATUSES = ("ok", "skip", "fail")
+
+#: Hypervisor signatures (CPUID.40000000H) as people know them.
+HYPERVISOR_NAMES = {
+    "KVMKVMKVM": "KVM",
+    "TCGTCGTCGTCG": "QEMU TCG",
+    "VMwareVMware": "VMware",
+    "Microsoft Hv": "Hyper-V",
+    "XenVMMXenVMM": "Xen",
+    "VBoxVBoxVBox": "VirtualBox",
+    "bhyve bhyve ": "bhyve",
+    " lrpepyh vr": "Parallels",
+    "ACRNACRNACRN": "ACRN",
+    "QNXQVMBSQG": "QNX",
+}
+
+
+@dataclass(frozen=True)
+class Diagnostic:
+    """One problem found while reading a log, tied to the physical line it came from.
+
+    Lines are counted by "\\n" from 1, as `grep -n` and editors count them, so that a user can
+    jump straight to the spot.
+    """
+
+    path: str
+    line: int
+    message: str
+    severity: str = "warning"  # "error": something could not be read; "warning": read, but odd
+
+    def __str__(self) -> str:
+        if self.line <= 0:  # about the file as a whole (e.g. it cannot be opened)
+            return f"{self.path}: {self.message}"
+        return f"{self.path}:{self.line}: {self.message}"
+
+
+@dataclass
+class Env:
+    """The `env` record: what the run was measured on."""
+
+    line: int
+    version: Optional[str] = None
+    vendor: Optional[str] = None
+    family: Optional[int] = None
+    model: Optional[int] = None
+    stepping: Optional[int] = None
+    brand: Optional[str] = None
+    features: dict[str, bool] = field(default_factory=dict)
+    pmu_version: Optional[int] = None
+    hypervisor: Optional[bool] = None
+    hypervisor_vendor: Optional[str] = None
+    bare_metal: Optional[bool] = None
+    tsc_hz: Optional[float] = None
+    tsc_source: Optional[str] = None
+    timer: Optional[str] = None
+    memory_bytes: Optional[int] = None
+    cmdline: Optional[str] = None
+    boot: Optional[str] = None
+    params: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def is_bare_metal(self) -> Optional[bool]:
+        """True/False when the kernel said so, None when it cannot be told.
+
+        `bare_metal` is the kernel's verdict; when a record lacks it, the CPUID hypervisor bit is
+        the next best evidence (set means virtualised; clear proves nothing on its own, since
+        Bochs does not set it, but it is all the record gives).
+        """
+        if self.bare_metal is not None:
+            return self.bare_metal
+        if self.hypervisor is not None:
+            return not self.hypervisor
+        return None
+
+    @property
+    def cpu_text(self) -> str:
+        """One line naming the CPU, for table headers and plot titles."""
+        brand = " ".join(self.brand.split()) if self.brand else ""
+        ident = []
+        if self.vendor:
+            ident.append(self.vendor)
+        if self.family is not None:
+            ident.append(f"family {self.family}")
+        if self.model is not None:
+            ident.append(f"model {self.model} (0x{self.model:x})")
+        if self.stepping is not None:
+            ident.append(f"stepping {self.stepping}")
+        if brand and ident:
+            return f"{brand} ({' '.join(ident)})"
+        return brand or " ".join(ident) or "unknown CPU"
+
+    @property
+    def cpu_short(self) -> str:
+        """The brand string alone (or vendor), short enough for a legend."""
+        if self.brand:
+            return " ".join(self.brand.split())
+        return self.vendor or "unknown CPU"
+
+    @property
+    def hypervisor_text(self) -> str:
+        """The hypervisor as a person would name it, or "none"/"unknown"."""
+        if self.hypervisor_vendor:
+            sig = self.hypervisor_vendor
+            name = HYPERVISOR_NAMES.get(sig)
+            return f"{name} (CPUID signature {sig!r})" if name else repr(sig)
+        if self.hypervisor:
+            return "yes (no CPUID 0x40000000 signature)"
+        if self.hypervisor is False:
+            return "none"
+        return "unknown"
+
+    @property
+    def hypervisor_short(self) -> str:
+        """Short hypervisor name for legends ("KVM", "QEMU TCG", "bare metal")."""
+        if self.hypervisor_vendor:
+            return HYPERVISOR_NAMES.get(self.hypervisor_vendor, self.hypervisor_vendor)
+        state = self.is_bare_metal
+        if state is True:
+            return "bare metal"
+        if state is False:
+            return "virtualised"
+        return "unknown"
+
+    @property
+    def tsc_text(self) -> str:
+        """TSC rate and where the kernel got it from."""
+        source = self.tsc_source or "source unknown"
+        if self.tsc_hz:
+            return f"{self.tsc_hz / 1e9:.3f} GHz ({source})"
+        return f"unknown ({source}): no ns figures"
+
+    @property
+    def features_text(self) -> str:
+        """Features present, then absent, as the kernel reported them."""
+        have = [k for k, v in self.features.items() if v]
+        lack = [k for k, v in self.features.items() if not v]
+        text = " ".join(have) if have else "none reported"
+        if lack:
+            text += "; lacks " + " ".join(lack)
+        return text
+
+
+@dataclass
+class Result:
+    """One `result` record (a benchmark variant) after validation."""
+
+    line: int
+    name: str
+    status: str  # one of RESULT_STATUSES
+    group: Optional[str] = None
+    reason: Optional[str] = None
+    unit: Optional[str] = None
+    n: Optional[int] = None
+    min: Optional[float] = None
+    q1: Optional[float] = None
+    median: Optional[float] = None
+    mean: Optional[float] = None
+    q3: Optional[float] = None
+    max: Optional[float] = None
+    stddev: Optional[float] = None
+    ns_median: Optional[float] = None
+    ops: Optional[int] = None
+    reps: Optional[int] = None
+    unroll: Optional[int] = None
+    iters: Optional[int] = None
+    warmup: Optional[int] = None
+    flush: Optional[str] = None
+    pages: Optional[int] = None
+    global_: Optional[bool] = None  # JSON "global"; a Python keyword
+    pti: Optional[bool] = None
+    pcid: Optional[bool] = None
+    kind: Optional[str] = None
+    direction: Optional[str] = None
+
+    @property
+    def family(self) -> str:
+        """The group, or the name's first component when the record did not say."""
+        return self.group or self.name.split(".", 1)[0]
+
+    @property
+    def usable(self) -> bool:
+        """A measured value that can go into a table cell or a plot."""
+        return self.status == "ok" and self.median is not None
+
+    @property
+    def has_iqr(self) -> bool:
+        return self.q1 is not None and self.q3 is not None
+
+
+@dataclass
+class Check:
+    """A `check` record (self-test)."""
+
+    line: int
+    name: Optional[str]
+    status: Optional[str]
+    detail: Optional[str] = None
+
+
+@dataclass
+class Fault:
+    """A `fault` record: the CPU exception that ended the run."""
+
+    line: int
+    vector: Optional[int] = None
+    mnemonic: Optional[str] = None
+    error_code: Optional[int] = None
+    rip: Optional[str] = None
+    cr2: Optional[str] = None
+    phase: Optional[str] = None
+    ring: Optional[int] = None
+
+    @property
+    def text(self) -> str:
+        what = self.mnemonic or (f"vector {self.vector}" if self.vector is not None else "fault")
+        parts = [what]
+        if self.error_code is not None:
+            parts.append(f"error code {self.error_code:#x}")
+        if self.rip:
+            parts.append(f"at rip {self.rip}")
+        if self.cr2 and what == "#PF":
+            parts.append(f"cr2 {self.cr2}")
+        if self.ring is not None:
+            parts.append(f"ring {self.ring}")
+        if self.phase:
+            parts.append(f"during {self.phase}")
+        return ", ".join(parts)
+
+
+@dataclass
+class Summary:
+    """The `summary` record that closes a run."""
+
+    line: int
+    ok: Optional[int] = None
+    skipped: Optional[int] = None
+    failed: Optional[int] = None
+    checks_failed: Optional[int] = None
+    status: Optional[str] = None
+
+
+@dataclass
+class Run:
+    """One run: the records from an `env` to the next `summary` (or to the cut).
+
+    `index` is 1-based within its file, which is what `--run N` and `file:N` refer to.
+    A run with env None holds records that came before any `env` (a capture started mid-run).
+    """
+
+    path: str
+    index: int
+    first_line: int
+    last_line: int
+    env: Optional[Env] = None
+    results: dict[str, Result] = field(default_factory=dict)
+    checks: list[Check] = field(default_factory=list)
+    faults: list[Fault] = field(default_factory=list)
+    summary: Optional[Summary] = None
+
+    @property
+    def complete(self) -> bool:
+        """Has both ends: an env that opened it and a summary that closed it."""
+        return self.env is not None and self.summary is not None
+
+    @property
+    def state(self) -> str:
+        """How the run ended, in words."""
+        if self.env is None:
+            base = "no env (capture started mid-run)"
+            return base + (", has summary" if self.summary else "")
+        if self.summary is None:
+            return "incomplete (cut off)"
+        if self.summary.status == "pass":
+            return "complete, pass"
+        if self.summary.status == "fail":
+            return "complete, FAIL"
+        return "complete"
+
+    @property
+    def label(self) -> str:
+        """`file:N`, the handle users pass back to the tool."""
+        return f"{self.path}:{self.index}"
+
+    def counts(self) -> dict[str, int]:
+        """Results per status, counted from the records actually read."""
+        out = {s: 0 for s in RESULT_STATUSES}
+        for r in self.results.values():
+            out[r.status] += 1
+        return out
+
+    def usable(self) -> list[Result]:
+        return [r for r in self.results.values() if r.usable]
+
+    @property
+    def instruction_counted(self) -> bool:
+        """True when every spread is zero over several repetitions.
+
+        Under a TSC that counts instructions (Bochs, QEMU -icount) every figure is exact, so
+        q1 == q3 everywhere; real cycles never do that across a whole run. This lets the report
+        warn that such figures are instruction counts even when the env claims bare metal (Bochs
+        does not set the CPUID hypervisor bit).
+        """
+        measured = [r for r in self.usable() if r.has_iqr and (r.n or 0) > 1]
+        return len(measured) >= 3 and all(r.q1 == r.q3 for r in measured)
+
+
+@dataclass
+class Capture:
+    """Everything read from one log file."""
+
+    path: str
+    runs: list[Run] = field(default_factory=list)
+    diagnostics: list[Diagnostic] = field(default_factory=list)
+    records: int = 0  # records that parsed as JSON and were used
+    damaged: int = 0  # `PTIBENCH {` occurrences that could not be read
+    lines: int = 0
+    read_error: Optional[str] = None  # the file could not be opened at all

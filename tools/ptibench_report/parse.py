@@ -1,0 +1,430 @@
+"""Read serial captures into runs of validated records (docs/output-format.md).
+
+Real captures are messy: GRUB menus, firmware escapes, CR/LF mixes, a reset in the middle of a
+line, garbage bytes from a UART without flow control. The rules below follow the contract's
+advice to readers and add what real logs need:
+
+- a physical line ends at "\\n" (line numbers match `grep -n`); inside it, ANSI escape sequences
+  are removed and a lone "\\r" (a terminal's carriage return) separates segments, so a record
+  that follows progress text overwritten with "\\r" is still found;
+- a record is `PTIBENCH {` anywhere in a segment followed by one JSON object; a record that does
+  not parse is *damaged*: it is reported and skipped, and reading goes on;
+- every field is type-checked against the contract; a wrong type is reported and the field is
+  treated as missing, so one bad value costs one cell, not the run;
+- nothing raises on bad input: the only exceptions that leave this module are programming
+  errors.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+import sys
+from typing import Any, Callable, Iterator, Optional
+
+from .model import (
+    RESULT_STATUSES,
+    Capture,
+    Check,
+    Diagnostic,
+    Env,
+    Fault,
+    Result,
+    Run,
+    Summary,
+)
+
+MARKER = "PTIBENCH {"
+
+# ANSI/VT escape sequences. OSC and DCS-like strings only when terminated: an unterminated one
+# would otherwise swallow the rest of the line, record included.
+_ANSI_RE = re.compile(
+    r"""
+      \x1b\[[0-?]*[ -/]*[@-~]                  # CSI: colours, cursor moves, clear screen
+    | \x1b\][^\x07\x1b]*(?:\x07|\x1b\\)        # OSC ... BEL or ST: window titles
+    | \x1b[PX^_][^\x1b]*\x1b\\                 # DCS/SOS/PM/APC ... ST
+    | \x1b[ -/]*[0-~]                          # two/three-byte escapes: ESC c, ESC ( B, ESC 7
+    | \x1b                                     # a lone ESC (cut sequence)
+    """,
+    re.VERBOSE,
+)
+
+
+def strip_ansi(text: str) -> str:
+    """Remove ANSI escape sequences. Never touches a valid record: JSON cannot hold a raw ESC."""
+    return _ANSI_RE.sub("", text)
+
+
+# --- field validation -----------------------------------------------------------------------
+
+# Field kinds. "int" accepts an integral float (31.0): the contract says integers have no
+# decimals, but a value that is exactly integral loses nothing and is not worth dropping.
+_NUM, _INT, _STR, _BOOL, _OBJ = "number", "integer", "string", "boolean", "object"
+
+_RESULT_FIELDS: dict[str, str] = {
+    "name": _STR, "group": _STR, "status": _STR, "reason": _STR, "unit": _STR,
+    "n": _INT, "min": _NUM, "q1": _NUM, "median": _NUM, "mean": _NUM, "q3": _NUM, "max": _NUM,
+    "stddev": _NUM, "ns_median": _NUM, "ops": _INT, "reps": _INT, "unroll": _INT,
+    "iters": _INT, "warmup": _INT, "flush": _STR, "pages": _INT, "global": _BOOL,
+    "pti": _BOOL, "pcid": _BOOL, "kind": _STR, "direction": _STR,
+}
+_ENV_FIELDS: dict[str, str] = {
+    "version": _STR, "vendor": _STR, "family": _INT, "model": _INT, "stepping": _INT,
+    "brand": _STR, "features": _OBJ, "pmu_version": _INT, "hypervisor": _BOOL,
+    "hypervisor_vendor": _STR, "bare_metal": _BOOL, "tsc_hz": _NUM, "tsc_source": _STR,
+    "timer": _STR, "memory_bytes": _INT, "cmdline": _STR, "boot": _STR, "params": _OBJ,
+}
+_CHECK_FIELDS: dict[str, str] = {"name": _STR, "status": _STR, "detail": _STR}
+_FAULT_FIELDS: dict[str, str] = {
+    "vector": _INT, "mnemonic": _STR, "error_code": _INT, "rip": _STR, "cs": _STR,
+    "rflags": _STR, "rsp": _STR, "cr2": _STR, "cr3": _STR, "cr4": _STR, "ring": _INT,
+    "phase": _STR,
+}
+_SUMMARY_FIELDS: dict[str, str] = {
+    "ok": _INT, "skipped": _INT, "failed": _INT, "checks_failed": _INT, "status": _STR,
+}
+
+# Fields an `ok` result must have for the tools to use it, per family. Skipped and failed
+# records need none of them (the contract's skip example carries only name/group/status/reason).
+_OK_REQUIRED = ("n", "q1", "median", "q3")
+_FAMILY_REQUIRED: dict[str, tuple[str, ...]] = {
+    "tlb": ("flush", "pages", "global"),
+    "crossing": ("kind", "direction", "pti"),
+}
+
+
+def _json_type(value: Any) -> str:
+    """The JSON name of a Python value's type, for messages."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, (int, float)):
+        return "number"
+    if isinstance(value, str):
+        return "string"
+    if isinstance(value, list):
+        return "array"
+    return "object"
+
+
+def _show(value: Any, limit: int = 40) -> str:
+    """A value as it appeared in JSON, shortened for a one-line message."""
+    text = json.dumps(value, ensure_ascii=True)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def _coerce(value: Any, kind: str) -> tuple[bool, Any]:
+    """(ok, value) when `value` fits `kind`; bool is never a number even though Python says so."""
+    if kind == _STR:
+        return isinstance(value, str), value
+    if kind == _BOOL:
+        return isinstance(value, bool), value
+    if kind == _OBJ:
+        return isinstance(value, dict), value
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return False, None
+    if isinstance(value, float) and not math.isfinite(value):
+        return False, None
+    if kind == _INT:
+        if isinstance(value, float):
+            return (value.is_integer(), int(value)) if value.is_integer() else (False, None)
+        return True, value
+    return True, float(value)
+
+
+class _Reader:
+    """State of one pass over one capture: the run being built and the diagnostics."""
+
+    def __init__(self, path: str) -> None:
+        self.cap = Capture(path=path)
+        self.current: Optional[Run] = None  # the open run, if any
+        self.decoder = json.JSONDecoder(parse_constant=self._reject_constant)
+
+    # -- diagnostics
+
+    def diag(self, line: int, message: str, severity: str = "warning") -> None:
+        self.cap.diagnostics.append(Diagnostic(self.cap.path, line, message, severity))
+
+    @staticmethod
+    def _reject_constant(name: str) -> Any:
+        # Python's json accepts NaN/Infinity; RFC 8259 (and the contract) does not.
+        raise ValueError(f"{name} is not valid JSON")
+
+    # -- lines and records
+
+    def feed(self, text: str) -> None:
+        lines = text.split("\n")
+        tail = lines.pop()  # text after the last "\n": "" when the file ends with a newline
+        self.cap.lines = len(lines) + (1 if tail else 0)
+        for number, line in enumerate(lines, 1):
+            self._line(number, line, last=False)
+        if tail:
+            self._line(len(lines) + 1, tail, last=True)
+        self._close_at_eof()
+        # Run closures are noticed late (at the next env); report in file order regardless.
+        self.cap.diagnostics.sort(key=lambda d: d.line)
+
+    def _line(self, number: int, raw: str, last: bool) -> None:
+        if "PTIBENCH" not in raw:  # fast path: most of a log is human text
+            return
+        for segment in strip_ansi(raw).split("\r"):
+            start = segment.find(MARKER)
+            while start >= 0:
+                start = self._record_at(number, segment, start, last)
+
+    def _record_at(self, number: int, segment: str, start: int, last: bool) -> int:
+        """Decode the record at `start`; return where to look for the next marker (or -1)."""
+        body = start + len(MARKER) - 1  # the "{"
+        try:
+            obj, end = self.decoder.raw_decode(segment, body)
+        except ValueError as err:  # JSONDecodeError is a ValueError; so is our NaN refusal
+            self.cap.damaged += 1
+            if isinstance(err, json.JSONDecodeError):
+                msg = err.msg[:-3] if err.msg.endswith(" at") else err.msg
+                why, where = msg, f" at character {err.pos - body + 1} of the record"
+            else:
+                why, where = str(err), ""
+            if last:
+                self.diag(number, f"truncated last line: the capture ends inside a PTIBENCH "
+                          f"record ({why}{where}); ignored", "error")
+            else:
+                self.diag(number, f"damaged PTIBENCH record ({why}{where}); ignored", "error")
+            return segment.find(MARKER, start + 1)
+        rest = segment[end:]
+        nxt = rest.find(MARKER)
+        trailing = rest if nxt < 0 else rest[:nxt]
+        if trailing.strip():
+            self.diag(number, f"text after the PTIBENCH record ({_show(trailing.strip(), 30)}) "
+                      "ignored")
+        if not segment[body:end].isascii():
+            self.diag(number, "non-ASCII characters inside a PTIBENCH record (line noise?)")
+        self._record(number, obj)
+        return -1 if nxt < 0 else end + nxt
+
+    # -- validation
+
+    def _clean(self, number: int, rec: dict[str, Any], spec: dict[str, str],
+               what: str) -> dict[str, Any]:
+        """The fields of `rec` that `spec` knows and that have the right type.
+
+        Unknown fields are ignored silently (the contract allows later versions to add fields);
+        wrong types are reported and dropped.
+        """
+        out: dict[str, Any] = {}
+        for key, kind in spec.items():
+            if key not in rec:
+                continue
+            ok, value = _coerce(rec[key], kind)
+            if ok:
+                out[key] = value
+            else:
+                got = _json_type(rec[key])
+                self.diag(number, f"{what}: field \"{key}\" should be {'an' if kind[0] in 'aeiou' else 'a'} "
+                          f"{kind}, got {got} {_show(rec[key])}; treated as missing")
+        return out
+
+    def _record(self, number: int, rec: dict[str, Any]) -> None:
+        rtype = rec.get("type")
+        if not isinstance(rtype, str):
+            self.cap.damaged += 1
+            self.diag(number, "PTIBENCH record without a \"type\" string; ignored", "error")
+            return
+        handler: Optional[Callable[[int, dict[str, Any]], bool]] = {
+            "env": self._env, "result": self._result, "check": self._check,
+            "fault": self._fault, "summary": self._summary,
+        }.get(rtype)
+        if handler is None:
+            self.diag(number, f"unknown record type {_show(rtype)}; ignored (newer kernel?)")
+            return
+        if handler(number, rec):
+            self.cap.records += 1
+            if self.current is not None:
+                self.current.last_line = number
+
+    def _open_run(self, number: int, env: Optional[Env]) -> Run:
+        run = Run(path=self.cap.path, index=len(self.cap.runs) + 1, first_line=number,
+                  last_line=number, env=env)
+        self.cap.runs.append(run)
+        self.current = run
+        return run
+
+    def _run_for(self, number: int, what: str) -> Run:
+        """The open run, or a new env-less one when the capture started mid-run."""
+        if self.current is None:
+            self.diag(number, f"{what} outside a run (no env record before it): kept in run "
+                      f"{len(self.cap.runs) + 1}, which has no environment")
+            return self._open_run(number, None)
+        return self.current
+
+    def _env(self, number: int, rec: dict[str, Any]) -> bool:
+        f = self._clean(number, rec, _ENV_FIELDS, "env")
+        env = Env(line=number)
+        for key in ("version", "vendor", "family", "model", "stepping", "brand", "pmu_version",
+                    "hypervisor", "hypervisor_vendor", "bare_metal", "tsc_source", "timer",
+                    "memory_bytes", "cmdline", "boot"):
+            setattr(env, key, f.get(key))
+        hz = f.get("tsc_hz")
+        if hz is not None and hz < 0:
+            self.diag(number, f"env: negative tsc_hz {hz}; treated as unknown")
+            hz = None
+        env.tsc_hz = hz
+        env.features = self._bool_map(number, f.get("features", {}), "env.features")
+        for key, value in f.get("params", {}).items():
+            ok, v = _coerce(value, _INT)
+            if ok:
+                env.params[key] = v
+            else:
+                self.diag(number, f"env.params: \"{key}\" should be an integer, got "
+                          f"{_json_type(value)} {_show(value)}; treated as missing")
+        if self.current is not None:
+            self.diag(self.current.last_line, f"run {self.current.index} (from line "
+                      f"{self.current.first_line}) has no summary: incomplete (cut off); "
+                      f"the next run starts at line {number}")
+        self._open_run(number, env)
+        return True
+
+    def _bool_map(self, number: int, obj: dict[str, Any], what: str) -> dict[str, bool]:
+        out: dict[str, bool] = {}
+        for key, value in obj.items():
+            if isinstance(value, bool):
+                out[key] = value
+            else:
+                self.diag(number, f"{what}: \"{key}\" should be a boolean, got "
+                          f"{_json_type(value)} {_show(value)}; treated as missing")
+        return out
+
+    def _result(self, number: int, rec: dict[str, Any]) -> bool:
+        name = rec.get("name")
+        label = f"result {_show(name)}" if isinstance(name, str) else "result"
+        f = self._clean(number, rec, _RESULT_FIELDS, label)
+        if "name" not in f or not f["name"]:
+            self.diag(number, "result without a name; ignored", "error")
+            return False
+        status = f.get("status")
+        if status not in RESULT_STATUSES:
+            shown = _show(rec.get("status")) if "status" in rec else "missing"
+            self.diag(number, f"{label}: status {shown} is not one of ok/skip/fail; ignored",
+                      "error")
+            return False
+        r = Result(line=number, name=f["name"], status=status)
+        for key, value in f.items():
+            if key in ("name", "status"):
+                continue
+            setattr(r, "global_" if key == "global" else key, value)
+        if r.direction is not None and r.direction not in ("u2k", "k2u"):
+            self.diag(number, f"{label}: direction {_show(r.direction)} is not u2k/k2u; "
+                      "treated as missing")
+            r.direction = None
+        if r.unit is not None and r.unit != "tsc":
+            self.diag(number, f"{label}: unit {_show(r.unit)} is not \"tsc\"; shown as is")
+        if status == "ok":
+            missing = [k for k in _OK_REQUIRED if getattr(r, k) is None]
+            missing += [k for k in _FAMILY_REQUIRED.get(r.family, ())
+                        if getattr(r, "global_" if k == "global" else k) is None]
+            if missing:
+                self.diag(number, f"{label}: ok but without usable {', '.join(missing)}")
+            chain = [r.min, r.q1, r.median, r.q3, r.max]
+            known = [v for v in chain if v is not None]
+            if any(a > b for a, b in zip(known, known[1:])):
+                self.diag(number, f"{label}: statistics out of order "
+                          "(expected min <= q1 <= median <= q3 <= max)")
+        elif not r.reason:
+            self.diag(number, f"{label}: status {status} without a reason")
+        run = self._run_for(number, label)
+        if r.name in run.results:
+            first = run.results[r.name].line
+            self.diag(number, f"{label} repeats line {first} in the same run; the first is kept")
+            return False
+        run.results[r.name] = r
+        return True
+
+    def _check(self, number: int, rec: dict[str, Any]) -> bool:
+        f = self._clean(number, rec, _CHECK_FIELDS, "check")
+        status = f.get("status")
+        if status not in ("ok", "fail"):
+            self.diag(number, f"check {_show(f.get('name'))}: status "
+                      f"{_show(rec.get('status'))} is not ok/fail")
+            status = None
+        run = self._run_for(number, "check")
+        run.checks.append(Check(line=number, name=f.get("name"), status=status,
+                                detail=f.get("detail")))
+        return True
+
+    def _fault(self, number: int, rec: dict[str, Any]) -> bool:
+        f = self._clean(number, rec, _FAULT_FIELDS, "fault")
+        run = self._run_for(number, "fault")
+        run.faults.append(Fault(line=number, vector=f.get("vector"), mnemonic=f.get("mnemonic"),
+                                error_code=f.get("error_code"), rip=f.get("rip"),
+                                cr2=f.get("cr2"), phase=f.get("phase"), ring=f.get("ring")))
+        return True
+
+    def _summary(self, number: int, rec: dict[str, Any]) -> bool:
+        f = self._clean(number, rec, _SUMMARY_FIELDS, "summary")
+        run = self.current
+        if run is None:
+            self.diag(number, "summary outside a run (no env or results before it); ignored")
+            return False
+        status = f.get("status")
+        if status is not None and status not in ("pass", "fail"):
+            self.diag(number, f"summary: status {_show(status)} is not pass/fail")
+            status = None
+        run.summary = Summary(line=number, ok=f.get("ok"), skipped=f.get("skipped"),
+                              failed=f.get("failed"), checks_failed=f.get("checks_failed"),
+                              status=status)
+        counted = run.counts()
+        said = {"ok": run.summary.ok, "skip": run.summary.skipped, "fail": run.summary.failed}
+        off = [f"{k} {said[k]} vs {counted[k]} read" for k in said
+               if said[k] is not None and said[k] != counted[k]]
+        if off:
+            self.diag(number, f"summary of run {run.index} disagrees with the results read "
+                      f"({'; '.join(off)}): records lost or damaged?")
+        run.last_line = number
+        self.current = None
+        return True
+
+    def _close_at_eof(self) -> None:
+        run = self.current
+        if run is not None and run.env is not None:
+            self.diag(run.last_line, f"run {run.index} (from line {run.first_line}) has no "
+                      "summary: incomplete (cut off) at the end of the capture")
+        self.current = None
+
+
+def parse_text(text: str, path: str = "<text>") -> Capture:
+    """Parse a whole capture given as text. Never raises on bad content."""
+    reader = _Reader(path)
+    reader.feed(text)
+    return reader.cap
+
+
+def decode(data: bytes) -> str:
+    """Bytes from a serial port to text.
+
+    UTF-8 with replacement: records are ASCII, so a byte that is not valid UTF-8 can only be
+    noise, and replacing it keeps line structure and numbering intact.
+    """
+    return data.decode("utf-8", errors="replace")
+
+
+def read_capture(path: str) -> Capture:
+    """Read one log file ("-" is stdin). An unreadable file gives an empty capture + reason."""
+    try:
+        if path == "-":
+            data = sys.stdin.buffer.read()
+            path = "<stdin>"
+        else:
+            with open(path, "rb") as fh:
+                data = fh.read()
+    except OSError as err:
+        cap = Capture(path=path, read_error=err.strerror or str(err))
+        cap.diagnostics.append(Diagnostic(path, 0, f"cannot read: {cap.read_error}", "error"))
+        return cap
+    return parse_text(decode(data), path)
+
+
+def iter_records(cap: Capture) -> Iterator[Result]:
+    """Every result of every run, in order (handy for generic checks)."""
+    for run in cap.runs:
+        yield from run.results.values()
