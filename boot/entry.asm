@@ -17,8 +17,12 @@ mb2_header:
     dd MB2_ARCH_I386
     dd mb2_header_end - mb2_header
     dd -(MB2_MAGIC + MB2_ARCH_I386 + (mb2_header_end - mb2_header))
-    ; No framebuffer tag on purpose: by BIOS GRUB then stays in VGA text mode, by UEFI it passes
-    ; the firmware's linear framebuffer; both are described in the framebuffer info tag.
+    ; Framebuffer tag (type 5), optional, no preferred geometry: without it GRUB passes no
+    ; framebuffer under UEFI. By BIOS, grub.cfg's gfxpayload=text keeps the VGA text mode.
+    align 8
+    dw 5, 1            ; type 5, flags: optional
+    dd 20
+    dd 0, 0, 0         ; width, height, depth: no preference
     align 8
     dw 0, 0            ; end tag
     dd 8
