@@ -63,6 +63,7 @@ class Env:
     pmu_version: Optional[int] = None
     hypervisor: Optional[bool] = None
     hypervisor_vendor: Optional[str] = None
+    acpi_oem: Optional[str] = None  # not in the contract yet; the kernel prints it (Bochs: "BOCHS ")
     bare_metal: Optional[bool] = None
     tsc_hz: Optional[float] = None
     tsc_source: Optional[str] = None
@@ -70,6 +71,7 @@ class Env:
     memory_bytes: Optional[int] = None
     cmdline: Optional[str] = None
     boot: Optional[str] = None
+    suite: Optional[str] = None  # not in the contract yet; the kernel prints it
     params: dict[str, int] = field(default_factory=dict)
 
     @property
@@ -119,15 +121,25 @@ class Env:
             return f"{name} (CPUID signature {sig!r})" if name else repr(sig)
         if self.hypervisor:
             return "yes (no CPUID 0x40000000 signature)"
+        if self._emulator_oem:
+            return (f"none in CPUID, but the firmware's ACPI OEM is {self.acpi_oem!r}: full "
+                    "emulation (Bochs, or QEMU without KVM)")
         if self.hypervisor is False:
             return "none"
         return "unknown"
+
+    @property
+    def _emulator_oem(self) -> bool:
+        # Bochs and QEMU's SeaBIOS/OVMF say "BOCHS "; under Bochs there is no hypervisor bit.
+        return bool(self.acpi_oem) and self.acpi_oem.strip().upper() == "BOCHS"
 
     @property
     def hypervisor_short(self) -> str:
         """Short hypervisor name for legends ("KVM", "QEMU TCG", "bare metal")."""
         if self.hypervisor_vendor:
             return HYPERVISOR_NAMES.get(self.hypervisor_vendor, self.hypervisor_vendor)
+        if self._emulator_oem and not self.hypervisor:
+            return "emulator"
         state = self.is_bare_metal
         if state is True:
             return "bare metal"
@@ -178,6 +190,7 @@ class Result:
     unroll: Optional[int] = None
     iters: Optional[int] = None
     warmup: Optional[int] = None
+    instructions: Optional[int] = None  # not in the contract yet: instructions per operation
     flush: Optional[str] = None
     pages: Optional[int] = None
     global_: Optional[bool] = None  # JSON "global"; a Python keyword

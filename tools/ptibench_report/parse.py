@@ -66,14 +66,15 @@ _RESULT_FIELDS: dict[str, str] = {
     "name": _STR, "group": _STR, "status": _STR, "reason": _STR, "unit": _STR,
     "n": _INT, "min": _NUM, "q1": _NUM, "median": _NUM, "mean": _NUM, "q3": _NUM, "max": _NUM,
     "stddev": _NUM, "ns_median": _NUM, "ops": _INT, "reps": _INT, "unroll": _INT,
-    "iters": _INT, "warmup": _INT, "flush": _STR, "pages": _INT, "global": _BOOL,
+    "iters": _INT, "warmup": _INT, "instructions": _INT, "flush": _STR, "pages": _INT, "global": _BOOL,
     "pti": _BOOL, "pcid": _BOOL, "kind": _STR, "direction": _STR,
 }
 _ENV_FIELDS: dict[str, str] = {
     "version": _STR, "vendor": _STR, "family": _INT, "model": _INT, "stepping": _INT,
     "brand": _STR, "features": _OBJ, "pmu_version": _INT, "hypervisor": _BOOL,
-    "hypervisor_vendor": _STR, "bare_metal": _BOOL, "tsc_hz": _NUM, "tsc_source": _STR,
-    "timer": _STR, "memory_bytes": _INT, "cmdline": _STR, "boot": _STR, "params": _OBJ,
+    "hypervisor_vendor": _STR, "acpi_oem": _STR, "bare_metal": _BOOL, "tsc_hz": _NUM, "tsc_source": _STR,
+    "timer": _STR, "memory_bytes": _INT, "cmdline": _STR, "boot": _STR, "suite": _STR,
+    "params": _OBJ,
 }
 _CHECK_FIELDS: dict[str, str] = {"name": _STR, "status": _STR, "detail": _STR}
 _FAULT_FIELDS: dict[str, str] = {
@@ -262,8 +263,8 @@ class _Reader:
         f = self._clean(number, rec, _ENV_FIELDS, "env")
         env = Env(line=number)
         for key in ("version", "vendor", "family", "model", "stepping", "brand", "pmu_version",
-                    "hypervisor", "hypervisor_vendor", "bare_metal", "tsc_source", "timer",
-                    "memory_bytes", "cmdline", "boot"):
+                    "hypervisor", "hypervisor_vendor", "acpi_oem", "bare_metal", "tsc_source",
+                    "timer", "memory_bytes", "cmdline", "boot", "suite"):
             setattr(env, key, f.get(key))
         hz = f.get("tsc_hz")
         if hz is not None and hz < 0:
