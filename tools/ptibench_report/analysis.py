@@ -1,0 +1,368 @@
+"""What the reports compute from runs: run selection, comparisons, the seed tables, curves.
+
+Kept apart from rendering so that tests can assert on numbers rather than on formatted text, and
+so that the Markdown, CSV and JSON outputs cannot disagree (they all render these structures).
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import os
+import re
+from dataclasses import dataclass, field
+from typing import Iterable, Optional
+
+from .model import Capture, Result, Run
+
+
+class UsageError(Exception):
+    """The user asked for something the inputs cannot give (e.g. run 5 of a 2-run file): exit 2."""
+
+
+class NoRecords(Exception):
+    """An input held no readable record at all: exit 1."""
+
+
+# --- selecting runs -----------------------------------------------------------------------------
+
+def split_spec(spec: str) -> tuple[str, Optional[int]]:
+    """`file` or `file:N` -> (file, N or None).
+
+    A path that exists is taken whole even if it contains a colon; `file:N` is recognised only
+    when `file` exists (or is "-"), so a missing `x:3` is reported as the missing file `x:3`.
+    """
+    if spec == "-" or os.path.exists(spec):
+        return spec, None
+    m = re.fullmatch(r"(.+):(-?\d+)", spec)
+    if m and (m.group(1) == "-" or os.path.exists(m.group(1))):
+        return m.group(1), int(m.group(2))
+    return spec, None
+
+
+@dataclass
+class Picked:
+    """A run chosen from a capture, and why it was chosen (shown to the user)."""
+
+    run: Run
+    capture: Capture
+    why: str
+
+    @property
+    def others(self) -> list[Run]:
+        return [r for r in self.capture.runs if r is not self.run]
+
+
+def pick_run(cap: Capture, wanted: Optional[int]) -> Picked:
+    """Run `wanted` (1-based; negative counts from the end), else the last complete one.
+
+    Without a complete run, the last run that has an env is used (incomplete but still
+    informative); failing that, the last env-less group of records.
+    """
+    runs = cap.runs
+    if not runs:
+        raise NoRecords(f"{cap.path}: no PTIBENCH record could be read")
+    if wanted is not None:
+        idx = wanted if wanted > 0 else len(runs) + 1 + wanted
+        if wanted == 0 or not 1 <= idx <= len(runs):
+            raise UsageError(f"{cap.path} has {len(runs)} run(s); there is no run {wanted}")
+        return Picked(runs[idx - 1], cap, "as asked")
+    complete = [r for r in runs if r.complete]
+    if complete:
+        return Picked(complete[-1], cap, "the last complete run")
+    with_env = [r for r in runs if r.env is not None]
+    if with_env:
+        return Picked(with_env[-1], cap, "no complete run: the last run, which is incomplete")
+    return Picked(runs[-1], cap, "no run has an env record: the last group of records")
+
+
+def describe_choice(p: Picked) -> str:
+    """One paragraph for stderr: which run was used and which others exist."""
+    total = len(p.capture.runs)
+    text = (f"{p.capture.path}: using run {p.run.index} of {total} ({p.why}; lines "
+            f"{p.run.first_line}-{p.run.last_line}, {p.run.state})")
+    if p.others:
+        text += "; other runs: " + ", ".join(
+            f"{r.index} (lines {r.first_line}-{r.last_line}, {r.state})" for r in p.others)
+        text += f"; pick one with --run N or {p.capture.path}:N"
+    return text
+
+
+def filter_results(run: Run, patterns: Optional[list[str]]) -> list[Result]:
+    """The run's results in print order, restricted to names matching any glob in `patterns`."""
+    results = list(run.results.values())
+    if not patterns:
+        return results
+    return [r for r in results if any(fnmatch.fnmatchcase(r.name, p) for p in patterns)]
+
+
+def run_warnings(run: Run) -> list[str]:
+    """Plain-language caveats about a run, most important first."""
+    out: list[str] = []
+    env = run.env
+    if env is None:
+        out.append("This run has no env record (the capture started mid-run): the machine, "
+                   "and whether it was bare metal, are unknown.")
+    else:
+        bare = env.is_bare_metal
+        if bare is False:
+            out.append(f"Not bare metal ({env.hypervisor_short}): this run was measured under "
+                       "a hypervisor or an emulator; its timings include virtualisation or "
+                       "emulation effects and are not bare-metal figures.")
+        elif bare is None:
+            out.append("The env record does not say whether this run was on bare metal.")
+    if run.instruction_counted:
+        out.append("Every spread is zero: the TSC counted instructions here (Bochs, or QEMU "
+                   "with -icount), so the figures are instruction counts, not cycles.")
+    if run.env is not None and run.summary is None:
+        out.append(f"Incomplete (cut off): no summary record; the run ends at line "
+                   f"{run.last_line}. Variants after that point are missing.")
+    for f in run.faults:
+        out.append(f"The run ended with a CPU exception at line {f.line}: {f.text}.")
+    if run.summary is not None and run.summary.status == "fail":
+        out.append("The kernel's summary says FAIL.")
+    return out
+
+
+# --- comparing runs -------------------------------------------------------------------------
+
+@dataclass
+class Value:
+    """A result's median and interquartile range in the unit being reported."""
+
+    median: float
+    q1: Optional[float]
+    q3: Optional[float]
+
+
+def value_of(r: Optional[Result], run: Run, unit: str) -> Optional[Value]:
+    """The numbers of `r` in `unit` ("tsc" or "ns"); None when not measured or not convertible."""
+    if r is None or not r.usable:
+        return None
+    assert r.median is not None
+    scale = 1.0
+    if unit == "ns":
+        hz = run.env.tsc_hz if run.env else None
+        if not hz:
+            return None
+        scale = 1e9 / hz
+    return Value(r.median * scale,
+                 None if r.q1 is None else r.q1 * scale,
+                 None if r.q3 is None else r.q3 * scale)
+
+
+def overlap(a: Value, b: Value) -> Optional[bool]:
+    """Do the [q1, q3] intervals meet? None when either lacks quartiles."""
+    if a.q1 is None or a.q3 is None or b.q1 is None or b.q3 is None:
+        return None
+    return a.q1 <= b.q3 and b.q1 <= a.q3
+
+
+def ratio(a: Optional[Value], b: Optional[Value]) -> Optional[float]:
+    """b/a, or None when it means nothing (a missing, a <= 0, or b < 0)."""
+    if a is None or b is None or a.median <= 0 or b.median < 0:
+        return None
+    return b.median / a.median
+
+
+@dataclass
+class CompareCell:
+    result: Optional[Result]
+    value: Optional[Value]
+    ratio: Optional[float] = None  # to the baseline (first run); None for the baseline itself
+    significant: Optional[bool] = None  # False: IQRs overlap ("~"); None: cannot tell
+
+
+@dataclass
+class CompareRow:
+    name: str
+    family: str
+    cells: list[CompareCell]
+
+
+def compare(runs: list[Run], unit: str = "tsc",
+            patterns: Optional[list[str]] = None) -> list[CompareRow]:
+    """One row per variant seen in any run (in order of first appearance), ratios to runs[0]."""
+    names: dict[str, str] = {}
+    for run in runs:
+        for r in filter_results(run, patterns):
+            names.setdefault(r.name, r.family)
+    rows = []
+    for name, family in names.items():
+        cells = []
+        base: Optional[Value] = None
+        for i, run in enumerate(runs):
+            r = run.results.get(name)
+            v = value_of(r, run, unit)
+            cell = CompareCell(r, v)
+            if i == 0:
+                base = v
+            else:
+                cell.ratio = ratio(base, v)
+                if base is not None and v is not None:
+                    o = overlap(base, v)
+                    cell.significant = None if o is None else not o
+            cells.append(cell)
+        rows.append(CompareRow(name, family, cells))
+    return rows
+
+
+# --- the seed tables ------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class SeedRow1:
+    """A row of seed table 1 and what seed 000 measured for it (unixbench syscall, for context)."""
+
+    label: str
+    variant: str
+    step_from: Optional[str]  # the row the seed compared this one with
+    seed: str
+
+
+SEED1 = (
+    SeedRow1("PTI off", "syscall.direct", None, "reference (unixbench 689 host, 679 guest)"),
+    SeedRow1("trampoline, PTI off", "syscall.trampoline", "syscall.direct",
+             "4% (680 -> 651)"),
+    SeedRow1("PTI without PCID", "syscall.pti", "syscall.direct",
+             "68% (KVM guest without PCID: 679 -> 200)"),
+    SeedRow1("PTI with PCID", "syscall.pti.pcid", "syscall.direct", "45.7% (host: 689 -> 374)"),
+    SeedRow1("PTI with PCID, +1 mov-to-CR3", "syscall.pti.pcid.extra1", "syscall.pti.pcid",
+             "17% (374 -> 311)"),
+    SeedRow1("PTI with PCID, +2 mov-to-CR3", "syscall.pti.pcid.extra2",
+             "syscall.pti.pcid.extra1", "13% (311 -> 270)"),
+)
+
+
+def loss(reference: Optional[Result], variant: Optional[Result]) -> Optional[float]:
+    """Throughput lost going from `reference` to `variant`, in percent.
+
+    Seed 000 reports unixbench scores (operations per second), so its "loss" is
+    (score_off - score_on) / score_off; with costs per call that is 1 - cost_ref / cost_variant.
+    Using the same definition makes our figures comparable in kind with the seed's (not in
+    value: unixbench's loop does real work besides the crossing).
+    """
+    if reference is None or variant is None or not reference.usable or not variant.usable:
+        return None
+    assert reference.median is not None and variant.median is not None
+    if variant.median <= 0 or reference.median < 0:
+        return None
+    return (1.0 - reference.median / variant.median) * 100.0
+
+
+@dataclass
+class Seed1Line:
+    row: SeedRow1
+    result: Optional[Result]
+    loss_vs_off: Optional[float]
+    step_loss: Optional[float]
+
+
+def seed_table1(run: Run) -> list[Seed1Line]:
+    direct = run.results.get("syscall.direct")
+    out = []
+    for row in SEED1:
+        r = run.results.get(row.variant)
+        step_ref = run.results.get(row.step_from) if row.step_from else None
+        out.append(Seed1Line(row, r, None if row.step_from is None else loss(direct, r),
+                             loss(step_ref, r) if row.step_from else None))
+    return out
+
+
+CROSSING_KINDS = ("syscall", "pf", "int3", "int")
+
+
+@dataclass
+class Seed2Cell:
+    result: Optional[Result]  # None: no record at all
+
+
+def seed_table2(run: Run) -> dict[str, dict[tuple[str, bool], Seed2Cell]]:
+    """{kind: {(direction, pti): cell}} for the one-way crossings.
+
+    Measured records are placed by their "kind"/"direction"/"pti" fields, as the contract says;
+    a record without them (a skip, which carries only name and reason) is found by its stable
+    name `crossing.<kind>[.pti].<direction>` so that its reason can be shown.
+    """
+    kinds = list(CROSSING_KINDS)
+    for r in run.results.values():
+        if r.family == "crossing" and r.kind and r.kind not in kinds:
+            kinds.append(r.kind)
+    table: dict[str, dict[tuple[str, bool], Seed2Cell]] = {
+        k: {(d, p): Seed2Cell(None) for d in ("u2k", "k2u") for p in (False, True)} for k in kinds
+    }
+    for r in run.results.values():
+        if r.family == "crossing" and r.kind and r.direction and r.pti is not None:
+            table[r.kind][(r.direction, r.pti)] = Seed2Cell(r)
+    for kind, cells in table.items():
+        for (d, p), cell in cells.items():
+            if cell.result is None:
+                cell.result = run.results.get(f"crossing.{kind}.{'pti.' if p else ''}{d}")
+    return table
+
+
+# --- curves for plots -------------------------------------------------------------------------
+
+@dataclass
+class Point:
+    x: float
+    value: Value
+
+
+@dataclass
+class Series:
+    """One line of a curve plot; `dashed` marks the global-page variant."""
+
+    label: str
+    points: list[Point] = field(default_factory=list)
+    dashed: bool = False
+
+
+FLUSH_ORDER = ("none", "cr3", "cr3.noflush", "invpcid.single", "invlpg")
+
+
+def tlb_curves(run: Run, unit: str = "tsc") -> dict[tuple[bool, str], list[Point]]:
+    """{(global, flush): points sorted by pages}, from the records' fields, not their names."""
+    out: dict[tuple[bool, str], list[Point]] = {}
+    for r in run.results.values():
+        if r.family != "tlb" or r.flush is None or r.pages is None or r.global_ is None:
+            continue
+        v = value_of(r, run, unit)
+        if v is None:
+            continue
+        out.setdefault((r.global_, r.flush), []).append(Point(float(r.pages), v))
+    for pts in out.values():
+        pts.sort(key=lambda p: p.x)
+    return dict(sorted(out.items(), key=lambda kv: (kv[0][0], _flush_rank(kv[0][1]))))
+
+
+def _flush_rank(flush: str) -> tuple[int, str]:
+    return (FLUSH_ORDER.index(flush), "") if flush in FLUSH_ORDER else (len(FLUSH_ORDER), flush)
+
+
+def touch_curves(run: Run, unit: str = "tsc") -> dict[str, list[Point]]:
+    """Syscall variants that touch K user pages after returning: {"PTI"/"PTI + PCID": points}."""
+    out: dict[str, list[Point]] = {}
+    for r in run.results.values():
+        if r.family != "syscall" or r.pages is None:
+            continue
+        v = value_of(r, run, unit)
+        if v is None:
+            continue
+        label = "PTI + PCID" if r.pcid else "PTI" if r.pti else "no PTI"
+        out.setdefault(label, []).append(Point(float(r.pages), v))
+    for pts in out.values():
+        pts.sort(key=lambda p: p.x)
+    return out
+
+
+def syscall_bars(run: Run) -> list[Result]:
+    """The syscall variants that are one null call each (not the page-touching ones)."""
+    return [r for r in run.results.values() if r.family == "syscall" and r.pages is None
+            and ".touch." not in r.name]
+
+
+def families(results: Iterable[Result]) -> list[str]:
+    """Families in order of first appearance."""
+    seen: dict[str, None] = {}
+    for r in results:
+        seen.setdefault(r.family, None)
+    return list(seen)

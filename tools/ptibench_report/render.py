@@ -1,0 +1,482 @@
+"""Text renderings (Markdown, CSV, JSON) of runs, comparisons and the seed tables.
+
+Markdown is for people (pasted into issues and docs), CSV for spreadsheets, JSON for scripts.
+The three are produced from the same structures (analysis.py), so they agree by construction.
+CSV rows repeat the environment as columns instead of a header block, because CSV has no
+comments and concatenated files must stay self-describing.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from typing import Any, Iterable, Optional
+
+from . import __version__
+from .analysis import (
+    CompareRow,
+    Picked,
+    Seed1Line,
+    Seed2Cell,
+    Value,
+    run_warnings,
+    seed_table1,
+    seed_table2,
+)
+from .model import Capture, Env, Result, Run
+
+DASH = "\u2013"  # en dash: "1.0–2.0" stays readable with negative numbers, unlike a hyphen
+ABSENT = "\u2014"  # em dash: no record for this cell
+
+# --- small formatters ---------------------------------------------------------------------------
+
+
+def num(v: Optional[float]) -> str:
+    """Statistics keep the kernel's three decimals: they are exact under Bochs/-icount."""
+    return "n/a" if v is None else f"{v:.3f}"
+
+
+def iqr(q1: Optional[float], q3: Optional[float]) -> str:
+    if q1 is None or q3 is None:
+        return "n/a"
+    return f"{q1:.3f}{DASH}{q3:.3f}"
+
+
+def pct(v: Optional[float]) -> str:
+    return "n/a" if v is None else f"{v:.1f}%"
+
+
+def ratio_text(r: Optional[float], significant: Optional[bool]) -> str:
+    """"~1.02" when the IQRs overlap (not significant), "1.52?" when quartiles are missing."""
+    if r is None:
+        return "n/a"
+    text = f"{r:.2f}"
+    if significant is False:
+        return "~" + text
+    if significant is None:
+        return text + "?"
+    return text
+
+
+def md_escape(text: str) -> str:
+    """Log text in a table cell: no pipes or line breaks to break the table."""
+    return " ".join(str(text).split()).replace("|", "\\|")
+
+
+def md_table(headers: list[str], rows: Iterable[list[str]], right: Iterable[int] = ()) -> str:
+    right = set(right)
+    out = ["| " + " | ".join(headers) + " |",
+           "|" + "|".join("---:" if i in right else "---" for i in range(len(headers))) + "|"]
+    for row in rows:
+        out.append("| " + " | ".join(md_escape(c) for c in row) + " |")
+    return "\n".join(out) + "\n"
+
+
+def status_text(r: Result) -> str:
+    if r.status == "ok":
+        return "ok" if r.median is not None else "ok (no usable median)"
+    reason = r.reason or "no reason given"
+    return f"{'skip' if r.status == 'skip' else 'FAIL'}: {reason}"
+
+
+def value_cell(r: Optional[Result], v: Optional[Value]) -> str:
+    """A compare/seed cell: median [q1–q3], or why there is no number."""
+    if r is None:
+        return ABSENT
+    if r.status == "skip":
+        return "skip"
+    if r.status == "fail":
+        return "FAIL"
+    if v is None:
+        return "n/a"
+    if v.q1 is None or v.q3 is None:
+        return num(v.median)
+    return f"{num(v.median)} [{iqr(v.q1, v.q3)}]"
+
+
+def mib(n: Optional[int]) -> str:
+    return "unknown" if n is None else f"{n / 2**20:.0f} MiB"
+
+
+# --- JSON shapes --------------------------------------------------------------------------------
+
+_RESULT_KEYS = ("name", "group", "status", "reason", "unit", "n", "min", "q1", "median", "mean",
+                "q3", "max", "stddev", "ns_median", "instructions", "ops", "reps", "unroll",
+                "iters", "warmup",
+                "flush", "pages", "global", "pti", "pcid", "kind", "direction", "line")
+
+
+def result_json(r: Result) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key in _RESULT_KEYS:
+        value = getattr(r, "global_" if key == "global" else key)
+        if value is not None:
+            out[key] = value
+    return out
+
+
+def env_json(env: Optional[Env]) -> Optional[dict[str, Any]]:
+    if env is None:
+        return None
+    out = {k: v for k, v in vars(env).items() if v is not None}
+    out["bare_metal_verdict"] = env.is_bare_metal
+    out["cpu"] = env.cpu_text
+    return out
+
+
+def run_json(run: Run, runs_in_file: int, results: Optional[list[Result]] = None) -> dict[str, Any]:
+    return {
+        "file": run.path, "run": run.index, "runs_in_file": runs_in_file,
+        "lines": [run.first_line, run.last_line], "state": run.state, "complete": run.complete,
+        "warnings": run_warnings(run), "env": env_json(run.env),
+        "summary": None if run.summary is None else vars(run.summary),
+        "faults": [vars(f) for f in run.faults], "checks": [vars(c) for c in run.checks],
+        "results": [result_json(r) for r in (run.results.values() if results is None
+                                              else results)],
+    }
+
+
+def dump_json(obj: Any) -> str:
+    return json.dumps(obj, indent=2, ensure_ascii=False) + "\n"
+
+
+# --- table ------------------------------------------------------------------------------------
+
+def env_rows(run: Run) -> list[list[str]]:
+    env = run.env
+    if env is None:
+        return [["environment", "unknown: no env record in this run"]]
+    rows = [["CPU", env.cpu_text], ["features", env.features_text],
+            ["hypervisor", env.hypervisor_text],
+            ["bare metal", {True: "yes", False: "**no**", None: "unknown"}[env.is_bare_metal]],
+            ["TSC", env.tsc_text], ["timer", env.timer or "unknown"],
+            ["boot", f"{env.boot or 'unknown'}, {mib(env.memory_bytes)} memory"],
+            ["command line", f"`{env.cmdline}`" if env.cmdline else "(empty)"]]
+    if env.suite:
+        rows.append(["suite", env.suite])
+    if env.params:
+        rows.append(["parameters", ", ".join(f"{k} {v}" for k, v in env.params.items())])
+    if env.pmu_version is not None:
+        rows.append(["PMU version", str(env.pmu_version)])
+    rows.append(["ptibench", env.version or "unknown"])
+    return rows
+
+
+def summary_text(run: Run) -> str:
+    c = run.counts()
+    read = f"{c['ok']} ok, {c['skip']} skipped, {c['fail']} failed read"
+    s = run.summary
+    if s is None:
+        return f"none (cut off); {read}"
+    said = (f"{s.status or 'status unknown'}: {s.ok} ok, {s.skipped} skipped, {s.failed} failed, "
+            f"{s.checks_failed} checks failed")
+    if (s.ok, s.skipped, s.failed) == (c["ok"], c["skip"], c["fail"]):
+        return said
+    return f"{said}; but {read}"
+
+
+def table_markdown(p: Picked, results: list[Result]) -> str:
+    run = p.run
+    total = len(p.capture.runs)
+    out = [f"# ptibench run {run.index} of {total}: {run.path}\n",
+           f"Lines {run.first_line}{DASH}{run.last_line}, {run.state} ({p.why})."]
+    if p.others:
+        out[-1] += " Other runs in this file: " + "; ".join(
+            f"{r.index} (lines {r.first_line}{DASH}{r.last_line}, {r.state})" for r in p.others) + "."
+    out.append("")
+    out.append(md_table(["environment", ""], env_rows(run) + [["summary", summary_text(run)]]))
+    for w in run_warnings(run):
+        out.append(f"> **Warning:** {w}\n")
+    out.append(f"Figures are TSC ticks per operation: median, interquartile range (q1{DASH}q3) "
+               "and number of repetitions n; ns from the TSC rate when it is known.\n")
+    groups: dict[str, list[Result]] = {}
+    for r in results:
+        groups.setdefault(r.family, []).append(r)
+    if not groups:
+        out.append("No results.\n")
+    for family, rs in groups.items():
+        out.append(f"## {family}\n")
+        out.append(md_table(
+            ["variant", "median", f"q1{DASH}q3", "n", "ns", "status"],
+            ([r.name, num(r.median) if r.status == "ok" else "",
+              iqr(r.q1, r.q3) if r.status == "ok" else "",
+              "" if r.n is None else str(r.n),
+              "" if r.ns_median is None else num(r.ns_median), status_text(r)] for r in rs),
+            right=(1, 2, 3, 4)))
+    if run.checks:
+        out.append("## checks\n")
+        out.append(md_table(["check", "status", "detail"],
+                            ([c.name or "?", c.status or "?", c.detail or ""]
+                             for c in run.checks)))
+    if run.faults:
+        out.append("## fault\n")
+        out.extend(f"- line {f.line}: {md_escape(f.text)}" for f in run.faults)
+        out.append("")
+    return "\n".join(out)
+
+
+_CSV_ENV = ("cpu", "hypervisor", "bare_metal", "tsc_hz", "tsc_source")
+_CSV_RESULT = ("variant", "group", "status", "reason", "n", "min", "q1", "median", "mean", "q3",
+               "max", "stddev", "ns_median", "unit", "flush", "pages", "global", "pti", "pcid",
+               "kind", "direction", "line")
+
+
+def _csv_value(v: Any) -> str:
+    if v is None:
+        return ""
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if isinstance(v, float):
+        return f"{v:.3f}"
+    return str(v)
+
+
+def table_csv(picks: list[tuple[Picked, list[Result]]]) -> str:
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\n")
+    w.writerow(("file", "run", "run_state") + _CSV_RESULT + _CSV_ENV)
+    for p, results in picks:
+        env = p.run.env
+        env_cols = ("", "", "", "", "") if env is None else (
+            env.cpu_short, env.hypervisor_short, env.is_bare_metal, env.tsc_hz, env.tsc_source)
+        for r in results:
+            d = result_json(r)
+            row = [p.run.path, p.run.index, p.run.state, r.name]
+            row += [d.get(k) for k in _CSV_RESULT[1:]]
+            row += list(env_cols)
+            w.writerow([_csv_value(v) for v in row])
+    return buf.getvalue()
+
+
+def table_json(picks: list[tuple[Picked, list[Result]]]) -> str:
+    return dump_json({"tool": "ptibench-report", "version": __version__, "runs": [
+        dict(run_json(p.run, len(p.capture.runs), results), selected_because=p.why,
+             other_runs=[{"run": r.index, "lines": [r.first_line, r.last_line],
+                          "state": r.state} for r in p.others])
+        for p, results in picks]})
+
+
+# --- list -------------------------------------------------------------------------------------
+
+def list_text(caps: list[Capture]) -> str:
+    out = []
+    for cap in caps:
+        if cap.read_error:
+            out.append(f"{cap.path}: cannot read: {cap.read_error}")
+            continue
+        out.append(f"{cap.path}: {cap.lines} lines, {cap.records} records, {cap.damaged} damaged, "
+                   f"{len(cap.diagnostics)} problems, {len(cap.runs)} runs")
+        for run in cap.runs:
+            c = run.counts()
+            env = run.env
+            who = f"{env.cpu_short} / {env.hypervisor_short}" if env else "no env"
+            out.append(f"  run {run.index}: lines {run.first_line}-{run.last_line}, {run.state}, "
+                       f"{len(run.results)} results ({c['ok']} ok, {c['skip']} skip, "
+                       f"{c['fail']} fail), {who}")
+    return "\n".join(out) + "\n"
+
+
+# --- compare ------------------------------------------------------------------------------------
+
+def letters(n: int) -> list[str]:
+    """A, B, ..., Z, AA, AB, ...: short column names for many runs."""
+    out = []
+    for i in range(n):
+        s = ""
+        i += 1
+        while i:
+            i, rem = divmod(i - 1, 26)
+            s = chr(65 + rem) + s
+        out.append(s)
+    return out
+
+
+def compare_notes(picks: list[Picked], unit: str) -> list[str]:
+    """Caveats that apply to the comparison as a whole."""
+    names = letters(len(picks))
+    out = []
+    for name, p in zip(names, picks):
+        for w in run_warnings(p.run):
+            out.append(f"{name} ({p.run.label}): {w}")
+    rates = {p.run.env.tsc_hz for p in picks if p.run.env and p.run.env.tsc_hz}
+    if unit == "tsc" and len(rates) > 1:
+        out.append("The runs' TSC rates differ (" + ", ".join(
+            f"{r / 1e9:.3f} GHz" for r in sorted(rates)) + "): tick ratios are not time ratios; "
+            "--unit ns compares times.")
+    return out
+
+
+def compare_markdown(picks: list[Picked], rows: list[CompareRow], unit: str) -> str:
+    names = letters(len(picks))
+    out = ["# ptibench comparison\n"]
+    legend = []
+    for name, p in zip(names, picks):
+        env = p.run.env
+        legend.append([name, p.run.label, env.cpu_short if env else "unknown",
+                       env.hypervisor_short if env else "unknown",
+                       env.tsc_text if env else "unknown", p.run.state])
+    out.append(md_table(["", "run", "CPU", "machine", "TSC", "state"], legend))
+    for note in compare_notes(picks, unit):
+        out.append(f"> **Warning:** {note}\n")
+    what = "TSC ticks per operation" if unit == "tsc" else "nanoseconds per operation"
+    out.append(f"Medians in {what} with [q1{DASH}q3]. Ratios are medians divided by A's; `~` "
+               "marks a ratio whose interquartile ranges overlap (difference not significant), "
+               "`?` one that cannot be judged (quartiles missing).\n")
+    ratio_heads = [f"{n}/A" for n in names[1:]]
+    by_family: dict[str, list[CompareRow]] = {}
+    for row in rows:
+        by_family.setdefault(row.family, []).append(row)
+    for family, frows in by_family.items():
+        out.append(f"## {family}\n")
+        table_rows = []
+        for row in frows:
+            cells = [value_cell(c.result, c.value) for c in row.cells]
+            ratios = [ratio_text(c.ratio, c.significant) for c in row.cells[1:]]
+            table_rows.append([row.name] + cells + ratios)
+        n = len(picks)
+        out.append(md_table(["variant"] + names + ratio_heads, table_rows,
+                            right=range(1, 2 * n)))
+    return "\n".join(out)
+
+
+def compare_csv(picks: list[Picked], rows: list[CompareRow], unit: str) -> str:
+    names = letters(len(picks))
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\n")
+    head = ["variant", "group"]
+    for n in names:
+        head += [f"{n}_status", f"{n}_median", f"{n}_q1", f"{n}_q3"]
+    for n in names[1:]:
+        head += [f"{n}/A", f"{n}/A_significant"]
+    w.writerow(head)
+    for row in rows:
+        line: list[Any] = [row.name, row.family]
+        for c in row.cells:
+            v = c.value
+            line += [c.result.status if c.result else "absent",
+                     v.median if v else None, v.q1 if v else None, v.q3 if v else None]
+        for c in row.cells[1:]:
+            line += [None if c.ratio is None else f"{c.ratio:.4f}", c.significant]
+        w.writerow([_csv_value(x) for x in line])
+    return buf.getvalue()
+
+
+def compare_json(picks: list[Picked], rows: list[CompareRow], unit: str) -> str:
+    names = letters(len(picks))
+    return dump_json({
+        "tool": "ptibench-report", "version": __version__, "unit": unit,
+        "runs": [{"label": n, "file": p.run.path, "run": p.run.index, "state": p.run.state,
+                  "cpu": p.run.env.cpu_short if p.run.env else None,
+                  "machine": p.run.env.hypervisor_short if p.run.env else None,
+                  "bare_metal": p.run.env.is_bare_metal if p.run.env else None}
+                 for n, p in zip(names, picks)],
+        "notes": compare_notes(picks, unit),
+        "rows": [{"variant": row.name, "group": row.family, "cells": [
+            {"run": n, "status": c.result.status if c.result else "absent",
+             "reason": c.result.reason if c.result else None,
+             "median": c.value.median if c.value else None,
+             "q1": c.value.q1 if c.value else None, "q3": c.value.q3 if c.value else None,
+             "ratio": c.ratio, "significant": c.significant}
+            for n, c in zip(names, row.cells)]} for row in rows],
+    })
+
+
+# --- seeds --------------------------------------------------------------------------------------
+
+SEED2_NOTE = ("Seed 003 (Xeon E5 v3, page-fault entry, PTI off, timestamps taken in a patched "
+              "Linux): u2k ~440 / k2u ~270 cycles bare metal, ~600 / ~370 in a VM.")
+SEED1_NOTE = ("Loss = 1 - cost(reference) / cost(variant): the share of null-syscall throughput "
+              "lost, the definition seed 000 uses for unixbench scores. The seed's loop does more "
+              "than one null call, so compare the kind of effect, not the values.")
+
+
+def _seed2_cell(cell: Seed2Cell, run: Run) -> str:
+    r = cell.result
+    if r is None:
+        return ABSENT
+    if not r.usable:
+        return status_text(r) if r.status != "ok" else "n/a"
+    return f"{num(r.median)} [{iqr(r.q1, r.q3)}]"
+
+
+def seeds_markdown(p: Picked) -> str:
+    run = p.run
+    env = run.env
+    out = [f"# Seed tables: run {run.index} of {run.path}\n",
+           f"{env.cpu_text if env else 'unknown CPU'}; {env.hypervisor_short if env else 'unknown'}"
+           f"; TSC {env.tsc_text if env else 'unknown'}; {run.state}.\n"]
+    for w in run_warnings(run):
+        out.append(f"> **Warning:** {w}\n")
+    out.append("## 1. Null system call, PTI off and on (seed 000)\n")
+    rows = []
+    for line in seed_table1(run):
+        r = line.result
+        if r is None or not r.usable:
+            why = "missing: no record" if r is None else status_text(r)
+            rows.append([line.row.label, line.row.variant, why, "", "", "", "", line.row.seed])
+            continue
+        ref = "reference" if line.row.step_from is None else pct(line.loss_vs_off)
+        step = "" if line.row.step_from is None or line.row.step_from == "syscall.direct" else \
+            f"{pct(line.step_loss)} vs {line.row.step_from}"
+        rows.append([line.row.label, line.row.variant, num(r.median), iqr(r.q1, r.q3),
+                     "" if r.ns_median is None else num(r.ns_median), ref, step, line.row.seed])
+    out.append(md_table(["configuration", "variant", "median (ticks)", f"q1{DASH}q3", "ns",
+                         "loss vs PTI off", "step loss", "seed 000 loss (unixbench)"], rows,
+                        right=(2, 3, 4, 5)))
+    out.append(SEED1_NOTE + "\n")
+    out.append("## 2. One-way crossings per entry kind, PTI off and on (seed 003)\n")
+    out.append(f"Median [q1{DASH}q3] in TSC ticks; u2k = user to kernel, k2u = kernel to user.\n")
+    table = seed_table2(run)
+    rows = [[kind, *(_seed2_cell(cells[key], run) for key in
+                     (("u2k", False), ("k2u", False), ("u2k", True), ("k2u", True)))]
+            for kind, cells in table.items()]
+    out.append(md_table(["entry", "u2k PTI off", "k2u PTI off", "u2k PTI on", "k2u PTI on"],
+                        rows, right=(1, 2, 3, 4)))
+    out.append(SEED2_NOTE + "\n")
+    return "\n".join(out)
+
+
+def _seed_rows(p: Picked) -> list[dict[str, Any]]:
+    run = p.run
+    rows: list[dict[str, Any]] = []
+    for line in seed_table1(run):
+        r = line.result
+        rows.append({"table": 1, "row": line.row.label, "variant": line.row.variant,
+                     "status": r.status if r else "absent", "reason": r.reason if r else None,
+                     "median": r.median if r else None, "q1": r.q1 if r else None,
+                     "q3": r.q3 if r else None, "ns_median": r.ns_median if r else None,
+                     "loss_vs_off_pct": line.loss_vs_off, "step_from": line.row.step_from,
+                     "step_loss_pct": line.step_loss, "seed": line.row.seed})
+    for kind, cells in seed_table2(run).items():
+        for (direction, pti), cell in cells.items():
+            r = cell.result
+            rows.append({"table": 2, "row": kind, "variant": r.name if r else None,
+                         "direction": direction, "pti": pti,
+                         "status": r.status if r else "absent", "reason": r.reason if r else None,
+                         "median": r.median if r else None, "q1": r.q1 if r else None,
+                         "q3": r.q3 if r else None, "ns_median": r.ns_median if r else None})
+    return rows
+
+
+def seeds_csv(p: Picked) -> str:
+    buf = io.StringIO()
+    keys = ["table", "row", "variant", "direction", "pti", "status", "reason", "median", "q1",
+            "q3", "ns_median", "loss_vs_off_pct", "step_from", "step_loss_pct", "seed"]
+    w = csv.writer(buf, lineterminator="\n")
+    w.writerow(["file", "run"] + keys)
+    for row in _seed_rows(p):
+        vals = [row.get(k) for k in keys]
+        vals = [f"{v:.2f}" if k.endswith("_pct") and v is not None else v
+                for k, v in zip(keys, vals)]
+        w.writerow([_csv_value(v) for v in [p.run.path, p.run.index] + vals])
+    return buf.getvalue()
+
+
+def seeds_json(p: Picked) -> str:
+    rows = _seed_rows(p)
+    return dump_json({"tool": "ptibench-report", "version": __version__, "file": p.run.path,
+                      "run": p.run.index, "state": p.run.state,
+                      "warnings": run_warnings(p.run),
+                      "table1": [r for r in rows if r["table"] == 1],
+                      "table2": [r for r in rows if r["table"] == 2]})
