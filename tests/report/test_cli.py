@@ -78,7 +78,8 @@ def test_table_run_option_selects_the_cut_off_run(run_cli) -> None:
     r = run_cli("table", TCG, "--run", "1")
     assert r.code == 0 and r.out.startswith("# ptibench run 1 of 2")
     assert "Incomplete (cut off)" in r.out
-    assert md_row(r.out, "tlb.refill.cr3.16")[1] == f"{record(TCG, 'tlb.refill.cr3.16', 0)['median']:.3f}"
+    rec = record(TCG, "tlb.refill.cr3.16", 0)
+    assert md_row(r.out, "tlb.refill.cr3.16")[1] == f"{rec['median']:.3f}"
     with pytest.raises(AssertionError):
         md_row(r.out, "syscall.direct")  # after the cut
     assert run_cli("table", f"{TCG}:1").out == r.out  # file:run says the same
@@ -132,7 +133,8 @@ def test_table_of_a_log_with_wrong_types_still_works(run_cli, tmp_path: Path) ->
     assert 'field "median" should be a number, got string "abc"' in r.err
     assert md_row(r.out, "cr3.read")[1] == "n/a"
     assert md_row(r.out, "cr3.read")[5] == "ok (no usable median)"
-    assert md_row(r.out, "cr3.write.nopcid")[1] == f"{record(METAL, 'cr3.write.nopcid')['median']:.3f}"
+    rec = record(METAL, "cr3.write.nopcid")
+    assert md_row(r.out, "cr3.write.nopcid")[1] == f"{rec['median']:.3f}"
 
 
 def test_quiet_hides_line_diagnostics_but_counts(run_cli) -> None:

@@ -83,7 +83,7 @@ def describe_choice(p: Picked) -> str:
     if p.others:
         text += "; other runs: " + ", ".join(
             f"{r.index} (lines {r.first_line}-{r.last_line}, {r.state})" for r in p.others)
-        text += f"; pick one with --run N or {p.capture.path}:N"
+        text += f"; choose another with {p.capture.path}:N"
     return text
 
 

@@ -63,7 +63,7 @@ class Env:
     pmu_version: Optional[int] = None
     hypervisor: Optional[bool] = None
     hypervisor_vendor: Optional[str] = None
-    acpi_oem: Optional[str] = None  # not in the contract yet; the kernel prints it (Bochs: "BOCHS ")
+    acpi_oem: Optional[str] = None  # not in the contract yet; printed by the kernel ("BOCHS ")
     bare_metal: Optional[bool] = None
     tsc_hz: Optional[float] = None
     tsc_source: Optional[str] = None

@@ -66,13 +66,15 @@ _RESULT_FIELDS: dict[str, str] = {
     "name": _STR, "group": _STR, "status": _STR, "reason": _STR, "unit": _STR,
     "n": _INT, "min": _NUM, "q1": _NUM, "median": _NUM, "mean": _NUM, "q3": _NUM, "max": _NUM,
     "stddev": _NUM, "ns_median": _NUM, "ops": _INT, "reps": _INT, "unroll": _INT,
-    "iters": _INT, "warmup": _INT, "instructions": _INT, "flush": _STR, "pages": _INT, "global": _BOOL,
+    "iters": _INT, "warmup": _INT, "instructions": _INT, "flush": _STR, "pages": _INT,
+    "global": _BOOL,
     "pti": _BOOL, "pcid": _BOOL, "kind": _STR, "direction": _STR,
 }
 _ENV_FIELDS: dict[str, str] = {
     "version": _STR, "vendor": _STR, "family": _INT, "model": _INT, "stepping": _INT,
     "brand": _STR, "features": _OBJ, "pmu_version": _INT, "hypervisor": _BOOL,
-    "hypervisor_vendor": _STR, "acpi_oem": _STR, "bare_metal": _BOOL, "tsc_hz": _NUM, "tsc_source": _STR,
+    "hypervisor_vendor": _STR, "acpi_oem": _STR, "bare_metal": _BOOL, "tsc_hz": _NUM,
+    "tsc_source": _STR,
     "timer": _STR, "memory_bytes": _INT, "cmdline": _STR, "boot": _STR, "suite": _STR,
     "params": _OBJ,
 }
@@ -221,9 +223,9 @@ class _Reader:
             if ok:
                 out[key] = value
             else:
-                got = _json_type(rec[key])
-                self.diag(number, f"{what}: field \"{key}\" should be {'an' if kind[0] in 'aeiou' else 'a'} "
-                          f"{kind}, got {got} {_show(rec[key])}; treated as missing")
+                article = "an" if kind[0] in "aeiou" else "a"
+                self.diag(number, f"{what}: field \"{key}\" should be {article} {kind}, got "
+                          f"{_json_type(rec[key])} {_show(rec[key])}; treated as missing")
         return out
 
     def _record(self, number: int, rec: dict[str, Any]) -> None:

@@ -14,6 +14,7 @@ it and `plot` can say what to install instead of failing with a traceback.
 
 from __future__ import annotations
 
+import importlib
 import math
 import os
 from typing import Any, Callable, Optional
@@ -57,9 +58,8 @@ METADATA = {"svg": {"Date": None}, "png": {"Software": None}}
 def matplotlib_problem() -> Optional[str]:
     """None when matplotlib can be used, else what to tell the user."""
     try:
-        import matplotlib  # noqa: F401
-        from matplotlib.backends.backend_agg import FigureCanvasAgg  # noqa: F401
-        from matplotlib.figure import Figure  # noqa: F401
+        for module in ("matplotlib", "matplotlib.figure", "matplotlib.backends.backend_agg"):
+            importlib.import_module(module)
     except Exception as err:  # ImportError, or a broken install raising anything else
         return f"{INSTALL_HINT} ({type(err).__name__}: {err})"
     return None

@@ -17,7 +17,6 @@ from . import __version__
 from .analysis import (
     CompareRow,
     Picked,
-    Seed1Line,
     Seed2Cell,
     Value,
     run_warnings,
@@ -152,7 +151,8 @@ def env_rows(run: Run) -> list[list[str]]:
             ["bare metal", {True: "yes", False: "**no**", None: "unknown"}[env.is_bare_metal]],
             ["TSC", env.tsc_text], ["timer", env.timer or "unknown"],
             ["boot", f"{env.boot or 'unknown'}, {mib(env.memory_bytes)} memory"],
-            ["command line", f"`{env.cmdline}`" if env.cmdline else "(empty)"]]
+            ["command line", f"`{env.cmdline.replace('`', chr(39))}`" if env.cmdline
+             else "(empty)"]]
     if env.suite:
         rows.append(["suite", env.suite])
     if env.params:
@@ -183,7 +183,8 @@ def table_markdown(p: Picked, results: list[Result]) -> str:
            f"Lines {run.first_line}{DASH}{run.last_line}, {run.state} ({p.why})."]
     if p.others:
         out[-1] += " Other runs in this file: " + "; ".join(
-            f"{r.index} (lines {r.first_line}{DASH}{r.last_line}, {r.state})" for r in p.others) + "."
+            f"{r.index} (lines {r.first_line}{DASH}{r.last_line}, {r.state})"
+            for r in p.others) + "."
     out.append("")
     out.append(md_table(["environment", ""], env_rows(run) + [["summary", summary_text(run)]]))
     for w in run_warnings(run):
