@@ -407,7 +407,7 @@ else
     exit 2
   }
   cmd=(qemu-system-x86_64 -machine q35 -accel "$accel" -cpu "$cpu" -m "$mem" -smp "$smp"
-    -no-reboot -display none -monitor none
+    -no-reboot -display none -monitor none -nic none
     -chardev "stdio,id=com1,signal=on,logfile=$(qemu_escape "$log")" -serial chardev:com1
     -device "isa-debug-exit,iobase=0xf4,iosize=0x04"
     -d cpu_reset -D "$aux_log")

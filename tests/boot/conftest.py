@@ -1,0 +1,5 @@
+# Lets the boot tests `import bootlib` whatever pytest's import mode and working directory.
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
