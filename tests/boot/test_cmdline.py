@@ -1,0 +1,64 @@
+"""The kernel command line: a requested fault is reported and fails the run; garbage is warned
+about and ignored, the run keeping the default parameters."""
+
+from bootlib import boot
+
+GARBAGE = "reps=abc bogus=1 unroll=0 =x ,,,"
+
+
+def plain():
+    return boot("quick", "--accel", "tcg", "--entry", "quick", timeout=600)
+
+
+def fault_ud():
+    return boot("fault-ud", "--accel", "tcg", "--entry", "quick", "--cmdline", "fault=ud",
+                timeout=600)
+
+
+def garbage():
+    return boot("garbage", "--accel", "tcg", "--entry", "quick", "--cmdline", GARBAGE,
+                timeout=600)
+
+
+def test_fault_ud_is_reported():
+    run = fault_ud()
+    faults = run.faults()
+    assert faults, "no fault record\n" + run.describe()
+    assert faults[-1]["mnemonic"] == "#UD", faults
+    assert faults[-1]["vector"] == 6, faults
+    assert any("invalid opcode" in line.lower() for line in run.human_lines()), \
+        "no human fault report naming 'invalid opcode'\n" + run.describe()
+
+
+def test_fault_ud_fails_the_run():
+    run = fault_ud()
+    summary = run.summary()
+    assert summary is not None and summary["status"] == "fail", run.describe()
+    assert run.returncode == 1, run.describe()
+    assert run.damaged == [], run.damaged
+
+
+def test_cmdline_reaches_the_kernel():
+    run = garbage()
+    env = run.env()
+    assert env is not None, run.describe()
+    assert env["cmdline"].split() == ["suite=quick", *GARBAGE.split()], env["cmdline"]
+
+
+def test_garbage_is_warned_about():
+    run = garbage()
+    warnings = [line for line in run.human_lines() if "warning:" in line]
+    for key in ("reps", "bogus", "unroll"):
+        assert any(key in w for w in warnings), \
+            f"no warning naming {key!r}; warnings: {warnings}\n" + run.describe()
+
+
+def test_garbage_keeps_defaults_and_passes():
+    run = garbage()
+    assert run.returncode == 0, run.describe()
+    summary = run.summary()
+    assert summary is not None and summary["status"] == "pass", run.describe()
+    reference = plain()
+    assert reference.env() is not None, reference.describe()
+    assert run.env()["params"] == reference.env()["params"], \
+        f"garbage changed the parameters: {run.env()['params']} vs {reference.env()['params']}"
