@@ -272,7 +272,7 @@ class _Reader:
         if hz is not None and hz < 0:
             self.diag(number, f"env: negative tsc_hz {hz}; treated as unknown")
             hz = None
-        env.tsc_hz = hz
+        env.tsc_hz = int(hz) if hz is not None and float(hz).is_integer() else hz  # Hz: an integer
         env.features = self._bool_map(number, f.get("features", {}), "env.features")
         for key, value in f.get("params", {}).items():
             ok, v = _coerce(value, _INT)

@@ -52,7 +52,7 @@ RC = {
     "axes.grid": True,
     "grid.alpha": 0.3,
 }
-METADATA = {"svg": {"Date": None}, "png": {"Software": None}}
+METADATA = {"svg": {"Date": None, "Creator": None}, "png": {"Software": None}}
 
 
 def matplotlib_problem() -> Optional[str]:
