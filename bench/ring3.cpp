@@ -1,16 +1,615 @@
+// Ring-3 benchmarks: a user address space, the PTI user page tables, null system calls through
+// each entry variant, exception and software-interrupt round trips, one-way crossings, the
+// isolation self-tests and the seed experiments.
 #include "bench/ring3.h"
 
+#include <stddef.h>
+
+#include "arch/x86/cpu.h"
+#include "arch/x86/cpu_setup.h"
+#include "arch/x86/layout.h"
+#include "arch/x86/pti.h"
+#include "arch/x86/regs.h"
+#include "kernel/console.h"
+#include "kernel/fault_report.h"
+#include "kernel/memory.h"
+#include "kernel/options.h"
 #include "kernel/run.h"
 
-namespace ptb::bench {
+#define ASM_SYMBOL(name) extern "C" const ptb::u8 name[]
+#define TEMPLATE_SYMBOLS(name) ASM_SYMBOL(name); ASM_SYMBOL(name##_end)
+TEMPLATE_SYMBOLS(user_main);
+TEMPLATE_SYMBOLS(body_syscall);
+TEMPLATE_SYMBOLS(body_store_fault);
+TEMPLATE_SYMBOLS(body_int3);
+TEMPLATE_SYMBOLS(body_int_soft);
+TEMPLATE_SYMBOLS(body_syscall_touch);
+TEMPLATE_SYMBOLS(user_read_fn);
+TEMPLATE_SYMBOLS(crossing_driver_syscall);
+TEMPLATE_SYMBOLS(crossing_driver_pf);
+TEMPLATE_SYMBOLS(crossing_driver_int3);
+TEMPLATE_SYMBOLS(crossing_driver_int);
+ASM_SYMBOL(syscall_entry_direct);
+ASM_SYMBOL(syscall_entry_trampoline);
+ASM_SYMBOL(syscall_entry_pti);
+ASM_SYMBOL(syscall_entry_pti_pcid);
+ASM_SYMBOL(syscall_entry_pti_pcid_flush);
+ASM_SYMBOL(syscall_entry_pti_pcid_extra1);
+ASM_SYMBOL(syscall_entry_pti_pcid_extra2);
+ASM_SYMBOL(exception_stub_pf);
+ASM_SYMBOL(exception_stub_pf_pti);
+ASM_SYMBOL(exception_stub_trap);
+ASM_SYMBOL(exception_stub_trap_pti);
+ASM_SYMBOL(crossing_stub_syscall);
+ASM_SYMBOL(crossing_stub_syscall_pti);
+ASM_SYMBOL(crossing_stub_pf);
+ASM_SYMBOL(crossing_stub_pf_pti);
+ASM_SYMBOL(crossing_stub_trap);
+ASM_SYMBOL(crossing_stub_trap_pti);
+ASM_SYMBOL(ring3_exit_stub);
+extern "C" void ring3_enter(ptb::u64 rip, ptb::u64 rsp, ptb::u64 arg0, ptb::u64 arg1);
+extern "C" char __data_start[];
+extern "C" [[noreturn]] void kmain(ptb::u32 magic, ptb::u64 info);
 
-usize ring3_rows(Variant*, usize) { return 0; }
-Result measure_ring3(const Variant&, const Fixture&, const Params&, const x86::CpuInfo&) {
-  return {Status::kFail, "ring-3 variants are not built yet", {}, 0};
+namespace ptb::bench {
+namespace {
+
+using x86::Cr3;
+using x86::Feature;
+using x86::Pte;
+
+#define TEMPLATE_OF(sym) Template{sym, sym##_end}
+u64 addr(const u8* p) { return reinterpret_cast<u64>(p); }
+
+// ---- the user address space (PML4 slot 255; see kernel/memory.h) ---------------------------
+constexpr u64 kUserCode = memory::kUserBase;               // user_main + the generated loops
+constexpr u64 kUserData = memory::kUserBase + 0x10'0000;   // contexts and the crossing arrays
+constexpr u64 kUserStack = memory::kUserBase + 0x20'0000;  // stack pages, top at the end
+constexpr u64 kUserTouch = memory::kUserBase + 0x40'0000;  // pages the .touch variants read
+constexpr u64 kUserFault = memory::kUserBase + 0x4000'0000;  // mapped nowhere
+constexpr u32 kCodePages = 16, kDataPages = 48, kStackPages = 4, kMaxTouch = 512;
+constexpr u64 kLoopOffset[2] = {0x1000, 0x8000};  // where the U and 2U loops go in the code
+constexpr u64 kLoopCap = 0x7000;
+constexpr u64 kCrossingOffset = 0x100;  // CrossingContext in the data pages
+constexpr u64 kArrayOffset = 0x1000;
+
+struct CrossingContext {
+  u64 count, fault, u2k, k2u;
+};
+static_assert(offsetof(CrossingContext, count) == 0 && offsetof(CrossingContext, fault) == 8 &&
+              offsetof(CrossingContext, u2k) == 16 && offsetof(CrossingContext, k2u) == 24);
+static_assert(kArrayOffset + 2 * (kMaxReps + 1000) * 8 <= kDataPages * 4096);
+
+struct UserSpace {
+  bool ready = false;
+  u8* code = nullptr;  // kernel (identity) views of the frames
+  u8* data = nullptr;
+  u32 touch_pages = 0;
+  x86::PageTable user_tables{x86::Arena{nullptr, nullptr, nullptr}, 0};
+  u64 kernel_root = 0, user_root = 0;
+} us;
+
+alignas(16) u8 syscall_stack[16 * 1024];
+
+// ---- the rows --------------------------------------------------------------------------
+enum class Pti : u8 { kOff, kPti, kPcid, kPcidFlush };
+enum class Cross : u8 { kNone, kSyscall, kPf, kInt3, kInt };
+
+struct Spec {
+  const char* name;
+  Group group;
+  Pti pti;
+  const u8* lstar;
+  Template body;
+  u32 instructions;  // per round trip, counted from syscall.asm and user.asm
+  u8 vector;         // IDT override for the body's exception, 0 = none
+  const u8* stub;
+  Cross cross;
+  bool k2u;
+  u32 touch;
+  u32 faulting = 0;  // instructions on the path that fault instead of retiring (the store)
+};
+
+constexpr u32 kSyscallPath[] = {
+    // ring-3 `syscall` + kernel instructions up to and including SYSRET (arch/x86/syscall.asm)
+    1 + 11,  // direct: swapgs, 2 stack moves, 2 pushes, xor, 2 pops, rsp, swapgs, sysret
+    1 + 16,  // trampoline: 8 entry + 3 stage 2 + 5 exit
+    1 + 22,  // pti: + 3 on entry (mov/and/mov cr3) + 3 on exit (mov/or/mov cr3)
+    1 + 29,  // pti.pcid: + 4 on entry (bts for NOFLUSH) + 9 on exit (the lazy-flush test)
+    1 + 22,  // pti.pcid.flush: as pti
+};
+
+Spec specs[96];
+usize spec_count = 0;
+char spec_names[64][40];
+usize name_count = 0;
+
+const u64 kPcidFeatures = need(Feature::kPcid);
+
+void add(const Spec& s) {
+  if (spec_count < sizeof(specs) / sizeof(specs[0])) specs[spec_count++] = s;
 }
-void ring3_record_fields(TextBuf&, const Variant&) {}
-void ring3_selftests() {}
-void run_seed_experiments(SuiteContext&, Variant*, usize, const Fixture&) {}
-void user_read_kernel() { run::fail("ring-3 drivers are not built yet"); }
+
+const char* touch_name(const char* prefix, u32 k) {
+  if (name_count >= sizeof(spec_names) / sizeof(spec_names[0])) return nullptr;
+  TextBuf t(spec_names[name_count], sizeof(spec_names[0]));
+  t.put(prefix).put(".touch.").put_u64(k);
+  return spec_names[name_count++];
+}
+
+// The K values of touch=, each 1..kMaxTouch; bad entries are warned about and skipped.
+usize touch_values(u32* out, usize cap) {
+  const cmdline::StringRef& s = options().touch;
+  usize n = 0;
+  u64 v = 0;
+  bool digits = false, bad = false;
+  for (usize i = 0; i <= s.len; ++i) {
+    char c = i < s.len ? s.data[i] : ',';
+    if (c >= '0' && c <= '9') {
+      v = v * 10 + static_cast<u64>(c - '0');
+      digits = true;
+      if (v > kMaxTouch) bad = true;
+    } else if (c == ',') {
+      if (digits && !bad && v >= 1 && n < cap) {
+        out[n++] = static_cast<u32>(v);
+      } else if (digits || bad) {
+        console::line("warning: touch: values must be 1..512; one was skipped");
+      }
+      v = 0;
+      digits = bad = false;
+    } else {
+      bad = true;
+    }
+  }
+  return n;
+}
+
+void build_specs() {
+  if (spec_count) return;
+  const Template sys = TEMPLATE_OF(body_syscall);
+  // name                      group            pti          LSTAR                          body instructions
+  add({"syscall.direct",       Group::kSyscall, Pti::kOff,   syscall_entry_direct,          sys, kSyscallPath[0], 0, nullptr, Cross::kNone, false, 0});
+  add({"syscall.trampoline",   Group::kSyscall, Pti::kOff,   syscall_entry_trampoline,      sys, kSyscallPath[1], 0, nullptr, Cross::kNone, false, 0});
+  add({"syscall.pti",          Group::kSyscall, Pti::kPti,   syscall_entry_pti,             sys, kSyscallPath[2], 0, nullptr, Cross::kNone, false, 0});
+  add({"syscall.pti.pcid",     Group::kSyscall, Pti::kPcid,  syscall_entry_pti_pcid,        sys, kSyscallPath[3], 0, nullptr, Cross::kNone, false, 0});
+  add({"syscall.pti.pcid.flush", Group::kSyscall, Pti::kPcidFlush, syscall_entry_pti_pcid_flush, sys, kSyscallPath[4], 0, nullptr, Cross::kNone, false, 0});
+  add({"syscall.pti.pcid.extra1", Group::kSyscall, Pti::kPcid, syscall_entry_pti_pcid_extra1, sys, kSyscallPath[3] + 1, 0, nullptr, Cross::kNone, false, 0});
+  add({"syscall.pti.pcid.extra2", Group::kSyscall, Pti::kPcid, syscall_entry_pti_pcid_extra2, sys, kSyscallPath[3] + 2, 0, nullptr, Cross::kNone, false, 0});
+
+  // A system call and then K user pages touched: without PCID every return to ring 3 has
+  // flushed them; with PCID and NOFLUSH they survive.
+  u32 ks[16];
+  usize nk = touch_values(ks, 16);
+  const Template touch = TEMPLATE_OF(body_syscall_touch);
+  struct {
+    const char* prefix;
+    Pti pti;
+    const u8* lstar;
+    u32 path;
+  } touchers[] = {{"syscall.direct", Pti::kOff, syscall_entry_direct, kSyscallPath[0]},
+                  {"syscall.pti", Pti::kPti, syscall_entry_pti, kSyscallPath[2]},
+                  {"syscall.pti.pcid", Pti::kPcid, syscall_entry_pti_pcid, kSyscallPath[3]}};
+  for (const auto& t : touchers) {
+    for (usize i = 0; i < nk; ++i) {
+      // body: the system call path, 2 register moves, then 4 instructions a page
+      const char* name = touch_name(t.prefix, ks[i]);
+      if (name) add({name, Group::kSyscall, t.pti, t.lstar, touch, t.path + 2 + 4 * ks[i], 0, nullptr, Cross::kNone, false, ks[i]});
+    }
+  }
+
+  // Exceptions and software interrupts, PTI off and on (without PCID). The faulting store does
+  // not retire; INT3 and INT n do.
+  add({"fault.pf",      Group::kFault, Pti::kOff, nullptr, TEMPLATE_OF(body_store_fault), 3, 14, exception_stub_pf, Cross::kNone, false, 0, 1});
+  add({"fault.pf.pti",  Group::kFault, Pti::kPti, nullptr, TEMPLATE_OF(body_store_fault), 11, 14, exception_stub_pf_pti, Cross::kNone, false, 0, 1});
+  add({"trap.int3",     Group::kTrap,  Pti::kOff, nullptr, TEMPLATE_OF(body_int3), 2, 3, exception_stub_trap, Cross::kNone, false, 0});
+  add({"trap.int3.pti", Group::kTrap,  Pti::kPti, nullptr, TEMPLATE_OF(body_int3), 10, 3, exception_stub_trap_pti, Cross::kNone, false, 0});
+  add({"int.soft",      Group::kInt,   Pti::kOff, nullptr, TEMPLATE_OF(body_int_soft), 2, x86::kVectorSoft, exception_stub_trap, Cross::kNone, false, 0});
+  add({"int.soft.pti",  Group::kInt,   Pti::kPti, nullptr, TEMPLATE_OF(body_int_soft), 10, x86::kVectorSoft, exception_stub_trap_pti, Cross::kNone, false, 0});
+
+  // One-way crossings. Counted instructions between the two stamps: ring 3 `rdtsc`, 3 moves
+  // and the crossing instruction (not retired for the faulting store), plus the CR3 switch
+  // under PTI; back: `rdtsc`, 3 moves, the CR3 switch under PTI, SYSRET or IRETQ.
+  struct {
+    const char* name;
+    Cross cross;
+    u8 vector;
+    const u8* stub;
+    const u8* stub_pti;
+    u32 crossing_insn;
+  } kinds[] = {{"syscall", Cross::kSyscall, 0, crossing_stub_syscall, crossing_stub_syscall_pti, 1},
+               {"pf", Cross::kPf, 14, crossing_stub_pf, crossing_stub_pf_pti, 0},
+               {"int3", Cross::kInt3, 3, crossing_stub_trap, crossing_stub_trap_pti, 1},
+               {"int", Cross::kInt, x86::kVectorSoft, crossing_stub_trap, crossing_stub_trap_pti, 1}};
+  static char crossing_names[16][40];
+  usize cn = 0;
+  for (const auto& k : kinds) {
+    for (int pti = 0; pti < 2; ++pti) {
+      for (int dir = 0; dir < 2; ++dir) {
+        TextBuf t(crossing_names[cn], sizeof(crossing_names[0]));
+        t.put("crossing.").put(k.name).put(pti ? ".pti" : "").put(dir ? ".k2u" : ".u2k");
+        u32 instr = dir ? 5 + (pti ? 3u : 0u) : 4 + k.crossing_insn + (pti ? 3u : 0u);
+        add({crossing_names[cn], Group::kCrossing, pti ? Pti::kPti : Pti::kOff,
+             k.cross == Cross::kSyscall ? (pti ? k.stub_pti : k.stub) : nullptr, Template{nullptr, nullptr},
+             instr, k.vector, pti ? k.stub_pti : k.stub, k.cross, dir != 0, 0,
+             (k.cross == Cross::kPf && !dir) ? 1u : 0u});
+        ++cn;
+      }
+    }
+  }
+}
+
+const Spec& spec_of(const Variant& v) { return specs[v.ring3_kind]; }
+
+// ---- address spaces --------------------------------------------------------------------
+
+void map_user(u64 va, u64 phys, u32 pages, u64 flags) {
+  for (u32 i = 0; i < pages; ++i) {
+    x86::MapError e = memory::kernel_tables().map_4k(va + i * x86::kPage, phys + i * x86::kPage, flags | Pte::kUser);
+    if (e != x86::MapError::kNone) run::fail(x86::map_error_name(e));
+  }
+}
+
+u8* alloc_user(u64 va, u32 pages, u64 flags) {
+  u64 phys = memory::frames().alloc_contiguous(pages, x86::kPage, memory::kLowTableLimit);
+  if (phys == 0) run::fail("out of memory for the ring-3 pages");
+  auto* p = reinterpret_cast<u8*>(phys);
+  for (u64 i = 0; i < u64{pages} * x86::kPage; ++i) p[i] = 0;
+  map_user(va, phys, pages, flags);
+  return p;
+}
+
+void copy_template(u8* dst, const Template& t) {
+  for (usize i = 0; i < t.size(); ++i) dst[i] = t.begin[i];
+}
+
+void setup_user_space() {
+  if (us.ready) return;
+  const u64 nx = memory::nx_bit();
+  us.code = alloc_user(kUserCode, kCodePages, 0);
+  us.data = alloc_user(kUserData, kDataPages, Pte::kWritable | nx);
+  alloc_user(kUserStack, kStackPages, Pte::kWritable | nx);
+  u32 ks[16];
+  usize nk = touch_values(ks, 16);
+  for (usize i = 0; i < nk; ++i) us.touch_pages = ks[i] > us.touch_pages ? ks[i] : us.touch_pages;
+  // Distinct frames for the touched pages, like the refill curve's.
+  for (u32 i = 0; i < us.touch_pages; ++i)
+    map_user(kUserTouch + u64{i} * x86::kPage, memory::alloc_zeroed(), 1, Pte::kWritable | nx);
+  copy_template(us.code, TEMPLATE_OF(user_main));
+
+  us.kernel_root = memory::kernel_cr3().table();
+  us.user_root = reinterpret_cast<u64>(memory::user_pml4());
+  us.user_tables = x86::PageTable(memory::table_arena(), us.user_root);
+  x86::Range t = x86::entry_text(), ro = x86::entry_rodata(), d = x86::entry_data();
+  x86::EntryArea area{t.start, t.end, ro.start, ro.end, d.start, d.end};
+  unsigned slot = x86::table_index(memory::kUserBase, 4);
+  x86::MapError e = x86::build_pti_user_tables(memory::kernel_tables(), us.user_tables, slot, slot, area, nx);
+  if (e != x86::MapError::kNone) run::fail(x86::map_error_name(e));
+
+  x86::init_syscall(addr(syscall_entry_direct), reinterpret_cast<u64>(syscall_stack) + sizeof(syscall_stack));
+  x86::set_gate(x86::kVectorRing3Exit, addr(ring3_exit_stub), 3);
+  us.ready = true;
+}
+
+constexpr x86::Pcid kKernelPcid = x86::kernel_pcid(x86::Asid{0});
+
+// Ring 3 runs on the user tables under PTI, else on the kernel's (which map user space too).
+void enter_pti(Pti mode) {
+  x86::PerCpu& pc = x86::percpu();
+  Cr3 kernel = Cr3::root(us.kernel_root);
+  if (mode == Pti::kPcid || mode == Pti::kPcidFlush) {
+    x86::write_cr3(kernel);
+    x86::write_cr4(x86::read_cr4().with(x86::Cr4::kPcide, true));
+    kernel = kernel.with_pcid(kKernelPcid);
+    x86::write_cr3(kernel);
+  }
+  pc.pti = mode == Pti::kOff ? 0 : 1;
+  pc.kernel_cr3 = kernel.raw;
+  pc.user_cr3 = mode == Pti::kOff ? kernel.raw : kernel.user_half().raw;
+  if (mode == Pti::kPti) pc.user_cr3 = Cr3::root(us.kernel_root + x86::kUserPgdOffset).raw;
+  pc.user_pcid_flush = 0;
+}
+
+void leave_pti(Pti mode) {
+  x86::PerCpu& pc = x86::percpu();
+  pc.pti = 0;
+  pc.kernel_cr3 = pc.user_cr3 = Cr3::root(us.kernel_root).raw;
+  if (mode == Pti::kPcid || mode == Pti::kPcidFlush) {
+    x86::write_cr3(Cr3::root(us.kernel_root));
+    x86::write_cr4(x86::read_cr4().with(x86::Cr4::kPcide, false));
+  }
+  x86::write_cr3(Cr3::root(us.kernel_root));
+}
+
+u64 user_stack_top() { return kUserStack + kStackPages * x86::kPage; }
+
+void run_in_ring3(u64 fn_va, u64 arg_va) { ring3_enter(kUserCode, user_stack_top(), arg_va, fn_va); }
+
+// ---- measurement -------------------------------------------------------------------------
+
+Result measure_loop3(const Spec& s, const Params& p) {
+  u64 fn[2];
+  for (int i = 0; i < 2; ++i) {
+    JitFn f = emit_loop(us.code + kLoopOffset[i], kLoopCap, s.body, p.unroll * (i + 1));
+    if (!f) return {Status::kFail, "unrolled ring-3 loop does not fit the user code pages", {}, 0};
+    fn[i] = kUserCode + kLoopOffset[i];
+  }
+  auto* ctx = reinterpret_cast<JitContext*>(us.data);
+  *ctx = JitContext{};
+  ctx->iters = p.iters;
+  ctx->rbx = s.touch ? kUserTouch : kUserFault;
+  ctx->r12 = s.touch;
+  i64* samples = sample_buffer();
+  for (u32 i = 0; i < p.warmup + p.reps; ++i) {
+    run_in_ring3(fn[0], kUserData);
+    u64 a = ctx->t1 - ctx->t0;
+    run_in_ring3(fn[1], kUserData);
+    u64 b = ctx->t1 - ctx->t0;
+    if (i >= p.warmup) samples[i - p.warmup] = static_cast<i64>(b - a);
+  }
+  u64 ops = u64{p.iters} * p.unroll;
+  return {Status::kOk, nullptr, summarize(samples, p.reps, static_cast<double>(ops)), ops};
+}
+
+Result measure_crossing(const Spec& s, const Params& p) {
+  Template driver{};
+  switch (s.cross) {
+    case Cross::kSyscall: driver = TEMPLATE_OF(crossing_driver_syscall); break;
+    case Cross::kPf: driver = TEMPLATE_OF(crossing_driver_pf); break;
+    case Cross::kInt3: driver = TEMPLATE_OF(crossing_driver_int3); break;
+    case Cross::kInt: driver = TEMPLATE_OF(crossing_driver_int); break;
+    case Cross::kNone: return {Status::kFail, "not a crossing", {}, 0};
+  }
+  copy_template(us.code + kLoopOffset[0], driver);
+  u32 count = p.warmup + p.reps;
+  auto* ctx = reinterpret_cast<CrossingContext*>(us.data + kCrossingOffset);
+  ctx->count = count;
+  ctx->fault = kUserFault;
+  ctx->u2k = kUserData + kArrayOffset;
+  ctx->k2u = kUserData + kArrayOffset + u64{count} * 8;
+  run_in_ring3(kUserCode + kLoopOffset[0], kUserData + kCrossingOffset);
+  const i64* values = reinterpret_cast<const i64*>(us.data + kArrayOffset) + (s.k2u ? count : 0);
+  i64* samples = sample_buffer();
+  for (u32 i = 0; i < p.reps; ++i) samples[i] = values[p.warmup + i];
+  return {Status::kOk, nullptr, summarize(samples, p.reps, 1.0), 1};
+}
+
+// ---- the isolation self-tests ------------------------------------------------------------
+
+struct ExpectedFault {
+  bool seen;
+  u64 error_code, cr2, rip;
+} expected;
+
+bool user_read_hook(x86::TrapFrame& f) {
+  if (f.vector != 14 || (f.cs & 3) != 3 || expected.seen) return false;
+  expected = {true, f.error_code, x86::read_cr2(), f.rip};
+  f.rip += 2;  // skip `mov al, [rbx]`
+  return true;
+}
+
+// Runs the ring-3 read of `target` with the hook armed; returns whether it faulted.
+bool user_read_faults(u64 target, Pti mode) {
+  copy_template(us.code + kLoopOffset[0], TEMPLATE_OF(user_read_fn));
+  expected = {};
+  x86::set_trap_hook(user_read_hook);
+  enter_pti(mode);
+  ring3_enter(kUserCode, user_stack_top(), target, kUserCode + kLoopOffset[0]);
+  leave_pti(mode);
+  x86::set_trap_hook(nullptr);
+  return expected.seen;
+}
+
+void check_user_tables() {
+  constexpr usize kMaxRuns = 16;
+  x86::ExposedRun runs[kMaxRuns];
+  usize n = x86::kernel_pages_in(us.user_tables, runs, kMaxRuns);
+  x86::Range t = x86::entry_text(), ro = x86::entry_rodata(), d = x86::entry_data();
+  bool ok = n <= kMaxRuns;
+  u64 pages = 0;
+  Text<700> detail;
+  detail.put("user tables expose ");
+  for (usize i = 0; i < n && i < kMaxRuns; ++i) {
+    const x86::ExposedRun& r = runs[i];
+    pages += (r.end - r.start) / x86::kPage;
+    bool in_text = r.start >= t.start && r.end <= t.end && r.executable && !r.writable;
+    bool in_ro = r.start >= ro.start && r.end <= ro.end && !r.executable && !r.writable;
+    bool in_data = r.start >= d.start && r.end <= d.end && !r.executable && r.writable;
+    ok = ok && (in_text || in_ro || in_data);
+  }
+  u64 expected_pages = (t.end - t.start + ro.end - ro.start + d.end - d.start) / x86::kPage;
+  ok = ok && pages == expected_pages;
+  detail.put_u64(pages).put(" kernel pages (entry area: ").put_u64(expected_pages).put("):");
+  for (usize i = 0; i < n && i < kMaxRuns; ++i) {
+    detail.put(' ').put_hex(runs[i].start).put('-').put_hex(runs[i].end).put(' ');
+    detail.put('r').put(runs[i].writable ? 'w' : '-').put(runs[i].executable ? 'x' : '-');
+  }
+  // The kernel proper must not be there: its text, its data, the stack.
+  x86::Translation kt = us.user_tables.translate(reinterpret_cast<u64>(&kmain));
+  x86::Translation kd = us.user_tables.translate(reinterpret_cast<u64>(__data_start));
+  x86::Translation up = us.user_tables.translate(kUserCode);
+  ok = ok && !kt.present && !kd.present && up.present && up.user;
+  detail.put("; kernel text ").put(kt.present ? "MAPPED" : "absent").put(", kernel data ");
+  detail.put(kd.present ? "MAPPED" : "absent").put(", user code ").put(up.present && up.user ? "mapped" : "MISSING");
+  run::check("pti.user_tables", ok, detail.c_str());
+}
+
+void check_user_reads() {
+  // A kernel address the user tables do not map: the kernel's data.
+  u64 target = reinterpret_cast<u64>(__data_start);
+  bool faulted = user_read_faults(target, Pti::kPti);
+  Text<300> d;
+  bool ok = faulted && (expected.error_code & 4) && !(expected.error_code & 1) && expected.cr2 == target;
+  if (faulted) {
+    d.put("expected fault: ");
+    explain_page_fault(d, expected.error_code, expected.cr2, true);
+  } else {
+    d.put("a ring-3 read of ").put_hex(target).put(" under PTI did NOT fault");
+  }
+  run::check("pti.user_read_faults", ok, d.c_str());
+
+  // Without PTI the page is mapped but supervisor-only: a protection fault instead.
+  faulted = user_read_faults(target, Pti::kOff);
+  d.clear();
+  ok = faulted && (expected.error_code & 4) && (expected.error_code & 1) && expected.cr2 == target;
+  if (faulted) {
+    d.put("expected fault: ");
+    explain_page_fault(d, expected.error_code, expected.cr2, false);
+  } else {
+    d.put("a ring-3 read of ").put_hex(target).put(" without PTI did NOT fault");
+  }
+  run::check("nopti.user_read_faults", ok, d.c_str());
+}
+
+}  // namespace
+
+usize ring3_rows(Variant* out, usize cap) {
+  build_specs();
+  usize n = 0;
+  for (usize i = 0; i < spec_count && n < cap; ++i) {
+    const Spec& s = specs[i];
+    Variant v{};
+    v.name = s.name;
+    v.group = s.group;
+    v.method = Method::kRing3;
+    v.features = (s.pti == Pti::kPcid || s.pti == Pti::kPcidFlush) ? kPcidFeatures : 0;
+    v.features |= need(Feature::kSyscall);
+    v.env = s.pti == Pti::kOff ? kEnvNone : kEnvPti;
+    v.instructions = s.instructions;
+    v.faulting = s.faulting;
+    v.body = s.body;
+    v.ops_per_body = 1;
+    v.ring3_kind = static_cast<u32>(i);
+    out[n++] = v;
+  }
+  return n;
+}
+
+Result measure_ring3(const Variant& v, const Fixture&, const Params& p, const x86::CpuInfo&) {
+  setup_user_space();
+  const Spec& s = spec_of(v);
+  x86::IdtGate old{};
+  if (s.vector) old = x86::set_gate(s.vector, addr(s.stub), s.vector == 14 ? 0 : 3);
+  if (s.lstar) x86::set_syscall_entry(addr(s.lstar));
+  if (s.cross == Cross::kSyscall) x86::set_syscall_entry(addr(s.stub));
+  enter_pti(s.pti);
+  Result r = s.cross == Cross::kNone ? measure_loop3(s, p) : measure_crossing(s, p);
+  leave_pti(s.pti);
+  x86::set_syscall_entry(addr(syscall_entry_direct));
+  if (s.vector) x86::restore_gate(s.vector, old);
+  return r;
+}
+
+void ring3_record_fields(TextBuf& j, const Variant& v) {
+  const Spec& s = spec_of(v);
+  j.put(",\"pti\":").put(s.pti != Pti::kOff ? "true" : "false");
+  j.put(",\"pcid\":").put(s.pti == Pti::kPcid || s.pti == Pti::kPcidFlush ? "true" : "false");
+  if (s.cross != Cross::kNone) {
+    constexpr const char* kKinds[] = {"", "syscall", "pf", "int3", "int"};
+    j.put(",\"kind\":\"").put(kKinds[static_cast<u32>(s.cross)]).put("\",\"direction\":\"");
+    j.put(s.k2u ? "k2u" : "u2k").put('"');
+  }
+  if (s.touch) j.put(",\"pages\":").put_u64(s.touch);
+}
+
+void ring3_selftests() {
+  setup_user_space();
+  check_user_tables();
+  check_user_reads();
+}
+
+namespace {
+
+const Variant* find(const Variant* table, usize count, const char* name) {
+  for (usize i = 0; i < count; ++i)
+    if (str_eq(table[i].name, name)) return &table[i];
+  return nullptr;
+}
+
+// Runs the named variant (result record and human line as usual) and returns its result.
+Result run_named(SuiteContext& ctx, const Variant* table, usize count, const Fixture& fx, const char* name) {
+  const Variant* v = find(table, count, name);
+  if (!v) return {Status::kFail, "no such variant", {}, 0};
+  run::set_phase("seeds", name);
+  Params p = effective_params();
+  Result r = run_variant(*v, fx, p, ctx.cpu);
+  emit_result(*v, r, p, ctx.tsc_hz);
+  return r;
+}
+
+void put_cell(TextBuf& t, const Result& r, usize width) {
+  usize start = t.size();
+  if (r.status == Status::kOk) {
+    t.put_fixed(r.stats.median, 1);
+  } else {
+    t.put(status_name(r.status));
+  }
+  t.pad_to(start, width);
+}
+
+}  // namespace
+
+void run_seed_experiments(SuiteContext& ctx, Variant* table, usize count, const Fixture& fx) {
+  // Seed 000: the null system call under each PTI scheme, and the loss against PTI off.
+  struct Row {
+    const char* label;
+    const char* name;
+  } rows[] = {{"PTI off", "syscall.direct"},
+              {"trampoline, PTI off", "syscall.trampoline"},
+              {"PTI, no PCID", "syscall.pti"},
+              {"PTI + PCID (Linux)", "syscall.pti.pcid"},
+              {"PTI + PCID, +1 mov-to-CR3", "syscall.pti.pcid.extra1"},
+              {"PTI + PCID, +2 mov-to-CR3", "syscall.pti.pcid.extra2"}};
+  Result res[6];
+  for (int i = 0; i < 6; ++i) res[i] = run_named(ctx, table, count, fx, rows[i].name);
+  console::line("");
+  console::line("Seed 000: null system call (TSC ticks per call, median) and throughput loss against PTI off");
+  console::line("  scheme                       ticks      x PTI off   loss");
+  for (int i = 0; i < 6; ++i) {
+    Text<160> t;
+    t.put("  ").put(rows[i].label).pad_to(0, 31);
+    put_cell(t, res[i], 11);
+    if (res[i].status == Status::kOk && res[0].status == Status::kOk && res[i].stats.median > 0) {
+      double ratio = res[i].stats.median / res[0].stats.median;
+      usize col = t.size();
+      t.put_fixed(ratio, 2).pad_to(col, 12);
+      t.put_fixed((1.0 - res[0].stats.median / res[i].stats.median) * 100.0, 1).put(" %");
+    } else if (res[i].status != Status::kOk) {
+      t.put(res[i].reason);
+    }
+    console::line(t);
+  }
+
+  // Seed 003: one-way crossing costs per entry kind, PTI off and on.
+  const char* kinds[] = {"syscall", "pf", "int3", "int"};
+  Result x[4][4];
+  for (int k = 0; k < 4; ++k) {
+    const char* suffix[] = {".u2k", ".k2u", ".pti.u2k", ".pti.k2u"};
+    for (int c = 0; c < 4; ++c) {
+      Text<48> n;
+      n.put("crossing.").put(kinds[k]).put(suffix[c]);
+      x[k][c] = run_named(ctx, table, count, fx, n.c_str());
+    }
+  }
+  console::line("");
+  console::line("Seed 003: one-way crossing cost (TSC ticks, median), PTI off and on");
+  console::line("  entry kind   u2k off    k2u off    u2k PTI    k2u PTI");
+  for (int k = 0; k < 4; ++k) {
+    Text<160> t;
+    t.put("  ").put(kinds[k]).pad_to(0, 15);
+    for (int c = 0; c < 4; ++c) put_cell(t, x[k][c], 11);
+    console::line(t);
+  }
+  if (!ctx.bare_metal) console::line("  (not bare metal: emulator or hypervisor figures, not hardware timings)");
+}
+
+void user_read_kernel() {
+  setup_user_space();
+  copy_template(us.code + kLoopOffset[0], TEMPLATE_OF(user_read_fn));
+  run::set_phase("fault", "ring-3 read of kernel data under PTI (fault=user-read)");
+  enter_pti(Pti::kPti);
+  ring3_enter(kUserCode, user_stack_top(), reinterpret_cast<u64>(__data_start), kUserCode + kLoopOffset[0]);
+  leave_pti(Pti::kPti);
+  run::fail("the ring-3 read of kernel data did not fault");
+}
 
 }  // namespace ptb::bench

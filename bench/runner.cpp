@@ -170,7 +170,9 @@ void emit_result(const Variant& v, const Result& r, const Params& p, u64 tsc_hz)
     put_stat(j, "max", r.stats.max);
     put_stat(j, "stddev", r.stats.stddev);
     if (tsc_hz) put_stat(j, "ns_median", r.stats.median * 1e9 / static_cast<double>(tsc_hz));
-    j.put(",\"instructions\":").put_u64(v.instructions).put(",\"ops\":").put_u64(r.ops);
+    j.put(",\"instructions\":").put_u64(v.instructions);
+    if (v.faulting) j.put(",\"faulting\":").put_u64(v.faulting);
+    j.put(",\"ops\":").put_u64(r.ops);
     j.put(",\"reps\":").put_u64(p.reps);
     if (v.method != Method::kRefill) j.put(",\"unroll\":").put_u64(p.unroll).put(",\"iters\":").put_u64(p.iters);
     j.put(",\"warmup\":").put_u64(p.warmup);

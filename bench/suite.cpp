@@ -164,6 +164,7 @@ void print_environment(SuiteContext& ctx) {
   acpi_oem(ctx.rsdp, oem);
   bool emulated_firmware = str_eq(oem, "BOCHS ");
   bare_metal = !cpu.has(Feature::kHypervisor) && !emulated_firmware;
+  ctx.bare_metal = bare_metal;
 
   Text<200> t;
   t.put("cpu: ").put(cpu.vendor).put(" family ").put_hex(cpu.family).put(" model ").put_hex(cpu.model);

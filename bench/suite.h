@@ -15,6 +15,7 @@ struct SuiteContext {
   const u8* rsdp;  // ACPI RSDP copy from the boot loader, or nullptr
   u64 tsc_hz = 0;
   const char* tsc_source = "unknown";
+  bool bare_metal = true;
 };
 
 // Determines the TSC frequency and prints the environment (human lines and the env record).

@@ -49,7 +49,8 @@ struct Variant {
   Method method;
   u64 features;       // bit per x86::Feature, all required
   u32 env;            // Env bits
-  u32 instructions;   // per operation on the measured path
+  u32 instructions;   // per operation on the measured path (retired instructions)
+  u32 faulting;       // of which fault instead of retiring: Bochs ticks its TSC for them, QEMU not
   // kLoop
   Template body;
   u32 ops_per_body;

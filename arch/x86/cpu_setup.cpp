@@ -4,17 +4,20 @@
 
 extern "C" const ptb::u64 trap_stub_table[32];
 extern "C" const ptb::u64 trap_stub_soft;
-extern "C" char __entry_text_start[], __entry_text_end[], __entry_data_start[], __entry_data_end[];
+extern "C" char __entry_text_start[], __entry_text_end[], __entry_rodata_start[], __entry_data_start[],
+    __entry_data_end[];
 
 namespace ptb::x86 {
 namespace {
 
 // Everything the CPU or the entry stubs touch before the kernel's page tables are loaded: under
-// PTI these pages are mapped into the user tables (supervisor-only).
+// PTI these pages are mapped into the user tables (supervisor-only). The descriptor tables are
+// read-only there: the CPU only reads them once the accessed and busy bits are set.
+#define ENTRY_RODATA [[gnu::section(".entry.rodata")]]
 #define ENTRY_DATA [[gnu::section(".entry.data")]]
-ENTRY_DATA alignas(16) u64 gdt[sel::kGdtEntries];
-ENTRY_DATA alignas(16) IdtGate idt[256];
-ENTRY_DATA alignas(16) Tss tss;
+ENTRY_RODATA alignas(16) u64 gdt[sel::kGdtEntries];
+ENTRY_RODATA alignas(16) IdtGate idt[256];
+ENTRY_RODATA alignas(16) Tss tss;
 ENTRY_DATA alignas(64) PerCpu cpu0;
 ENTRY_DATA alignas(16) u8 entry_stack[kEntryStackSize];
 ENTRY_DATA alignas(16) u8 ist_stacks[3][kIstStackSize];
@@ -92,9 +95,23 @@ u64 entry_stack_top() { return reinterpret_cast<u64>(entry_stack) + kEntryStackS
 Range entry_text() {
   return {reinterpret_cast<u64>(__entry_text_start), reinterpret_cast<u64>(__entry_text_end)};
 }
+Range entry_rodata() {
+  return {reinterpret_cast<u64>(__entry_rodata_start), reinterpret_cast<u64>(__entry_data_start)};
+}
 Range entry_data() {
   return {reinterpret_cast<u64>(__entry_data_start), reinterpret_cast<u64>(__entry_data_end)};
 }
+
+void init_syscall(u64 entry, u64 kernel_stack_top) {
+  // SDM Vol.3 5.8.8. FMASK clears IF, TF, DF, AC and NT on entry, as Linux does.
+  wrmsr(msr::kStar, star(sel::kKernelCode, sel::kUserCode32));
+  wrmsr(msr::kLstar, entry);
+  wrmsr(msr::kFmask, rflags::kIf | rflags::kTf | rflags::kDf | rflags::kAc | rflags::kNt);
+  wrmsr(msr::kEfer, rdmsr(msr::kEfer) | Efer::kSce);
+  cpu0.kernel_rsp = kernel_stack_top;
+}
+
+void set_syscall_entry(u64 entry) { wrmsr(msr::kLstar, entry); }
 
 void set_trap_hook(TrapHook hook) { trap_hook = hook; }
 void set_fatal_trap_handler(FatalTrapHandler handler) { fatal_handler = handler; }

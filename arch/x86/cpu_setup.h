@@ -22,7 +22,13 @@ struct Range {
   u64 start, end;
 };
 Range entry_text();
-Range entry_data();
+Range entry_rodata();  // descriptor tables
+Range entry_data();    // per-CPU area, entry and IST stacks
+
+// SYSCALL/SYSRET: STAR from the GDT layout, LSTAR = entry, FMASK, EFER.SCE; the kernel stack the
+// entry paths switch to.
+void init_syscall(u64 entry, u64 kernel_stack_top);
+void set_syscall_entry(u64 entry);
 
 // An expected trap: a benchmark or self-test that provokes an exception registers a hook; when it
 // returns true the stub resumes with the (possibly edited) frame. Anything else is fatal.

@@ -6,6 +6,7 @@
 #include <stddef.h>
 
 #include "arch/x86/descriptors.h"
+#include "arch/x86/regs.h"
 #include "kernel/types.h"
 
 namespace ptb::x86 {
@@ -23,19 +24,19 @@ struct PerCpu {
   u64 user_cr3;         // CR3 to load on return to ring 3 when pti != 0
   u64 pti;              // non-zero: entry and exit switch CR3
   u64 user_rsp;         // SYSCALL entry: the caller's RSP while on the kernel stack
-  u64 entry_rsp;        // SYSCALL entry: top of the entry stack
+  u64 entry_rsp;        // top of the entry stack (TSS.RSP0; mapped in the user tables)
   u64 tsc_entry;        // crossing benchmarks: TSC at the first instruction of a kernel stub
   u64 tsc_exit;         // crossing benchmarks: TSC just before SYSRET/IRETQ
   u64 user_pcid_flush;  // Linux's lazy flush: non-zero = flush the user PCID on the next return
   u64 scratch;          // one spare quadword for stubs
-  u64 resume_rip;       // expected-fault handling: where the benchmark fault resumes
-  u64 fault_count;      // expected faults taken
+  u64 kernel_rsp;       // SYSCALL entry: top of the kernel stack (not mapped in the user tables)
+  u64 saved_rsp;        // ring3_enter: the kernel RSP to return to when ring 3 exits
 };
 
 inline constexpr usize kPerCpuSelf = 0, kPerCpuKernelCr3 = 8, kPerCpuUserCr3 = 16, kPerCpuPti = 24,
                        kPerCpuUserRsp = 32, kPerCpuEntryRsp = 40, kPerCpuTscEntry = 48,
                        kPerCpuTscExit = 56, kPerCpuUserPcidFlush = 64, kPerCpuScratch = 72,
-                       kPerCpuResumeRip = 80, kPerCpuFaultCount = 88;
+                       kPerCpuKernelRsp = 80, kPerCpuSavedRsp = 88;
 static_assert(offsetof(PerCpu, self) == kPerCpuSelf);
 static_assert(offsetof(PerCpu, kernel_cr3) == kPerCpuKernelCr3);
 static_assert(offsetof(PerCpu, user_cr3) == kPerCpuUserCr3);
@@ -46,8 +47,17 @@ static_assert(offsetof(PerCpu, tsc_entry) == kPerCpuTscEntry);
 static_assert(offsetof(PerCpu, tsc_exit) == kPerCpuTscExit);
 static_assert(offsetof(PerCpu, user_pcid_flush) == kPerCpuUserPcidFlush);
 static_assert(offsetof(PerCpu, scratch) == kPerCpuScratch);
-static_assert(offsetof(PerCpu, resume_rip) == kPerCpuResumeRip);
-static_assert(offsetof(PerCpu, fault_count) == kPerCpuFaultCount);
+static_assert(offsetof(PerCpu, kernel_rsp) == kPerCpuKernelRsp);
+static_assert(offsetof(PerCpu, saved_rsp) == kPerCpuSavedRsp);
+
+// PTI and ring-3 constants the stubs use.
+inline constexpr unsigned kPtiUserPgdBit = 12, kPtiUserPcidBit = 11, kCr3NoflushBit = 63;
+inline constexpr u64 kPtiSwitchMask = 0x1800;
+inline constexpr unsigned kVectorSoft = 0x81, kVectorRing3Exit = 0x82;
+inline constexpr u64 kPfInsnLen = 2;  // mov [rbx], al
+static_assert(kPtiSwitchMask == (kUserPgdOffset | kUserPcidBit));
+static_assert((u64{1} << kPtiUserPgdBit) == kUserPgdOffset && (1u << kPtiUserPcidBit) == kUserPcidBit);
+static_assert(Cr3::kNoflush == u64{1} << kCr3NoflushBit);
 
 // What the exception stubs push: general registers below the vector and error code, below the
 // CPU's own frame (SDM Vol.3 6.14.2: SS, RSP, RFLAGS, CS, RIP, always in 64-bit mode).

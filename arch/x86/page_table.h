@@ -69,6 +69,7 @@ class PageTable {
 
   constexpr PageTable(Arena arena, u64 root_phys) : arena_(arena), root_(root_phys) {}
   u64 root() const { return root_; }
+  const Arena& arena() const { return arena_; }
 
   [[nodiscard]] MapError map_4k(u64 virt, u64 phys, u64 flags);
   [[nodiscard]] MapError map_2m(u64 virt, u64 phys, u64 flags);

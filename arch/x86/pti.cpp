@@ -1,0 +1,53 @@
+#include "arch/x86/pti.h"
+
+namespace ptb::x86 {
+namespace {
+
+MapError map_run(PageTable& t, u64 start, u64 end, u64 flags) {
+  start &= ~(kPage - 1);
+  end = (end + kPage - 1) & ~(kPage - 1);
+  return t.map_range(start, start, end - start, flags, false);
+}
+
+struct Collector {
+  ExposedRun* out;
+  usize cap;
+  usize n;
+};
+
+void collect(void* ctx, const Translation& tr) {
+  auto& c = *static_cast<Collector*>(ctx);
+  if (tr.user) return;
+  bool exec = !tr.no_execute;
+  if (c.n > 0 && c.n <= c.cap) {
+    ExposedRun& last = c.out[c.n - 1];
+    if (last.end == tr.page_base && last.writable == tr.writable && last.executable == exec) {
+      last.end = tr.page_base + tr.page_size;
+      return;
+    }
+  }
+  if (c.n < c.cap) c.out[c.n] = {tr.page_base, tr.page_base + tr.page_size, tr.writable, exec};
+  ++c.n;
+}
+
+}  // namespace
+
+MapError build_pti_user_tables(const PageTable& kernel, PageTable& user, unsigned user_first,
+                               unsigned user_last, const EntryArea& e, u64 nx) {
+  // Share the user half: the same PDPTs as the kernel's, so a user mapping made in one is in both.
+  u64* kroot = user.arena().table(user.arena().ctx, kernel.root());
+  u64* uroot = user.arena().table(user.arena().ctx, user.root());
+  for (unsigned i = user_first; i <= user_last && i < kEntries; ++i) uroot[i] = kroot[i];
+
+  if (MapError err = map_run(user, e.text_start, e.text_end, 0); err != MapError::kNone) return err;
+  if (MapError err = map_run(user, e.rodata_start, e.rodata_end, nx); err != MapError::kNone) return err;
+  return map_run(user, e.data_start, e.data_end, Pte::kWritable | nx);
+}
+
+usize kernel_pages_in(const PageTable& tables, ExposedRun* out, usize cap) {
+  Collector c{out, cap, 0};
+  tables.for_each_leaf(collect, &c);
+  return c.n;
+}
+
+}  // namespace ptb::x86

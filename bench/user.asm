@@ -1,0 +1,121 @@
+; Ring-3 code templates. Like bodies.asm, nothing here runs in place: bench/ring3.cpp copies it
+; into the user code pages (user-accessible, and mapped in the PTI user page tables), where the
+; kernel's own text is not reachable.
+
+%include "layout.inc"
+%include "jit.inc"
+
+%macro TEMPLATE 1
+global %1, %1_end
+%1:
+%endmacro
+%macro END_TEMPLATE 1
+%1_end:
+%endmacro
+
+; Offsets into bench::CrossingContext (static_asserted in bench/ring3.cpp).
+XING_COUNT equ 0
+XING_FAULT equ 8
+XING_U2K   equ 16
+XING_K2U   equ 24
+
+section .rodata
+bits 64
+
+; Where ring3_enter lands: RDI = context, RSI = the function to run. When it returns, hand the
+; CPU back to the kernel.
+TEMPLATE user_main
+    call rsi
+    int VECTOR_RING3_EXIT
+END_TEMPLATE user_main
+
+; ---- bodies for the unrolled loop, run in ring 3 ----
+TEMPLATE body_syscall                   ; a null system call (RAX = 0)
+    syscall
+END_TEMPLATE body_syscall
+
+TEMPLATE body_store_fault               ; RBX = an address mapped nowhere: #PF, skipped by the kernel
+    mov [rbx], al
+END_TEMPLATE body_store_fault
+
+TEMPLATE body_int3
+    int3
+END_TEMPLATE body_int3
+
+TEMPLATE body_int_soft
+    int VECTOR_SOFT
+END_TEMPLATE body_int_soft
+
+; A system call, then touch R12 user pages from RBX: what a TLB flush costs afterwards.
+TEMPLATE body_syscall_touch
+    syscall
+    mov rdi, rbx
+    mov rsi, r12
+.next:
+    mov dl, [rdi]
+    add rdi, 4096
+    dec rsi
+    jnz .next
+END_TEMPLATE body_syscall_touch
+
+; The isolation self-test: read one byte at RBX (a kernel address).
+TEMPLATE user_read
+    mov al, [rbx]
+END_TEMPLATE user_read
+
+TEMPLATE user_read_fn                   ; RDI = the address; returns normally if nothing faults
+    mov rbx, rdi
+    mov al, [rbx]
+    ret
+END_TEMPLATE user_read_fn
+
+; ---- one-way crossing drivers ----
+; For each of COUNT crossings: stamp, cross, stamp; the kernel stub stamps into R8 (entry) and
+; R9 (exit). Stores u2k = R8 - before and k2u = after - R9 into the two arrays.
+%macro CROSSING_DRIVER 2                ; %1 name, %2 the crossing instruction
+TEMPLATE crossing_driver_%1
+    push rbx
+    push rbp
+    push r12
+    push r13
+    push r14
+    push r15
+    mov r15, rdi
+    mov r14, [r15 + XING_COUNT]
+    mov rbx, [r15 + XING_FAULT]
+    mov rbp, [r15 + XING_U2K]
+    mov r13, [r15 + XING_K2U]
+%%next:
+    lfence
+    rdtsc
+    shl rdx, 32
+    or rax, rdx
+    mov r12, rax
+    %2
+    rdtsc
+    lfence
+    shl rdx, 32
+    or rax, rdx
+    sub rax, r9
+    mov [r13], rax
+    mov rax, r8
+    sub rax, r12
+    mov [rbp], rax
+    add rbp, 8
+    add r13, 8
+    dec r14
+    jnz %%next
+    pop r15
+    pop r14
+    pop r13
+    pop r12
+    pop rbp
+    pop rbx
+    ret
+END_TEMPLATE crossing_driver_%1
+%endmacro
+
+CROSSING_DRIVER syscall, syscall
+CROSSING_DRIVER pf, {mov [rbx], al}
+CROSSING_DRIVER int3, int3
+CROSSING_DRIVER int, {int VECTOR_SOFT}
