@@ -315,3 +315,23 @@ def test_module_entry_point() -> None:
     p = subprocess.run([sys.executable, "-m", "ptibench_report", "list", str(HASWELL)],
                        capture_output=True, text=True, env=env, timeout=120)
     assert p.returncode == 0 and "complete, pass" in p.stdout
+
+
+def test_a_run_ended_by_a_fault(run_cli, tmp_path: Path) -> None:
+    lines = text_of(METAL).split("\r\n")
+    i = next(n for n, line in enumerate(lines) if '"name":"invlpg"' in line)
+    fault = ('PTIBENCH {"type":"fault","vector":14,"mnemonic":"#PF","name":"page fault",'
+             '"error_code":2,"rip":"0x10234a","cs":"0x8","rflags":"0x10046","rsp":"0x1fff88",'
+             '"cr2":"0x0","cr3":"0x1a3000","cr4":"0x3006a0","ring":0,'
+             '"phase":"bench:invlpg.unmapped"}')
+    summary = ('PTIBENCH {"type":"summary","ok":12,"skipped":0,"failed":1,"checks_failed":0,'
+               '"status":"fail"}')
+    log = write(tmp_path, "fault.log", "\r\n".join(lines[:i + 1] + [fault, summary]) + "\r\n")
+    r = run_cli("table", log)
+    assert r.code == 0 and "problems" not in r.err
+    assert "complete, FAIL" in r.out and "The kernel's summary says FAIL." in r.out
+    assert ("ended with a CPU exception" in r.out
+            and "#PF, error code 0x2, at rip 0x10234a, cr2 0x0, ring 0, during "
+                "bench:invlpg.unmapped" in r.out)
+    doc = json.loads(run_cli("table", "-f", "json", log).out)
+    assert doc["runs"][0]["faults"][0]["vector"] == 14

@@ -182,6 +182,17 @@ def test_records_before_any_env_form_an_env_less_run() -> None:
     assert any("late.log:1: result \"cr3.read\" outside a run" in m for m in messages(cap))
 
 
+def test_summary_counts_against_records() -> None:
+    fatal = SUMMARY.replace('"failed":0', '"failed":1').replace('"pass"', '"fail"')
+    cap = parse_text(f"PTIBENCH {ENV}\nPTIBENCH {OK}\nptibench: fatal: x\nPTIBENCH {fatal}\n")
+    assert cap.diagnostics == []  # a fatal error counts as failed without a result record
+    assert cap.runs[0].state == "complete, FAIL"
+    lost = SUMMARY.replace('"ok":1', '"ok":2')
+    cap = parse_text(f"PTIBENCH {ENV}\nPTIBENCH {OK}\nPTIBENCH {lost}\n", "l.log")
+    assert "l.log:3: summary of run 1 disagrees with the results read (ok 2 vs 1 read)" in \
+        messages(cap)[0]
+
+
 def test_summary_without_a_run_is_ignored() -> None:
     cap = parse_text(f"PTIBENCH {SUMMARY}\n")
     assert cap.runs == [] and "summary outside a run" in messages(cap)[0]
