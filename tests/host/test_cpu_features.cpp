@@ -138,11 +138,16 @@ TEST(DecodeCpu, EachFeatureComesFromItsOwnBit) {
     unsigned bit;
   };
   const Case cases[] = {
-      {Feature::kPcid, 1, 2, 17},          {Feature::kPge, 1, 3, 13},
-      {Feature::kTsc, 1, 3, 4},            {Feature::kFsgsbase, 7, 1, 0},
-      {Feature::kSmep, 7, 1, 7},           {Feature::kInvpcid, 7, 1, 10},
-      {Feature::kSyscall, 0x8000'0001, 3, 11}, {Feature::kNx, 0x8000'0001, 3, 20},
-      {Feature::kPdpe1gb, 0x8000'0001, 3, 26}, {Feature::kRdtscp, 0x8000'0001, 3, 27},
+      {Feature::kPcid, 1, 2, 17},
+      {Feature::kPge, 1, 3, 13},
+      {Feature::kTsc, 1, 3, 4},
+      {Feature::kFsgsbase, 7, 1, 0},
+      {Feature::kSmep, 7, 1, 7},
+      {Feature::kInvpcid, 7, 1, 10},
+      {Feature::kSyscall, 0x8000'0001, 3, 11},
+      {Feature::kNx, 0x8000'0001, 3, 20},
+      {Feature::kPdpe1gb, 0x8000'0001, 3, 26},
+      {Feature::kRdtscp, 0x8000'0001, 3, 27},
       {Feature::kInvariantTsc, 0x8000'0007, 3, 8},
   };
   FakeCpu reference = haswell();
@@ -159,8 +164,8 @@ TEST(DecodeCpu, EachFeatureComesFromItsOwnBit) {
     EXPECT_EQ(i.features, base.features & ~(u64{1} << static_cast<u32>(k.f)));
   }
   // And the ones Haswell lacks appear from their bits alone.
-  const Case absent[] = {{Feature::kSmap, 7, 1, 20}, {Feature::kLa57, 7, 2, 16},
-                         {Feature::kHypervisor, 1, 2, 31}};
+  const Case absent[] = {
+      {Feature::kSmap, 7, 1, 20}, {Feature::kLa57, 7, 2, 16}, {Feature::kHypervisor, 1, 2, 31}};
   for (const Case& k : absent) {
     SCOPED_TRACE(feature_info(k.f).name);
     FakeCpu c = haswell();
@@ -178,8 +183,8 @@ TEST(DecodeCpu, EachFeatureComesFromItsOwnBit) {
 FakeCpu skylake() {
   FakeCpu c = haswell();
   c.leaves[0] = {0x16, kGenu, kNtel, kIneI};
-  c.leaves[1].eax = 0x0005'06e3;  // stepping 3, model E, family 6, extended model 5
-  c.leaves[7].ebx |= bits({18, 19, 20});  // RDSEED, ADX, SMAP
+  c.leaves[1].eax = 0x0005'06e3;               // stepping 3, model E, family 6, extended model 5
+  c.leaves[7].ebx |= bits({18, 19, 20});       // RDSEED, ADX, SMAP
   c.leaves[0xa] = {0x0730'0804, 0, 0, 0x603};  // PMU version 4
   // SDM Vol.2A CPUID 15H: EAX = denominator, EBX = numerator of the TSC/crystal ratio, ECX =
   // crystal Hz; TSC Hz = ECX * EBX / EAX. 24 MHz * 250 / 2 = 3 GHz.
@@ -292,13 +297,13 @@ TEST(DecodeCpu, DisplayFamilyAndModelRules) {
     u32 eax, family, model, stepping;
   };
   const Case cases[] = {
-      {0x0000'0f34, 0xf, 0x3, 4},     // Pentium 4 Prescott: family F, ext family 0
-      {0x0006'0fb1, 0xf, 0x6b, 1},    // QEMU qemu64: family 15, model 107
-      {0x00a2'0f10, 0x19, 0x21, 0},   // Zen 3: family 19h (F + A), model 21h
-      {0x0009'06ea, 6, 0x9e, 0xa},    // Coffee Lake 06_9EH
-      {0x0005'0654, 6, 0x55, 4},      // Skylake-SP 06_55H
-      {0x0001'0543, 5, 0x4, 3},       // family 5: extended model ignored
-      {0x0ff0'0543, 5, 0x4, 3},       // family 5: extended family ignored
+      {0x0000'0f34, 0xf, 0x3, 4},       // Pentium 4 Prescott: family F, ext family 0
+      {0x0006'0fb1, 0xf, 0x6b, 1},      // QEMU qemu64: family 15, model 107
+      {0x00a2'0f10, 0x19, 0x21, 0},     // Zen 3: family 19h (F + A), model 21h
+      {0x0009'06ea, 6, 0x9e, 0xa},      // Coffee Lake 06_9EH
+      {0x0005'0654, 6, 0x55, 4},        // Skylake-SP 06_55H
+      {0x0001'0543, 5, 0x4, 3},         // family 5: extended model ignored
+      {0x0ff0'0543, 5, 0x4, 3},         // family 5: extended family ignored
       {0x0ff0'0f00, 0xf + 0xff, 0, 0},  // largest extended family
   };
   for (const Case& k : cases) {

@@ -23,16 +23,11 @@ struct DecodedSegment {
   unsigned type, s, dpl, p, avl, l, db, g;
 };
 DecodedSegment decode_segment(u64 d) {
-  return {field(d, 15, 0) | (field(d, 51, 48) << 16),
-          field(d, 39, 16) | (field(d, 63, 56) << 24),
-          static_cast<unsigned>(field(d, 43, 40)),
-          static_cast<unsigned>(field(d, 44, 44)),
-          static_cast<unsigned>(field(d, 46, 45)),
-          static_cast<unsigned>(field(d, 47, 47)),
-          static_cast<unsigned>(field(d, 52, 52)),
-          static_cast<unsigned>(field(d, 53, 53)),
-          static_cast<unsigned>(field(d, 54, 54)),
-          static_cast<unsigned>(field(d, 55, 55))};
+  return {field(d, 15, 0) | (field(d, 51, 48) << 16), field(d, 39, 16) | (field(d, 63, 56) << 24),
+          static_cast<unsigned>(field(d, 43, 40)),    static_cast<unsigned>(field(d, 44, 44)),
+          static_cast<unsigned>(field(d, 46, 45)),    static_cast<unsigned>(field(d, 47, 47)),
+          static_cast<unsigned>(field(d, 52, 52)),    static_cast<unsigned>(field(d, 53, 53)),
+          static_cast<unsigned>(field(d, 54, 54)),    static_cast<unsigned>(field(d, 55, 55))};
 }
 
 // SDM Vol.3 3.4.5.1, Table 3-1: type bit 3 = code, for code bit 1 = readable, for data bit 1 =
@@ -111,7 +106,8 @@ TEST(SegmentDescriptor, NamedBitsSitWhereTheSdmPutsThem) {
   EXPECT_EQ(SegmentDescriptor::kLong, u64{1} << 53);
   EXPECT_EQ(SegmentDescriptor::kDefault32, u64{1} << 54);
   EXPECT_EQ(SegmentDescriptor::kGranularity, u64{1} << 55);
-  for (unsigned ring = 0; ring < 4; ++ring) EXPECT_EQ(SegmentDescriptor::dpl(ring), u64{ring} << 45);
+  for (unsigned ring = 0; ring < 4; ++ring)
+    EXPECT_EQ(SegmentDescriptor::dpl(ring), u64{ring} << 45);
   EXPECT_EQ(SegmentDescriptor::dpl(7), u64{3} << 45);  // never spills into P
 }
 
@@ -191,8 +187,8 @@ TEST(Tss, LayoutMatchesSdmFigure) {
   EXPECT_EQ(sizeof(Tss), 104u);
   EXPECT_EQ(offsetof(Tss, rsp), 4u);  // RSP0
   EXPECT_EQ(offsetof(Tss, rsp) + 8, 12u);
-  EXPECT_EQ(offsetof(Tss, rsp) + 16, 20u);  // RSP2
-  EXPECT_EQ(offsetof(Tss, ist), 36u);       // IST1
+  EXPECT_EQ(offsetof(Tss, rsp) + 16, 20u);     // RSP2
+  EXPECT_EQ(offsetof(Tss, ist), 36u);          // IST1
   EXPECT_EQ(offsetof(Tss, ist) + 6 * 8, 84u);  // IST7
   EXPECT_EQ(offsetof(Tss, iomap_base), 102u);
 }
@@ -346,10 +342,10 @@ TEST(Vectors, ErrorCodeVectorsAreExactlyTheArchitecturalOnes) {
 }
 
 TEST(Vectors, MnemonicsMatchTable) {
-  const char* expected[32] = {"#DE", "#DB", "NMI", "#BP", "#OF", "#BR", "#UD", "#NM",
-                              "#DF", nullptr, "#TS", "#NP", "#SS", "#GP", "#PF", nullptr,
-                              "#MF", "#AC", "#MC", "#XM", "#VE", "#CP", nullptr, nullptr,
-                              nullptr, nullptr, nullptr, nullptr, "#HV", "#VC", "#SX", nullptr};
+  const char* expected[32] = {"#DE",   "#DB",   "NMI",   "#BP",   "#OF", "#BR", "#UD",   "#NM",
+                              "#DF",   nullptr, "#TS",   "#NP",   "#SS", "#GP", "#PF",   nullptr,
+                              "#MF",   "#AC",   "#MC",   "#XM",   "#VE", "#CP", nullptr, nullptr,
+                              nullptr, nullptr, nullptr, nullptr, "#HV", "#VC", "#SX",   nullptr};
   std::set<std::string> names;
   for (int v = 0; v < 32; ++v) {
     ASSERT_NE(kVectors[v].mnemonic, nullptr);

@@ -317,7 +317,9 @@ TEST(StrEq, WithLength) {
   EXPECT_FALSE(str_eq(text, 0, "c"));
 }
 
-bool glob(const char* pattern, const char* text) { return glob_match(pattern, str_len(pattern), text); }
+bool glob(const char* pattern, const char* text) {
+  return glob_match(pattern, str_len(pattern), text);
+}
 
 TEST(GlobMatch, Literals) {
   EXPECT_TRUE(glob("cr3.read", "cr3.read"));

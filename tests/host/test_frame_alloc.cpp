@@ -29,22 +29,19 @@ struct Range {
 // A typical SeaBIOS/QEMU e820 map for 8 GiB (the holes are the EBDA, the BIOS ROM, the 32-bit PCI
 // hole with the LAPIC/IOAPIC and the firmware flash), trimmed to the ranges the brief names.
 const MapEntry kBiosMap[] = {
-    {0x0, 0x9fc00, 1},
-    {0x9fc00, 0x400, 2},
-    {0xf0000, 0x10000, 2},
-    {0x10'0000, 3 * kGiB - 0x10'0000, 1},
-    {0xfeff'c000, 0x4000, 2},
-    {0xfffc'0000, 0x4'0000, 2},
+    {0x0, 0x9fc00, 1},        {0x9fc00, 0x400, 2},
+    {0xf0000, 0x10000, 2},    {0x10'0000, 3 * kGiB - 0x10'0000, 1},
+    {0xfeff'c000, 0x4000, 2}, {0xfffc'0000, 0x4'0000, 2},
     {4 * kGiB, 4 * kGiB, 1},
 };
 
 // What the kernel reserves on top (kernel/memory.cpp init_frames), with unaligned edges the way
 // a linker and GRUB produce them.
 const Range kBiosReserved[] = {
-    {0, 1 * kMiB},               // the first MiB
-    {0x10'0000, 0x17'f123},      // kernel image
-    {0x19'0008, 0x19'0a40},      // multiboot2 boot information
-    {0x20'0000, 0x25'0123},      // a module
+    {0, 1 * kMiB},                   // the first MiB
+    {0x10'0000, 0x17'f123},          // kernel image
+    {0x19'0008, 0x19'0a40},          // multiboot2 boot information
+    {0x20'0000, 0x25'0123},          // a module
     {0x1'2345'6789, 0x1'2346'0001},  // a module above 4 GiB
 };
 
@@ -124,7 +121,8 @@ TEST(FrameAllocator, BiosMapReservedRangesAreNeverHandedOut) {
     ASSERT_EQ(f % kF, 0u);
     ASSERT_NE(f, 0u);
     for (const Range& r : kBiosReserved)
-      ASSERT_FALSE(f + kF > r.start && f < r.end) << std::hex << "frame " << f << " overlaps a reservation";
+      ASSERT_FALSE(f + kF > r.start && f < r.end)
+          << std::hex << "frame " << f << " overlaps a reservation";
     ASSERT_TRUE((f >= 1 * kMiB && f + kF <= 3 * kGiB) || (f >= 4 * kGiB && f + kF <= 8 * kGiB))
         << std::hex << f << " is not available RAM";
   }
@@ -215,8 +213,8 @@ TEST(FrameAllocator, AllocContiguousHonours8KiBAlignment) {
 TEST(FrameAllocator, AllocContiguousSkipsAnUnalignedTop) {
   FrameAllocator fa;
   ASSERT_TRUE(fa.add_available(0x1000, 0x8000));  // [0x1000, 0x9000)
-  EXPECT_EQ(fa.alloc(), 0x8000u);                  // now [0x1000, 0x8000)
-  EXPECT_EQ(fa.alloc(), 0x7000u);                  // now [0x1000, 0x7000): top not 8K-aligned
+  EXPECT_EQ(fa.alloc(), 0x8000u);                 // now [0x1000, 0x8000)
+  EXPECT_EQ(fa.alloc(), 0x7000u);                 // now [0x1000, 0x7000): top not 8K-aligned
   // Two frames below 0x7000, first one 8 KiB aligned: 0x4000 (0x6000 + 0x2000 > 0x7000).
   EXPECT_EQ(fa.alloc_contiguous(2, 0x2000), 0x4000u);
   // The frame the alignment skipped is still free, and so is the rest below.
@@ -272,12 +270,9 @@ TEST(FrameAllocator, DISABLED_AllocContiguousWithOverflowingCountFails) {
 
 TEST(FrameAllocator, Totals64MiB) {
   // QEMU -m 64 (SeaBIOS): [0, 0x9fc00) and [1 MiB, 0x3fe0000) usable.
-  const MapEntry map[] = {{0, 0x9fc00, 1},
-                          {0x9fc00, 0x400, 2},
-                          {0xf0000, 0x10000, 2},
-                          {0x10'0000, 0x3fe'0000 - 0x10'0000, 1},
-                          {0x3fe'0000, 0x2'0000, 2},
-                          {0xfffc'0000, 0x4'0000, 2}};
+  const MapEntry map[] = {{0, 0x9fc00, 1},           {0x9fc00, 0x400, 2},
+                          {0xf0000, 0x10000, 2},     {0x10'0000, 0x3fe'0000 - 0x10'0000, 1},
+                          {0x3fe'0000, 0x2'0000, 2}, {0xfffc'0000, 0x4'0000, 2}};
   FrameAllocator fa;
   load(fa, map, std::size(map));
   EXPECT_EQ(fa.free_bytes(), 0x9e000u + 0x3ee'0000u);
@@ -371,11 +366,11 @@ TEST(FrameAllocator, ReserveSplitWithAFullTableStillNeverHandsOutReservedFrames)
 
 TEST(FrameAllocator, OverlappingAndTouchingAddsMerge) {
   FrameAllocator fa;
-  ASSERT_TRUE(fa.add_available(0x1000, 0x4000));   // [0x1000, 0x5000)
-  ASSERT_TRUE(fa.add_available(0x3000, 0x6000));   // overlaps: [0x1000, 0x9000)
-  ASSERT_TRUE(fa.add_available(0x9000, 0x1000));   // touches: [0x1000, 0xa000)
-  ASSERT_TRUE(fa.add_available(0x20000, 0x10000)); // apart: [0x20000, 0x30000)
-  ASSERT_TRUE(fa.add_available(0x1000, 0x4000));   // duplicate
+  ASSERT_TRUE(fa.add_available(0x1000, 0x4000));    // [0x1000, 0x5000)
+  ASSERT_TRUE(fa.add_available(0x3000, 0x6000));    // overlaps: [0x1000, 0x9000)
+  ASSERT_TRUE(fa.add_available(0x9000, 0x1000));    // touches: [0x1000, 0xa000)
+  ASSERT_TRUE(fa.add_available(0x20000, 0x10000));  // apart: [0x20000, 0x30000)
+  ASSERT_TRUE(fa.add_available(0x1000, 0x4000));    // duplicate
   EXPECT_EQ(fa.range_count(), 2u);
   EXPECT_EQ(fa.free_bytes(), 0x9000u + 0x10000u);
   ASSERT_TRUE(fa.add_available(0x8000, 0x19000));  // bridges both: [0x1000, 0x30000)
@@ -403,19 +398,45 @@ TEST(FrameAllocator, MergeSpanningManyRangesKeepsTheTableSorted) {
 // available, ACPI and NVS holes between them, some unaligned. Checked against the model.
 TEST(FrameAllocator, UefiFragmentedMapMatchesTheModel) {
   const std::vector<MapEntry> map = {
-      {0x0, 0xa0000, 1},          {0x100000, 0x700000, 1},    {0x800000, 0x8000, 4},
-      {0x808000, 0x3000, 1},      {0x80b000, 0x1000, 4},      {0x80c000, 0x5000, 1},
-      {0x811000, 0xef000, 4},     {0x900000, 0x1000000, 1},   {0x1900000, 0x24000, 1},
-      {0x1924000, 0x1c000, 2},    {0x1940000, 0x3e00000, 1},  {0x5740000, 0x20c00, 1},
-      {0x5760c00, 0x3f400, 1},    {0x57a0000, 0x1000, 2},     {0x57a1000, 0x16c5f000, 1},
-      {0x1c400000, 0x10000, 2},   {0x1c410000, 0x2c0000, 1},  {0x1c6d0000, 0x30000, 1},
-      {0x1c700000, 0x100000, 2},  {0x1c800000, 0x1f0000, 1},  {0x1c9f0000, 0x8000, 3},
-      {0x1c9f8000, 0x1800, 1},    {0x1c9f9800, 0x800, 4},     {0x1c9fa000, 0x6000, 1},
-      {0x1ca00000, 0x400000, 1},  {0x1ce00000, 0x200000, 2},  {0x1d000000, 0x100000, 1},
-      {0x1d100000, 0x20000, 4},   {0x1d120000, 0x2aee000, 1}, {0x1fc0e000, 0x1f2000, 2},
-      {0x1fe00000, 0x180000, 1},  {0x1ff80000, 0x40000, 4},   {0x1ffc0123, 0x2fedd, 1},
-      {0x1fff0000, 0x10000, 2},   {0xb0000000, 0x10000000, 2}, {0xffc00000, 0x400000, 2},
-      {0x1'0000'0000, 0x2000'0000, 1}, {0x1'2000'0000, 0x800, 1}, {0xfd'0000'0000, 0x3'0000'0000, 2},
+      {0x0, 0xa0000, 1},
+      {0x100000, 0x700000, 1},
+      {0x800000, 0x8000, 4},
+      {0x808000, 0x3000, 1},
+      {0x80b000, 0x1000, 4},
+      {0x80c000, 0x5000, 1},
+      {0x811000, 0xef000, 4},
+      {0x900000, 0x1000000, 1},
+      {0x1900000, 0x24000, 1},
+      {0x1924000, 0x1c000, 2},
+      {0x1940000, 0x3e00000, 1},
+      {0x5740000, 0x20c00, 1},
+      {0x5760c00, 0x3f400, 1},
+      {0x57a0000, 0x1000, 2},
+      {0x57a1000, 0x16c5f000, 1},
+      {0x1c400000, 0x10000, 2},
+      {0x1c410000, 0x2c0000, 1},
+      {0x1c6d0000, 0x30000, 1},
+      {0x1c700000, 0x100000, 2},
+      {0x1c800000, 0x1f0000, 1},
+      {0x1c9f0000, 0x8000, 3},
+      {0x1c9f8000, 0x1800, 1},
+      {0x1c9f9800, 0x800, 4},
+      {0x1c9fa000, 0x6000, 1},
+      {0x1ca00000, 0x400000, 1},
+      {0x1ce00000, 0x200000, 2},
+      {0x1d000000, 0x100000, 1},
+      {0x1d100000, 0x20000, 4},
+      {0x1d120000, 0x2aee000, 1},
+      {0x1fc0e000, 0x1f2000, 2},
+      {0x1fe00000, 0x180000, 1},
+      {0x1ff80000, 0x40000, 4},
+      {0x1ffc0123, 0x2fedd, 1},
+      {0x1fff0000, 0x10000, 2},
+      {0xb0000000, 0x10000000, 2},
+      {0xffc00000, 0x400000, 2},
+      {0x1'0000'0000, 0x2000'0000, 1},
+      {0x1'2000'0000, 0x800, 1},
+      {0xfd'0000'0000, 0x3'0000'0000, 2},
   };
   ASSERT_GE(map.size(), 36u);
   const std::vector<Range> reserved = {
@@ -461,8 +482,8 @@ TEST(FrameAllocator, PropertyRandomMapsMatchTheModel) {
     FrameAllocator fa;
     for (const MapEntry& e : map)
       if (e.type == 1) {
-      ASSERT_TRUE(fa.add_available(e.base, e.length));
-    }
+        ASSERT_TRUE(fa.add_available(e.base, e.length));
+      }
     for (const Range& r : reserved) fa.reserve(r.start, r.end);
     ASSERT_EQ(fa.dropped_bytes(), 0u);
     const std::set<u64> model = model_frames(map, reserved);

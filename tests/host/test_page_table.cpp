@@ -60,14 +60,18 @@ class FakeArena {
 // tests that edit intermediate entries by hand.
 u64& entry_at(FakeArena& a, u64 root, u64 virt, unsigned level) {
   u64* t = a.table(root);
-  for (unsigned l = 4; l > level; --l) t = a.table(t[(virt >> (12 + 9 * (l - 1))) & 0x1ff] & Pte::kAddrMask);
+  for (unsigned l = 4; l > level; --l)
+    t = a.table(t[(virt >> (12 + 9 * (l - 1))) & 0x1ff] & Pte::kAddrMask);
   return t[(virt >> (12 + 9 * (level - 1))) & 0x1ff];
 }
 
 std::vector<Translation> leaves(const PageTable& pt) {
   std::vector<Translation> out;
-  pt.for_each_leaf([](void* ctx, const Translation& t) { static_cast<std::vector<Translation>*>(ctx)->push_back(t); },
-                   &out);
+  pt.for_each_leaf(
+      [](void* ctx, const Translation& t) {
+        static_cast<std::vector<Translation>*>(ctx)->push_back(t);
+      },
+      &out);
   return out;
 }
 
@@ -495,11 +499,12 @@ TEST(PageTable, ForEachLeafVisitsExactlyTheMappedLeavesInAddressOrder) {
   std::mt19937_64 rng(99);
   while (want4k.size() < 300) {
     u64 v = rng() & 0x0000'ffff'ffff'f000;
-    if (v & 0x0000'8000'0000'0000) v |= 0xffff'0000'0000'0000;  // make canonical
+    if (v & 0x0000'8000'0000'0000) v |= 0xffff'0000'0000'0000;    // make canonical
     if (v >= 0x4000'0000'0000 && v < 0x4000'4000'0000) continue;  // keep clear of the 2M pages
     want4k[v] = (rng() & 0x000f'ffff'ffff'f000);
   }
-  const std::map<u64, u64> want2m = {{0x4000'0000'0000, 0x8000'0000}, {0x4000'0020'0000, 0xa0'0000}};
+  const std::map<u64, u64> want2m = {{0x4000'0000'0000, 0x8000'0000},
+                                     {0x4000'0020'0000, 0xa0'0000}};
   // Map in a shuffled order so address order has to come from the walk.
   std::vector<std::pair<u64, u64>> order(want4k.begin(), want4k.end());
   std::shuffle(order.begin(), order.end(), rng);
