@@ -55,7 +55,7 @@ def test_table_bochs_values_and_warnings(run_cli) -> None:
     r = run_cli("table", HASWELL)
     assert md_row(r.out, "cr3.read")[1:4] == ["1.000", "1.000\u20131.000", "31"]
     assert md_row(r.out, "cr3.read")[4] == "20.000"  # 50 MHz TSC: 20 ns a tick
-    assert md_row(r.out, "syscall.pti")[1] == "21.000"
+    assert md_row(r.out, "syscall.pti")[1] == "23.000"  # instructions, as ring3.cpp counts
     assert "> **Warning:** Not bare metal (emulator)" in r.out
     assert "TSC counted instructions" in r.out
 
@@ -89,7 +89,7 @@ def test_table_run_option_selects_the_cut_off_run(run_cli) -> None:
 def test_table_csv(run_cli) -> None:
     r = run_cli("table", "-f", "csv", KVM)
     rows = list(csv.DictReader(io.StringIO(r.out)))
-    assert len(rows) == 163
+    assert len(rows) == 162
     by = {row["variant"]: row for row in rows}
     rec = record(KVM, "crossing.pf.u2k")
     assert float(by["crossing.pf.u2k"]["median"]) == rec["median"]
@@ -107,7 +107,7 @@ def test_table_json_and_filter(run_cli) -> None:
         "cr4.pge.toggle"]
     assert run["results"][-1]["median"] == 2.0 and run["results"][-1]["instructions"] == 2
     assert run["env"]["bare_metal"] is False and run["env"]["acpi_oem"] == "BOCHS "
-    assert run["complete"] is True and run["summary"]["ok"] == 163
+    assert run["complete"] is True and run["summary"]["ok"] == 162
     assert any("Not bare metal" in w for w in run["warnings"])
 
 
@@ -203,15 +203,16 @@ def test_compare_needs_two_inputs(run_cli) -> None:
 def test_seeds_loss_is_computed_from_the_medians(run_cli) -> None:
     r = run_cli("seeds", HASWELL)
     assert r.code == 0
-    assert md_row(r.out, "PTI off")[2:4] == ["9.000", "9.000\u20139.000"]
+    # Bochs figures are the instruction counts: direct 12, trampoline 17, pti 23, pcid 30
+    assert md_row(r.out, "PTI off")[2:4] == ["12.000", "12.000\u201312.000"]
     assert md_row(r.out, "PTI off")[5] == "reference"
-    assert md_row(r.out, "PTI without PCID")[5] == "57.1%"  # 1 - 9/21
-    assert md_row(r.out, "PTI with PCID")[5] == "64.0%"  # 1 - 9/25
-    assert md_row(r.out, "trampoline, PTI off")[5] == "40.0%"  # 1 - 9/15
+    assert md_row(r.out, "PTI without PCID")[5] == "47.8%"  # 1 - 12/23
+    assert md_row(r.out, "PTI with PCID")[5] == "60.0%"  # 1 - 12/30
+    assert md_row(r.out, "trampoline, PTI off")[5] == "29.4%"  # 1 - 12/17
     extra = md_row(r.out, "PTI with PCID, +1 mov-to-CR3")
-    assert extra[5] == "65.4%" and extra[6] == "3.8% vs syscall.pti.pcid"  # 1-9/26, 1-25/26
-    assert md_row(r.out, "pf")[1:] == ["20.000 [20.000\u201320.000]", "15.000 [15.000\u201315.000]",
-                                       "26.000 [26.000\u201326.000]", "21.000 [21.000\u201321.000]"]
+    assert extra[5] == "61.3%" and extra[6] == "3.2% vs syscall.pti.pcid"  # 1-12/31, 1-30/31
+    assert md_row(r.out, "pf")[1:] == ["4.000 [4.000\u20134.000]", "5.000 [5.000\u20135.000]",
+                                       "7.000 [7.000\u20137.000]", "8.000 [8.000\u20138.000]"]
 
 
 def test_seeds_json_matches_records(run_cli) -> None:
@@ -242,7 +243,7 @@ def test_seeds_missing_rows(run_cli) -> None:
 def test_seeds_csv(run_cli) -> None:
     rows = list(csv.DictReader(io.StringIO(run_cli("seeds", "-f", "csv", HASWELL).out)))
     pti = next(r for r in rows if r["variant"] == "syscall.pti")
-    assert pti["loss_vs_off_pct"] == "57.14" and pti["table"] == "1"
+    assert pti["loss_vs_off_pct"] == "47.83" and pti["table"] == "1"
 
 
 # --- list -------------------------------------------------------------------------------------
@@ -251,7 +252,7 @@ def test_list(run_cli) -> None:
     r = run_cli("list", TCG, HASWELL)
     assert r.code == 0
     assert "run 1: lines 21-115, incomplete (cut off), 30 results" in r.out
-    assert "run 2: lines 137-633, complete, pass, 163 results (102 ok, 61 skip, 0 fail)" in r.out
+    assert "run 2: lines 137-630, complete, pass, 162 results (103 ok, 59 skip, 0 fail)" in r.out
     assert "QEMU TCG" in r.out and "emulator" in r.out
 
 
