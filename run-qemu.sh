@@ -47,7 +47,8 @@ Run:
   --log FILE             serial log (default: logs/<YYYYmmdd-HHMMSS>-<tcg|kvm|bochs>-<cpu>
                          [-uefi][-usb][-det].log); the emulator's own log goes next to it
                          (<name>.qemu.log or <name>.bochs.log)
-  --dry-run              print the emulator command (and the Bochs config) and exit 0
+  --dry-run              print the emulator command (and the Bochs config) and exit 0;
+                         builds no kernel, but does make the variant image (see below)
   -h, --help             this text
   -- ARGS...             pass ARGS to the emulator verbatim (Bochs: extra config lines)
 
@@ -300,7 +301,8 @@ rewrite_grub_cfg() {
     }' "$cfg"
 }
 
-# Make (or reuse) the variant image; sets iso to it. In dry-run mode only says which it would be.
+# Make (or reuse) the variant image and set iso to it (also for --dry-run, so that the printed
+# command works).
 variant_iso() {
   local src=$1 dir=$tmp/variant cache out part
   mkdir -p "$dir/boot/grub"
@@ -317,9 +319,8 @@ variant_iso() {
   part=$({ sha256sum <"$dir/boot/ptibench.elf"; cat "$dir/boot/grub/grub.cfg"; } | sha256sum)
   out=$cache/${part:0:16}.iso
   if [[ -f $out ]]; then
+    touch "$out" 2>/dev/null || true # (most recently used: kept by the pruning below)
     note "variant image (entry $entry, cmdline '$cmdline'): $out (cached)"
-  elif ((dry)); then
-    note "variant image (entry $entry, cmdline '$cmdline') would be made: $out"
   else
     mkdir -p "$cache"
     if ! grub-mkrescue -o "$out.tmp.$$" "$dir" >"$tmp/mkrescue.log" 2>&1; then
@@ -330,6 +331,9 @@ variant_iso() {
     fi
     mv -f "$out.tmp.$$" "$out"
     note "variant image (entry $entry, cmdline '$cmdline'): $out"
+    # Keep the 30 most recently used images (about 20 MB each).
+    find "$cache" -maxdepth 1 -name '*.iso' -printf '%T@ %p\n' | sort -rn | tail -n +31 |
+      cut -d' ' -f2- | while IFS= read -r old; do rm -f "$old"; done
   fi
   iso=$out
 }
