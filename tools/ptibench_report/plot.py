@@ -258,6 +258,11 @@ def _crossings_figure(run: Run, unit: str) -> Optional[Any]:
     return fig
 
 
+def _touch_rank(item: tuple[str, list[Point]]) -> int:
+    """Legend order: no PTI, PTI, PTI + PCID (cheapest first, as the story goes)."""
+    return {"no PTI": 0, "PTI": 1, "PTI + PCID": 2}.get(item[0], 3)
+
+
 def _touch_figure(run: Run, unit: str) -> Optional[Any]:
     curves = touch_curves(run, unit)
     if not curves:
@@ -265,7 +270,7 @@ def _touch_figure(run: Run, unit: str) -> Optional[Any]:
     fig = _figure(7, 4.5)
     ax = fig.subplots()
     xs: list[float] = []
-    for i, (label, pts) in enumerate(sorted(curves.items())):
+    for i, (label, pts) in enumerate(sorted(curves.items(), key=_touch_rank)):
         xs += [p.x for p in pts]
         _curve(ax, pts, label, COLOURS[i % len(COLOURS)], False)
     _pages_axis(ax, xs)
@@ -358,7 +363,7 @@ def _compare_touch(runs: list[Run], unit: str) -> Optional[Any]:
     names = _letters(len(runs))
     xs: list[float] = []
     for i, curves in enumerate(per_run):
-        for label, pts in sorted(curves.items()):
+        for label, pts in sorted(curves.items(), key=_touch_rank):
             xs += [p.x for p in pts]
             _curve(ax, pts, f"{names[i]}: {label}", COLOURS[i % len(COLOURS)],
                    "PCID" in label)
