@@ -40,6 +40,7 @@ void FrameAllocator::remove_at(usize i) {
 
 bool FrameAllocator::add_available(u64 base, u64 length) {
   if (length == 0 || base > ~u64{0} - length) return true;
+  if (base + length > top_) top_ = base + length;
   u64 start = round_up(base, kFrame), end = round_down(base + length, kFrame);
   if (start == 0) start = kFrame;  // frame 0 doubles as "no frame"
   return insert(start, end);
@@ -77,6 +78,7 @@ u64 FrameAllocator::alloc(u64 limit) { return alloc_contiguous(1, kFrame, limit)
 
 u64 FrameAllocator::alloc_contiguous(usize count, u64 align, u64 limit) {
   if (count == 0 || align < kFrame || (align & (align - 1)) != 0) return 0;
+  if (count > (~u64{0} / kFrame)) return 0;  // more bytes than an address space holds
   u64 bytes = u64{count} * kFrame;
   for (usize k = count_; k > 0; --k) {
     const PhysRange r = ranges_[k - 1];
@@ -96,6 +98,6 @@ u64 FrameAllocator::free_bytes() const {
   return sum;
 }
 
-u64 FrameAllocator::highest_end() const { return count_ ? ranges_[count_ - 1].end : 0; }
+u64 FrameAllocator::ram_top() const { return top_; }
 
 }  // namespace ptb

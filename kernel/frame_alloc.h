@@ -31,7 +31,9 @@ class FrameAllocator {
   u64 alloc_contiguous(usize count, u64 align, u64 limit = ~u64{0});
 
   u64 free_bytes() const;
-  u64 highest_end() const;  // end of the highest free range seen so far
+  // The end of the highest available range ever added (allocations and reservations do not
+  // lower it): the top of RAM, for mapping all of it.
+  u64 ram_top() const;
   usize range_count() const { return count_; }
   const PhysRange& range(usize i) const { return ranges_[i]; }
   // Ranges lost because the table was full (their bytes are not counted as free).
@@ -44,6 +46,7 @@ class FrameAllocator {
   PhysRange ranges_[kMaxRanges] = {};  // sorted by start, disjoint
   usize count_ = 0;
   u64 dropped_ = 0;
+  u64 top_ = 0;
 };
 
 }  // namespace ptb

@@ -83,7 +83,7 @@ void init_paging(u64 extra_start, u64 extra_end, bool has_nx) {
   pt.unmap_4k(addr(kernel_stack_guard));
 
   // Everything else up to the top of RAM (at least 4 GiB, where firmware and devices live).
-  u64 top = the_frames.highest_end();
+  u64 top = the_frames.ram_top();
   if (top < kLowTableLimit) top = kLowTableLimit;
   if (extra_end > top) top = extra_end;
   top = (top + (u64{1} << 30) - 1) & ~((u64{1} << 30) - 1);

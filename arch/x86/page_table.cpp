@@ -58,11 +58,11 @@ MapError PageTable::map_2m(u64 virt, u64 phys, u64 flags) {
 
 MapError PageTable::map_range(u64 virt, u64 phys, u64 size, u64 flags, bool large) {
   if ((virt | phys | size) & (kPage - 1)) return MapError::kMisaligned;
-  u64 end = virt + size;
-  while (virt < end) {
+  // Count down what is left rather than compare with an end: a range may end at 2^64.
+  while (size > 0) {
     MapError err;
     u64 step;
-    if (large && ((virt | phys) & (kLargePage - 1)) == 0 && end - virt >= kLargePage) {
+    if (large && ((virt | phys) & (kLargePage - 1)) == 0 && size >= kLargePage) {
       err = map_2m(virt, phys, flags);
       step = kLargePage;
     } else {
@@ -72,11 +72,13 @@ MapError PageTable::map_range(u64 virt, u64 phys, u64 size, u64 flags, bool larg
     if (err != MapError::kNone) return err;
     virt += step;
     phys += step;
+    size -= step;
   }
   return MapError::kNone;
 }
 
 bool PageTable::unmap_4k(u64 virt) {
+  if (!is_canonical(virt)) return false;
   const u64* t = table(root_);
   for (unsigned l = 4; l > 1; --l) {
     Pte e{t[table_index(virt, l)]};
