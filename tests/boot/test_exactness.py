@@ -1,0 +1,126 @@
+"""The harness is exact and deterministic where the TSC counts instructions.
+
+Under QEMU `-icount shift=0,sleep=off` and under Bochs, the TSC advances by one per instruction,
+so every variant must read exactly the instructions on its measured path (the `instructions`
+field of its record, counted from the assembly), with zero spread; two runs must print
+byte-identical result records. Bochs (Haswell) has PCID and INVPCID, so there every variant runs;
+QEMU has neither, so those variants must skip with a reason.
+"""
+
+from bootlib import boot
+
+PCID_NAMES = ("cr3.write.pcid.flush", "cr3.write.pcid.noflush", "cr3.switch.pcid.flush",
+              "cr3.switch.pcid.noflush", "invpcid.addr", "invpcid.single", "invpcid.all",
+              "invpcid.allnonglobal", "syscall.pti.pcid", "syscall.pti.pcid.flush",
+              "syscall.pti.pcid.extra1", "syscall.pti.pcid.extra2")
+STATS = ("min", "q1", "median", "mean", "q3", "max")
+
+
+def qemu_det(name="qemu-det"):
+    return boot(name, "--deterministic", timeout=900)
+
+
+def bochs():
+    return boot("bochs-haswell-full", "--bochs", "corei7_haswell_4770", timeout=1200)
+
+
+def result_lines(run):
+    return [line for line in run.lines() if '"type":"result"' in line]
+
+
+def assert_exact(run, faulting_counts):
+    results = run.results()
+    assert results, run.describe()
+    wrong = []
+    for name, r in results.items():
+        if r["status"] != "ok":
+            continue
+        expected = r["instructions"] + (r.get("faulting", 0) if faulting_counts else 0)
+        if any(r[s] != expected for s in STATS) or r["stddev"] != 0:
+            wrong.append(f"{name}: expected {expected}, got " +
+                         ", ".join(f"{s}={r[s]}" for s in STATS + ("stddev",)))
+    assert not wrong, "not exact:\n" + "\n".join(wrong)
+
+
+def test_qemu_deterministic_run_passes():
+    run = qemu_det()
+    assert run.returncode == 0, run.describe()
+    assert run.summary()["status"] == "pass"
+    assert all(c["status"] == "ok" for c in run.checks().values()), run.checks()
+
+
+def test_qemu_deterministic_every_variant_reads_its_instruction_count():
+    # QEMU's icount does not count an instruction that faults instead of retiring.
+    assert_exact(qemu_det(), faulting_counts=False)
+
+
+def test_qemu_deterministic_primitives_read_one_per_operation():
+    r = qemu_det().results()
+    for name in ("cr3.read", "cr3.write.nopcid", "cr3.switch.nopcid", "invlpg", "invlpg.unmapped"):
+        assert r[name]["status"] == "ok" and r[name]["median"] == 1.0 and r[name]["stddev"] == 0, r[name]
+    assert r["cr4.pge.toggle"]["median"] == 2.0
+
+
+def test_qemu_without_pcid_skips_pcid_variants_with_a_reason():
+    run = qemu_det()
+    assert run.env()["features"]["pcid"] is False
+    r = run.results()
+    for name in PCID_NAMES:
+        assert r[name]["status"] == "skip", r[name]
+        assert "pcid" in r[name]["reason"].lower(), r[name]
+    refill = [n for n in r if n.startswith("tlb.refill.") and (".cr3.noflush." in n or ".invpcid.single." in n)]
+    assert refill and all(r[n]["status"] == "skip" for n in refill)
+
+
+def test_qemu_refill_curves_are_exactly_zero():
+    # Emulators charge nothing for a TLB miss, and the touched instructions are identical.
+    r = qemu_det().results()
+    curve = [x for n, x in r.items() if n.startswith("tlb.refill.") and x["status"] == "ok"]
+    assert len(curve) >= 30
+    assert all(x["median"] == 0 and x["min"] == 0 and x["max"] == 0 for x in curve)
+    assert {x["pages"] for x in curve} >= {1, 2, 1024}
+
+
+def test_two_deterministic_runs_print_identical_result_records():
+    first, second = qemu_det("qemu-det-a"), qemu_det("qemu-det-b")
+    a, b = result_lines(first), result_lines(second)
+    assert len(a) > 100
+    assert a == b, "result records differ between two deterministic runs"
+
+
+def test_bochs_haswell_runs_every_variant():
+    run = bochs()
+    assert run.returncode == 0, run.describe()
+    r = run.results()
+    not_ok = {n: x for n, x in r.items() if x["status"] != "ok"}
+    assert not not_ok, not_ok
+    for name in PCID_NAMES:
+        assert name in r
+
+
+def test_bochs_haswell_every_variant_reads_its_instruction_count():
+    # Bochs advances its TSC for the faulting store too.
+    assert_exact(bochs(), faulting_counts=True)
+
+
+def test_pti_pcid_extra_cr3_writes_cost_exactly_one_instruction_each():
+    r = bochs().results()
+    pcid, one, two = (r[n]["median"] for n in ("syscall.pti.pcid", "syscall.pti.pcid.extra1",
+                                                "syscall.pti.pcid.extra2"))
+    assert one - pcid == 1 and two - one == 1, (pcid, one, two)
+    for n in ("syscall.pti.pcid", "syscall.pti.pcid.extra1", "syscall.pti.pcid.extra2"):
+        assert r[n]["stddev"] == 0
+
+
+def test_syscall_paths_order_as_their_instructions():
+    # More work on the path must read more: direct < trampoline < pti < pti.pcid.
+    r = bochs().results()
+    seq = [r[n]["median"] for n in ("syscall.direct", "syscall.trampoline", "syscall.pti", "syscall.pti.pcid")]
+    assert seq == sorted(seq) and len(set(seq)) == 4, seq
+
+
+def test_qemu_tcg_max_full_suite_has_no_failure():
+    run = boot("qemu-tcg-max-full", "--accel", "tcg", "--cpu", "max", timeout=900)
+    assert run.returncode == 0, run.describe()
+    s = run.summary()
+    assert s["failed"] == 0 and s["checks_failed"] == 0 and s["ok"] > 50, s
