@@ -61,7 +61,8 @@ def test_haswell_is_one_clean_run() -> None:
     assert run.results["cr3.read"].median == 1.0
     assert run.results["cr4.pge.toggle"].median == 2.0
     assert run.summary is not None and run.summary.ok == 162
-    assert [c.name for c in run.checks] == ["paging.kernel", "memory.frames"]
+    assert [c.name for c in run.checks] == ["paging.kernel", "memory.frames", "pti.user_tables",
+                                            "pti.user_read_faults", "nopti.user_read_faults"]
     # the family fields, not the names, say what a refill record is
     r = run.results["tlb.refill.global.invpcid.single.64"]
     assert (r.flush, r.pages, r.global_) == ("invpcid.single", 64, True)

@@ -63,7 +63,7 @@ class Env:
     pmu_version: Optional[int] = None
     hypervisor: Optional[bool] = None
     hypervisor_vendor: Optional[str] = None
-    acpi_oem: Optional[str] = None  # not in the contract yet; printed by the kernel ("BOCHS ")
+    acpi_oem: Optional[str] = None  # "BOCHS " under Bochs/QEMU firmware
     bare_metal: Optional[bool] = None
     tsc_hz: Optional[float] = None
     tsc_source: Optional[str] = None
@@ -71,7 +71,7 @@ class Env:
     memory_bytes: Optional[int] = None
     cmdline: Optional[str] = None
     boot: Optional[str] = None
-    suite: Optional[str] = None  # not in the contract yet; the kernel prints it
+    suite: Optional[str] = None  # full, quick, selftest, seeds
     params: dict[str, int] = field(default_factory=dict)
 
     @property
@@ -190,7 +190,8 @@ class Result:
     unroll: Optional[int] = None
     iters: Optional[int] = None
     warmup: Optional[int] = None
-    instructions: Optional[int] = None  # not in the contract yet: instructions per operation
+    instructions: Optional[int] = None  # counted per operation: what an instruction-TSC reads
+    faulting: Optional[int] = None  # 1 when one of those instructions faults instead
     flush: Optional[str] = None
     pages: Optional[int] = None
     global_: Optional[bool] = None  # JSON "global"; a Python keyword
@@ -236,6 +237,7 @@ class Fault:
     cr2: Optional[str] = None
     phase: Optional[str] = None
     ring: Optional[int] = None
+    pti: Optional[bool] = None
 
     @property
     def text(self) -> str:
@@ -249,6 +251,8 @@ class Fault:
             parts.append(f"cr2 {self.cr2}")
         if self.ring is not None:
             parts.append(f"ring {self.ring}")
+        if self.pti is not None:
+            parts.append("PTI on" if self.pti else "PTI off")
         if self.phase:
             parts.append(f"during {self.phase}")
         return ", ".join(parts)

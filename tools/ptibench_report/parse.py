@@ -66,7 +66,8 @@ _RESULT_FIELDS: dict[str, str] = {
     "name": _STR, "group": _STR, "status": _STR, "reason": _STR, "unit": _STR,
     "n": _INT, "min": _NUM, "q1": _NUM, "median": _NUM, "mean": _NUM, "q3": _NUM, "max": _NUM,
     "stddev": _NUM, "ns_median": _NUM, "ops": _INT, "reps": _INT, "unroll": _INT,
-    "iters": _INT, "warmup": _INT, "instructions": _INT, "flush": _STR, "pages": _INT,
+    "iters": _INT, "warmup": _INT, "instructions": _INT, "faulting": _INT, "flush": _STR,
+    "pages": _INT,
     "global": _BOOL,
     "pti": _BOOL, "pcid": _BOOL, "kind": _STR, "direction": _STR,
 }
@@ -82,7 +83,7 @@ _CHECK_FIELDS: dict[str, str] = {"name": _STR, "status": _STR, "detail": _STR}
 _FAULT_FIELDS: dict[str, str] = {
     "vector": _INT, "mnemonic": _STR, "error_code": _INT, "rip": _STR, "cs": _STR,
     "rflags": _STR, "rsp": _STR, "cr2": _STR, "cr3": _STR, "cr4": _STR, "ring": _INT,
-    "phase": _STR,
+    "pti": _BOOL, "phase": _STR,
 }
 _SUMMARY_FIELDS: dict[str, str] = {
     "ok": _INT, "skipped": _INT, "failed": _INT, "checks_failed": _INT, "status": _STR,
@@ -360,7 +361,8 @@ class _Reader:
         run = self._run_for(number, "fault")
         run.faults.append(Fault(line=number, vector=f.get("vector"), mnemonic=f.get("mnemonic"),
                                 error_code=f.get("error_code"), rip=f.get("rip"),
-                                cr2=f.get("cr2"), phase=f.get("phase"), ring=f.get("ring")))
+                                cr2=f.get("cr2"), phase=f.get("phase"), ring=f.get("ring"),
+                                pti=f.get("pti")))
         return True
 
     def _summary(self, number: int, rec: dict[str, Any]) -> bool:

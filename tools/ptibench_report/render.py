@@ -101,9 +101,8 @@ def mib(n: Optional[int]) -> str:
 # --- JSON shapes --------------------------------------------------------------------------------
 
 _RESULT_KEYS = ("name", "group", "status", "reason", "unit", "n", "min", "q1", "median", "mean",
-                "q3", "max", "stddev", "ns_median", "instructions", "ops", "reps", "unroll",
-                "iters", "warmup",
-                "flush", "pages", "global", "pti", "pcid", "kind", "direction", "line")
+                "q3", "max", "stddev", "ns_median", "instructions", "faulting", "ops", "reps",
+                "unroll", "iters", "warmup", "flush", "pages", "global", "pti", "pcid", "kind", "direction", "line")
 
 
 def result_json(r: Result) -> dict[str, Any]:
