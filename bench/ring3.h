@@ -11,8 +11,6 @@
 
 namespace ptb::bench {
 
-// Appends the ring-3 rows to the table; returns how many.
-usize ring3_rows(Variant* out, usize capacity);
 Result measure_ring3(const Variant& v, const Fixture& fx, const Params& p, const x86::CpuInfo& cpu);
 void ring3_record_fields(TextBuf& j, const Variant& v);
 // The PTI isolation self-test (and the walk of the user tables).

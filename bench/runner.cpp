@@ -174,7 +174,9 @@ void emit_result(const Variant& v, const Result& r, const Params& p, u64 tsc_hz)
     if (v.faulting) j.put(",\"faulting\":").put_u64(v.faulting);
     j.put(",\"ops\":").put_u64(r.ops);
     j.put(",\"reps\":").put_u64(p.reps);
-    if (v.method != Method::kRefill) j.put(",\"unroll\":").put_u64(p.unroll).put(",\"iters\":").put_u64(p.iters);
+    // Refill passes and crossings are single timed events, not unrolled loops.
+    if (v.method != Method::kRefill && v.group != Group::kCrossing)
+      j.put(",\"unroll\":").put_u64(p.unroll).put(",\"iters\":").put_u64(p.iters);
     j.put(",\"warmup\":").put_u64(p.warmup);
   }
   if (v.method == Method::kRefill) {

@@ -6,6 +6,7 @@
 #include "arch/x86/regs.h"
 #include "bench/jit.h"
 #include "bench/ring3.h"
+#include "bench/ring3_table.h"
 #include "bench/runner.h"
 #include "bench/stats.h"
 #include "bench/variant.h"
@@ -241,7 +242,15 @@ void run_suite(SuiteContext& ctx) {
   ring3_selftests();
   if (suite == Suite::kSelftest) return;
 
-  usize count = build_table(table, kMaxVariants, refill_max, quick);
+  u32 touch[16];
+  usize rejected = 0;
+  usize touch_count = parse_touch_list(opt.touch.data, opt.touch.len, touch, 16, &rejected);
+  if (rejected) {
+    Text<120> t;
+    t.put("warning: touch: ").put_u64(rejected).put(" value(s) outside 1..").put_u64(kMaxTouch).put(" skipped");
+    console::line(t);
+  }
+  usize count = build_table(table, kMaxVariants, TableParams{refill_max, quick, touch, touch_count});
   if (suite == Suite::kSeeds) {
     run_seed_experiments(ctx, table, count, fixture);
     return;

@@ -63,8 +63,14 @@ struct Variant {
   u32 ring3_kind;
 };
 
-// The table: the fixed rows plus the generated TLB refill curve (K = 1, 2, 4, ... refill_max).
-// Returns the number of rows written to `out`.
-usize build_table(Variant* out, usize capacity, u32 refill_max, bool quick);
+struct TableParams {
+  u32 refill_max;    // largest K of the refill curve
+  bool quick;        // suite=quick: fewer refill points
+  const u32* touch;  // K values of the syscall.*.touch.K rows
+  usize touch_count;
+};
+// The table: the fixed rows, the ring-3 rows and the generated TLB refill curve (K = 1, 2, 4,
+// ... refill_max). Returns the number of rows written to `out`.
+usize build_table(Variant* out, usize capacity, const TableParams& params);
 
 }  // namespace ptb::bench

@@ -1,6 +1,6 @@
 // The table of benchmark variants. Adding a variant is adding a row.
 #include "arch/x86/regs.h"
-#include "bench/ring3.h"
+#include "bench/ring3_table.h"
 #include "bench/variant.h"
 #include "kernel/format.h"
 
@@ -99,7 +99,9 @@ const char* flush_name(Flush f) {
   return kNames[static_cast<u32>(f)];
 }
 
-usize build_table(Variant* out, usize cap, u32 refill_max, bool quick) {
+usize build_table(Variant* out, usize cap, const TableParams& tp) {
+  const u32 refill_max = tp.refill_max;
+  const bool quick = tp.quick;
   const Variant fixed[] = {
       // name                       group            features   env       body                            ops instr setup
       loop("cr3.read",               Group::kCr3,     0,         kEnvNone, TEMPLATE_OF(body_cr3_read),     1, 1, nullptr),
@@ -121,7 +123,7 @@ usize build_table(Variant* out, usize cap, u32 refill_max, bool quick) {
   for (const Variant& v : fixed) {
     if (n < cap) out[n++] = v;
   }
-  n += ring3_rows(out + n, cap - n);
+  n += ring3_rows(out + n, cap - n, tp.touch, tp.touch_count);
 
   usize name_slot = 0;
   for (int global = 0; global < 2; ++global) {

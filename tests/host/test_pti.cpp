@@ -1,0 +1,113 @@
+// The PTI user tables: exactly the entry area of the kernel, with the right permissions, the
+// user half shared with the kernel tables, nothing else.
+#include <gtest/gtest.h>
+
+#include <cstdlib>
+#include <cstring>
+#include <vector>
+
+#include "arch/x86/pti.h"
+#include "arch/x86/regs.h"
+
+namespace ptb::x86 {
+namespace {
+
+// Page-aligned host memory standing in for physical frames; "physical" = host address.
+struct Arena {
+  std::vector<void*> blocks;
+  ~Arena() {
+    for (void* b : blocks) std::free(b);
+  }
+  static u64 alloc(void* ctx) {
+    auto* a = static_cast<Arena*>(ctx);
+    void* p = std::aligned_alloc(4096, 4096);
+    std::memset(p, 0, 4096);
+    a->blocks.push_back(p);
+    return reinterpret_cast<u64>(p);
+  }
+  static u64* table(void*, u64 phys) { return reinterpret_cast<u64*>(phys); }
+  x86::Arena view() { return {alloc, table, this}; }
+};
+
+constexpr u64 kUserBase = u64{255} << 39;
+constexpr u64 kNx = Pte::kNoExecute;
+
+struct Fixture {
+  Arena arena;
+  PageTable kernel{arena.view(), Arena::alloc(&arena)};
+  PageTable user{arena.view(), Arena::alloc(&arena)};
+  EntryArea area{0x113000, 0x114000, 0x129000, 0x12b000, 0x12b000, 0x136000};
+
+  Fixture() {
+    // The kernel maps itself (2 MiB identity pages) and the user region (user pages).
+    EXPECT_EQ(kernel.map_range(0, 0, 64 << 20, Pte::kWritable | kNx, true), MapError::kNone);
+    EXPECT_EQ(kernel.map_4k(kUserBase, 0x4000'0000, Pte::kUser), MapError::kNone);
+    EXPECT_EQ(kernel.map_4k(kUserBase + 0x10'0000, 0x4000'1000, Pte::kUser | Pte::kWritable | kNx), MapError::kNone);
+    EXPECT_EQ(build_pti_user_tables(kernel, user, 255, 255, area, kNx), MapError::kNone);
+  }
+};
+
+TEST(PtiUserTables, ExposeExactlyTheEntryAreaWithItsPermissions) {
+  Fixture f;
+  ExposedRun runs[8];
+  usize n = kernel_pages_in(f.user, runs, 8);
+  ASSERT_EQ(n, 3u);
+  EXPECT_EQ(runs[0].start, 0x113000u);
+  EXPECT_EQ(runs[0].end, 0x114000u);
+  EXPECT_TRUE(runs[0].executable);
+  EXPECT_FALSE(runs[0].writable);
+  EXPECT_EQ(runs[1].start, 0x129000u);
+  EXPECT_EQ(runs[1].end, 0x12b000u);
+  EXPECT_FALSE(runs[1].executable);
+  EXPECT_FALSE(runs[1].writable);
+  EXPECT_EQ(runs[2].start, 0x12b000u);
+  EXPECT_EQ(runs[2].end, 0x136000u);
+  EXPECT_FALSE(runs[2].executable);
+  EXPECT_TRUE(runs[2].writable);
+}
+
+TEST(PtiUserTables, KernelOutsideTheEntryAreaIsAbsent) {
+  Fixture f;
+  for (u64 va : {u64{0x100000}, u64{0x112000}, u64{0x114000}, u64{0x128000}, u64{0x136000}, u64{0x200000}})
+    EXPECT_FALSE(f.user.translate(va).present) << std::hex << va;
+  EXPECT_TRUE(f.kernel.translate(0x128000).present);
+}
+
+TEST(PtiUserTables, EntryPagesAreSupervisorOnlyAndIdentityMapped) {
+  Fixture f;
+  Translation t = f.user.translate(0x113abc);
+  ASSERT_TRUE(t.present);
+  EXPECT_FALSE(t.user);
+  EXPECT_EQ(t.phys, 0x113abcu);
+  EXPECT_EQ(t.level, 1u);  // 4 KiB pages, never a large page that would drag neighbours in
+}
+
+TEST(PtiUserTables, UserHalfIsSharedWithTheKernelTables) {
+  Fixture f;
+  Translation code = f.user.translate(kUserBase);
+  ASSERT_TRUE(code.present);
+  EXPECT_TRUE(code.user);
+  EXPECT_FALSE(code.no_execute);
+  EXPECT_EQ(code.phys, 0x4000'0000u);
+  // A user page mapped later in the kernel tables shows up in the user tables too.
+  ASSERT_EQ(f.kernel.map_4k(kUserBase + 0x20'0000, 0x4000'2000, Pte::kUser | Pte::kWritable | kNx), MapError::kNone);
+  EXPECT_TRUE(f.user.translate(kUserBase + 0x20'0000).present);
+}
+
+TEST(PtiUserTables, PairLayoutMatchesLinux) {
+  // The user PML4 is the kernel PML4 + 4 KiB when both come from one 8 KiB-aligned pair.
+  Arena arena;
+  void* pair = std::aligned_alloc(8192, 8192);
+  std::memset(pair, 0, 8192);
+  u64 k = reinterpret_cast<u64>(pair);
+  PageTable kernel{arena.view(), k}, user{arena.view(), k + 4096};
+  ASSERT_EQ(kernel.map_4k(kUserBase, 0x5000'0000, Pte::kUser), MapError::kNone);
+  EntryArea area{0x113000, 0x114000, 0x114000, 0x115000, 0x115000, 0x116000};
+  ASSERT_EQ(build_pti_user_tables(kernel, user, 255, 255, area, kNx), MapError::kNone);
+  EXPECT_EQ(Cr3::root(k).user_half().table(), user.root());
+  EXPECT_EQ(Cr3::root(user.root()).kernel_half().table(), kernel.root());
+  std::free(pair);
+}
+
+}  // namespace
+}  // namespace ptb::x86
