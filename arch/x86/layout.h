@@ -25,8 +25,6 @@ struct PerCpu {
   u64 pti;              // non-zero: entry and exit switch CR3
   u64 user_rsp;         // SYSCALL entry: the caller's RSP while on the kernel stack
   u64 entry_rsp;        // top of the entry stack (TSS.RSP0; mapped in the user tables)
-  u64 tsc_entry;        // crossing benchmarks: TSC at the first instruction of a kernel stub
-  u64 tsc_exit;         // crossing benchmarks: TSC just before SYSRET/IRETQ
   u64 user_pcid_flush;  // Linux's lazy flush: non-zero = flush the user PCID on the next return
   u64 scratch;          // one spare quadword for stubs
   u64 kernel_rsp;       // SYSCALL entry: top of the kernel stack (not mapped in the user tables)
@@ -34,17 +32,14 @@ struct PerCpu {
 };
 
 inline constexpr usize kPerCpuSelf = 0, kPerCpuKernelCr3 = 8, kPerCpuUserCr3 = 16, kPerCpuPti = 24,
-                       kPerCpuUserRsp = 32, kPerCpuEntryRsp = 40, kPerCpuTscEntry = 48,
-                       kPerCpuTscExit = 56, kPerCpuUserPcidFlush = 64, kPerCpuScratch = 72,
-                       kPerCpuKernelRsp = 80, kPerCpuSavedRsp = 88;
+                       kPerCpuUserRsp = 32, kPerCpuEntryRsp = 40, kPerCpuUserPcidFlush = 48,
+                       kPerCpuScratch = 56, kPerCpuKernelRsp = 64, kPerCpuSavedRsp = 72;
 static_assert(offsetof(PerCpu, self) == kPerCpuSelf);
 static_assert(offsetof(PerCpu, kernel_cr3) == kPerCpuKernelCr3);
 static_assert(offsetof(PerCpu, user_cr3) == kPerCpuUserCr3);
 static_assert(offsetof(PerCpu, pti) == kPerCpuPti);
 static_assert(offsetof(PerCpu, user_rsp) == kPerCpuUserRsp);
 static_assert(offsetof(PerCpu, entry_rsp) == kPerCpuEntryRsp);
-static_assert(offsetof(PerCpu, tsc_entry) == kPerCpuTscEntry);
-static_assert(offsetof(PerCpu, tsc_exit) == kPerCpuTscExit);
 static_assert(offsetof(PerCpu, user_pcid_flush) == kPerCpuUserPcidFlush);
 static_assert(offsetof(PerCpu, scratch) == kPerCpuScratch);
 static_assert(offsetof(PerCpu, kernel_rsp) == kPerCpuKernelRsp);

@@ -148,8 +148,6 @@ TEST(Layout, IncMatchesCpp) {
       {"PERCPU_PTI", offsetof(PerCpu, pti)},
       {"PERCPU_USER_RSP", offsetof(PerCpu, user_rsp)},
       {"PERCPU_ENTRY_RSP", offsetof(PerCpu, entry_rsp)},
-      {"PERCPU_TSC_ENTRY", offsetof(PerCpu, tsc_entry)},
-      {"PERCPU_TSC_EXIT", offsetof(PerCpu, tsc_exit)},
       {"PERCPU_USER_PCID_FLUSH", offsetof(PerCpu, user_pcid_flush)},
       {"PERCPU_SCRATCH", offsetof(PerCpu, scratch)},
       {"PERCPU_KERNEL_RSP", offsetof(PerCpu, kernel_rsp)},
@@ -179,8 +177,6 @@ TEST(Layout, NamedCppConstantsMatchTheStructures) {
   EXPECT_EQ(kPerCpuPti, offsetof(PerCpu, pti));
   EXPECT_EQ(kPerCpuUserRsp, offsetof(PerCpu, user_rsp));
   EXPECT_EQ(kPerCpuEntryRsp, offsetof(PerCpu, entry_rsp));
-  EXPECT_EQ(kPerCpuTscEntry, offsetof(PerCpu, tsc_entry));
-  EXPECT_EQ(kPerCpuTscExit, offsetof(PerCpu, tsc_exit));
   EXPECT_EQ(kPerCpuUserPcidFlush, offsetof(PerCpu, user_pcid_flush));
   EXPECT_EQ(kPerCpuScratch, offsetof(PerCpu, scratch));
   EXPECT_EQ(kPerCpuKernelRsp, offsetof(PerCpu, kernel_rsp));
