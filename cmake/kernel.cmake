@@ -14,6 +14,16 @@ file(GLOB PTIBENCH_KERNEL_SOURCES CONFIGURE_DEPENDS
   ${CMAKE_SOURCE_DIR}/bench/*.asm
   ${CMAKE_SOURCE_DIR}/bench/*.cpp)
 
+# CMake does not scan NASM's %include: every assembly file depends on every shared .inc, so a
+# changed offset can never leave a stale object behind.
+file(GLOB PTIBENCH_ASM_INCLUDES CONFIGURE_DEPENDS ${CMAKE_SOURCE_DIR}/arch/x86/*.inc
+  ${CMAKE_SOURCE_DIR}/bench/*.inc ${CMAKE_SOURCE_DIR}/boot/*.inc)
+foreach(src IN LISTS PTIBENCH_KERNEL_SOURCES)
+  if(src MATCHES "\\.asm$")
+    set_source_files_properties(${src} PROPERTIES OBJECT_DEPENDS "${PTIBENCH_ASM_INCLUDES}")
+  endif()
+endforeach()
+
 set(CMAKE_ASM_NASM_FLAGS "-I${CMAKE_SOURCE_DIR}/arch/x86/ -I${CMAKE_SOURCE_DIR}/bench/ -I${CMAKE_SOURCE_DIR}/boot/")
 set(CMAKE_ASM_NASM_COMPILE_OBJECT
     "<CMAKE_ASM_NASM_COMPILER> <INCLUDES> <FLAGS> -f elf64 -o <OBJECT> <SOURCE>")
