@@ -94,7 +94,8 @@ def _run_title(run: Run) -> str:
         who += " (not bare metal)"
     if run.instruction_counted:
         who += " (instruction counts)"
-    return f"{who} \u2014 {os.path.basename(run.path)} run {run.index}"
+    # On a line of its own: with a long CPU name the title would run off the figure.
+    return f"{who}\n{os.path.basename(run.path)}, run {run.index}"
 
 
 def _run_label(letter: str, run: Run) -> str:
