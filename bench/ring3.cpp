@@ -131,22 +131,19 @@ void setup_user_space() {
   us.ready = true;
 }
 
-constexpr x86::Pcid kKernelPcid = x86::kernel_pcid(x86::Asid{0});
-
 // Ring 3 runs on the user tables under PTI, else on the kernel's (which map user space too).
 void enter_pti(Pti mode) {
   x86::PerCpu& pc = x86::percpu();
-  Cr3 kernel = Cr3::root(us.kernel_root);
+  PtiCr3 cr3 = pti_cr3(mode, us.kernel_root);
   if (mode == Pti::kPcid || mode == Pti::kPcidFlush) {
-    x86::write_cr3(kernel);
+    // SDM Vol.3 4.10.1: PCIDE may only be set while CR3[11:0] = 0.
+    x86::write_cr3(Cr3::root(us.kernel_root));
     x86::write_cr4(x86::read_cr4().with(x86::Cr4::kPcide, true));
-    kernel = kernel.with_pcid(kKernelPcid);
-    x86::write_cr3(kernel);
+    x86::write_cr3(Cr3{cr3.kernel});
   }
   pc.pti = mode == Pti::kOff ? 0 : 1;
-  pc.kernel_cr3 = kernel.raw;
-  pc.user_cr3 = mode == Pti::kOff ? kernel.raw : kernel.user_half().raw;
-  if (mode == Pti::kPti) pc.user_cr3 = Cr3::root(us.kernel_root + x86::kUserPgdOffset).raw;
+  pc.kernel_cr3 = cr3.kernel;
+  pc.user_cr3 = cr3.user;
   pc.user_pcid_flush = 0;
 }
 

@@ -192,4 +192,18 @@ usize ring3_rows(Variant* out, usize cap, const u32* touch, usize touch_count) {
 
 const Ring3Spec& ring3_spec(u32 index) { return specs[index]; }
 
+PtiCr3 pti_cr3(Pti mode, u64 kernel_root) {
+  const x86::Cr3 root = x86::Cr3::root(kernel_root);
+  switch (mode) {
+    case Pti::kOff: return {root.raw, root.raw};
+    case Pti::kPti: return {root.raw, x86::Cr3::root(kernel_root + x86::kUserPgdOffset).raw};
+    case Pti::kPcid:
+    case Pti::kPcidFlush: {
+      const x86::Cr3 k = root.with_pcid(x86::kernel_pcid(x86::Asid{0}));
+      return {k.raw, k.user_half().raw};
+    }
+  }
+  return {root.raw, root.raw};
+}
+
 }  // namespace ptb::bench

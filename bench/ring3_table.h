@@ -26,6 +26,14 @@ struct Ring3Spec {
 
 inline constexpr u32 kMaxTouch = 512;
 
+// The CR3 values a PTI mode runs with: the kernel's while in the kernel, the user's in ring 3.
+// Off: ring 3 stays on the kernel tables. PTI: the pair's user half (PGD + 4 KiB), PCID 0.
+// PCID: kernel PCID 1 and user PCID 2049 (Linux's first ASID slot), user = kernel half flipped.
+struct PtiCr3 {
+  u64 kernel, user;
+};
+PtiCr3 pti_cr3(Pti mode, u64 kernel_root);
+
 // Parses touch= ("1,8,64"): values 1..kMaxTouch, at most `cap`; the count of rejected entries
 // goes to *rejected.
 usize parse_touch_list(const char* s, usize len, u32* out, usize cap, usize* rejected);
