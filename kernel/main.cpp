@@ -104,27 +104,29 @@ void enable_cpu_features(const x86::CpuInfo& cpu) {
 extern "C" [[noreturn]] void kmain(ptb::u32 magic, ptb::u64 info_addr) {
   using namespace ptb;
   console::init_serial();
-  console::line("");
-  console::line("ptibench " PTIBENCH_VERSION ": PTI, PCID and TLB microbenchmarks on bare metal");
   run::set_phase("boot");
   x86::init_descriptors();
   install_fault_report();
 
+  // Find the screen first, so that everything from the banner on shows there too.
+  bool info_ok = false;
+  if (magic == mb2::kBootMagic) {
+    // The info's first word is its size; read no further than that (and at most 1 MiB).
+    u32 claimed = info_addr ? *reinterpret_cast<const volatile u32*>(info_addr) : 0;
+    usize readable = claimed < (1u << 20) ? claimed : (1u << 20);
+    info_ok = mb2::parse(reinterpret_cast<const u8*>(info_addr), readable, boot_info);
+    if (info_ok) attach_screen(boot_info);
+  }
+  console::line("");
+  console::line("ptibench " PTIBENCH_VERSION ": PTI, PCID and TLB microbenchmarks on bare metal");
   if (magic != mb2::kBootMagic) {
     Text<160> t;
     t.put("not started by a multiboot2 loader (EAX = ").put_hex(magic).put(", expected ");
     t.put_hex(mb2::kBootMagic).put(")");
     run::fail(t.c_str());
   }
-  // The info's first word is its size; read no further than that (and at most 1 MiB).
-  u32 claimed = info_addr ? *reinterpret_cast<const volatile u32*>(info_addr) : 0;
-  usize readable = claimed < (1u << 20) ? claimed : (1u << 20);
-  if (!mb2::parse(reinterpret_cast<const u8*>(info_addr), readable, boot_info)) {
-    report_boot_problems(boot_info);
-    run::fail("the multiboot2 boot information is unusable");
-  }
-  attach_screen(boot_info);
   report_boot_problems(boot_info);
+  if (!info_ok) run::fail("the multiboot2 boot information is unusable");
 
   if (boot_info.cmdline) parse_options(boot_info.cmdline, boot_info.cmdline_len);
   const Options& opt = options();
