@@ -3,7 +3,9 @@
 # Boot the ptibench image in QEMU (or Bochs) with COM1 on stdout and in a log file, and exit
 # with the kernel's verdict. This is the one place that knows the emulators' flags; see
 # docs/running.md and `./run-qemu.sh --help`.
-set -euo pipefail
+set -Eeuo pipefail
+# Any unexpected failure of the script itself is "no verdict", never a kernel "fail" (1).
+trap 'printf "run-qemu.sh: internal error (line %s, status %s)\n" "$LINENO" "$?" >&2; exit 2' ERR
 
 PROG=run-qemu.sh
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -206,17 +208,22 @@ if [[ -z $log ]]; then
   ((det)) && suffix+=-det
   base="$ROOT/logs/$(date +%Y%m%d-%H%M%S)-$kind-${cpu//[^A-Za-z0-9_.+-]/_}$suffix"
   log=$base.log
-  n=1
-  while [[ -e $log ]]; do
-    n=$((n + 1))
-    log=$base-$n.log
-  done
+  if ((!dry)); then
+    mkdir -p "$ROOT/logs"
+    n=1
+    # noclobber: two runs started in the same second never share a log
+    until (set -C && : >"$log") 2>/dev/null; do
+      n=$((n + 1))
+      log=$base-$n.log
+      ((n < 1000)) || bad_usage "cannot create a log file in $ROOT/logs"
+    done
+  fi
+elif ((!dry)); then
+  if ! { mkdir -p "$(dirname "$log")" && : >"$log"; } 2>/dev/null; then
+    bad_usage "--log: cannot write $log"
+  fi
 fi
-if ((!dry)); then
-  mkdir -p "$(dirname "$log")"
-  : >"$log"
-  log=$(realpath "$log")
-fi
+((dry)) || log=$(realpath "$log")
 aux_log=${log%.log}.$kind.log
 [[ $kind != tcg && $kind != kvm ]] || aux_log=${log%.log}.qemu.log
 
