@@ -10,32 +10,17 @@
 ; the second keeps everything after from starting early (SDM Vol.2 RDTSC; AMD: with DE_CFG[1]).
 
 %include "jit.inc"
-
-%macro TEMPLATE 1
-global %1, %1_end
-%1:
-%endmacro
-%macro END_TEMPLATE 1
-%1_end:
-%endmacro
+%include "macros.inc"
+%include "template.inc"
 
 section .rodata
 bits 64
 
 TEMPLATE jit_prologue
-    push rbx
-    push rbp
-    push r12
-    push r13
-    push r14
-    push r15
+    PUSH_CALLEE_SAVED
     mov r15, rdi
     mov r14, [r15 + JIT_ITERS]
-    lfence
-    rdtsc
-    lfence
-    shl rdx, 32
-    or rax, rdx
+    TIMESTAMP
     mov [r15 + JIT_T0], rax
     mov rax, [r15 + JIT_RAX]
     mov rbx, [r15 + JIT_RBX]
@@ -55,18 +40,9 @@ END_TEMPLATE jit_prologue
 ; The loop: the runner emits `dec r14; jnz rel32` back to the first body copy.
 
 TEMPLATE jit_epilogue
-    lfence
-    rdtsc
-    lfence
-    shl rdx, 32
-    or rax, rdx
+    TIMESTAMP
     mov [r15 + JIT_T1], rax
-    pop r15
-    pop r14
-    pop r13
-    pop r12
-    pop rbp
-    pop rbx
+    POP_CALLEE_SAVED
     ret
 END_TEMPLATE jit_epilogue
 
@@ -104,11 +80,7 @@ section .text
 ; instruction-counting TSC and leaves only the refill cost on real hardware.
 global time_touch_pages
 time_touch_pages:
-    lfence
-    rdtsc
-    lfence
-    shl rdx, 32
-    or rax, rdx
+    TIMESTAMP
     mov r8, rax
     test rsi, rsi
     jz .done
@@ -118,10 +90,6 @@ time_touch_pages:
     dec rsi
     jnz .next
 .done:
-    lfence
-    rdtsc
-    lfence
-    shl rdx, 32
-    or rax, rdx
+    TIMESTAMP
     sub rax, r8
     ret

@@ -4,14 +4,8 @@
 
 %include "layout.inc"
 %include "jit.inc"
-
-%macro TEMPLATE 1
-global %1, %1_end
-%1:
-%endmacro
-%macro END_TEMPLATE 1
-%1_end:
-%endmacro
+%include "macros.inc"
+%include "template.inc"
 
 ; Offsets into bench::CrossingContext (static_asserted in bench/ring3.cpp).
 XING_COUNT equ 0
@@ -74,12 +68,7 @@ END_TEMPLATE user_read_fn
 ; R9 (exit). Stores u2k = R8 - before and k2u = after - R9 into the two arrays.
 %macro CROSSING_DRIVER 2                ; %1 name, %2 the crossing instruction
 TEMPLATE crossing_driver_%1
-    push rbx
-    push rbp
-    push r12
-    push r13
-    push r14
-    push r15
+    PUSH_CALLEE_SAVED
     mov r15, rdi
     mov r14, [r15 + XING_COUNT]
     mov rbx, [r15 + XING_FAULT]
@@ -105,12 +94,7 @@ TEMPLATE crossing_driver_%1
     add r13, 8
     dec r14
     jnz %%next
-    pop r15
-    pop r14
-    pop r13
-    pop r12
-    pop rbp
-    pop rbx
+    POP_CALLEE_SAVED
     ret
 END_TEMPLATE crossing_driver_%1
 %endmacro

@@ -42,30 +42,21 @@ void reg(TextBuf& t, const char* name, u64 v) { t.put(name).put('=').put_hex(v, 
   if ((vector == 8 || vector == 14) && ring == 0 && f.rsp >= guard - 512 && f.rsp < guard + 4096 + 64) {
     console::line("  kernel stack overflow: RSP is at the guard page below the kernel stack");
   }
-  t.clear();
-  reg(t, "RIP", f.rip); reg(t, "CS", f.cs); reg(t, "RFLAGS", f.rflags);
-  console::line(t);
-  t.clear();
-  reg(t, "RSP", f.rsp); reg(t, "SS", f.ss); reg(t, "CR2", cr2);
-  console::line(t);
-  t.clear();
-  reg(t, "CR3", cr3); reg(t, "CR4", cr4);
-  console::line(t);
-  t.clear();
-  reg(t, "RAX", f.rax); reg(t, "RBX", f.rbx); reg(t, "RCX", f.rcx);
-  console::line(t);
-  t.clear();
-  reg(t, "RDX", f.rdx); reg(t, "RSI", f.rsi); reg(t, "RDI", f.rdi);
-  console::line(t);
-  t.clear();
-  reg(t, "RBP", f.rbp); reg(t, "R8", f.r8); reg(t, "R9", f.r9);
-  console::line(t);
-  t.clear();
-  reg(t, "R10", f.r10); reg(t, "R11", f.r11); reg(t, "R12", f.r12);
-  console::line(t);
-  t.clear();
-  reg(t, "R13", f.r13); reg(t, "R14", f.r14); reg(t, "R15", f.r15);
-  console::line(t);
+  // Three to a line, control registers first.
+  const struct {
+    const char* name;
+    u64 value;
+  } regs[] = {{"RIP", f.rip}, {"CS", f.cs},   {"RFLAGS", f.rflags}, {"RSP", f.rsp}, {"SS", f.ss},
+              {"CR2", cr2},   {"CR3", cr3},   {"CR4", cr4},         {"RAX", f.rax}, {"RBX", f.rbx},
+              {"RCX", f.rcx}, {"RDX", f.rdx}, {"RSI", f.rsi},       {"RDI", f.rdi}, {"RBP", f.rbp},
+              {"R8", f.r8},   {"R9", f.r9},   {"R10", f.r10},       {"R11", f.r11}, {"R12", f.r12},
+              {"R13", f.r13}, {"R14", f.r14}, {"R15", f.r15}};
+  constexpr usize kCount = sizeof(regs) / sizeof(regs[0]);
+  for (usize i = 0; i < kCount; i += 3) {
+    t.clear();
+    for (usize k = i; k < i + 3 && k < kCount; ++k) reg(t, regs[k].name, regs[k].value);
+    console::line(t);
+  }
   console::line("=======================================================================");
 
   Text<600> j;

@@ -9,6 +9,7 @@
 ; from the crossing stubs. Every other register survives.
 
 %include "layout.inc"
+%include "macros.inc"
 
 ; ---- CR3 switching, as Linux's SWITCH_TO_KERNEL_CR3 / SWITCH_TO_USER_CR3 (calling.h) -------
 ; Modes: 0 = no PTI, 1 = PTI without PCID, 2 = PTI with PCID (NOFLUSH on entry, lazy flush of
@@ -197,12 +198,7 @@ CROSSING trap_pti, 2, 1
 section .entry.text
 global ring3_enter
 ring3_enter:
-    push rbx
-    push rbp
-    push r12
-    push r13
-    push r14
-    push r15
+    PUSH_CALLEE_SAVED
     mov [gs:PERCPU_SAVED_RSP], rsp
     mov rsp, [gs:PERCPU_ENTRY_RSP]
     push SEL_USER_DATA | 3              ; SS
@@ -230,10 +226,5 @@ ring3_exit_stub:
     mov cr3, rax
 .kernel:
     mov rsp, [gs:PERCPU_SAVED_RSP]
-    pop r15
-    pop r14
-    pop r13
-    pop r12
-    pop rbp
-    pop rbx
+    POP_CALLEE_SAVED
     ret
