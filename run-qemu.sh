@@ -418,7 +418,7 @@ else
     exit 2
   }
   cmd=(qemu-system-x86_64 -machine q35 -accel "$accel" -cpu "$cpu" -m "$mem" -smp "$smp"
-    -no-reboot -display none -monitor none -nic none
+    -no-reboot -boot reboot-timeout=1000 -display none -monitor none -nic none
     -chardev "stdio,id=com1,signal=on,logfile=$(qemu_escape "$log")" -serial chardev:com1
     -device "isa-debug-exit,iobase=0xf4,iosize=0x04"
     -d cpu_reset -D "$aux_log")
@@ -551,6 +551,13 @@ summary_status=$(awk '
   END { print status }' "$log")
 no_long_mode=0
 grep -qaF "$LONG_MODE_MSG" "$log" && no_long_mode=1
+started=0
+grep -qaE 'PTIBENCH \{.*"type"[[:space:]]*:[[:space:]]*"env"' "$log" && started=1
+if ((started)); then
+  not_started=
+else
+  not_started=" (and no env record: the kernel never started; was the image bootable, did GRUB load it?)"
+fi
 triple=0
 grep -qaE 'Triple fault|exception with no resolution' "$aux_log" 2>/dev/null && triple=1
 emu=${cmd[0]}
@@ -577,7 +584,7 @@ if ((bochs)); then
   if ((no_long_mode)); then
     finish 1 "FAIL: the kernel reports that this CPU ($cpu) has no 64-bit long mode"
   fi
-  finish 2 "NO VERDICT: bochs ended (status $rc) without a summary record; see $aux_log"
+  finish 2 "NO VERDICT: bochs ended (status $rc) without a summary record$not_started; see $aux_log"
 fi
 case $rc:$summary_status in
   1:pass) finish 0 "PASS ($accel, cpu $cpu, ${elapsed}s)" ;;
@@ -599,8 +606,8 @@ case $rc:$summary_status in
     ;;
   *)
     if ((triple)); then
-      finish 2 "NO VERDICT: triple fault (QEMU status $rc) before a summary record"
+      finish 2 "NO VERDICT: triple fault (QEMU status $rc) before a summary record$not_started"
     fi
-    finish 2 "NO VERDICT: QEMU ended with status $rc without a summary record"
+    finish 2 "NO VERDICT: QEMU ended with status $rc without a summary record$not_started"
     ;;
 esac
