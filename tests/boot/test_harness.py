@@ -257,3 +257,12 @@ def test_bochs_hang_times_out(fake_iso):
     run = boot("bochs-hang", "--bochs", "--cmdline", "fake=hang", iso=fake_iso, timeout=5)
     assert run.returncode == 124, run.describe()
     assert run.elapsed < 60
+
+
+def test_unbootable_image_is_no_verdict_quickly(tmp_path):
+    junk = tmp_path / "junk.iso"
+    junk.write_bytes(b"not an image\n" * 100000)
+    run = boot("junk", "--accel", "tcg", iso=junk, timeout=60)
+    assert run.returncode == 2, run.describe()
+    assert "kernel never started" in run.stderr
+    assert run.elapsed < 30
