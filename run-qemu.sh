@@ -253,7 +253,7 @@ if ((build)) && ((!dry)); then
   if [[ ! -f $ROOT/build/CMakeCache.txt ]]; then
     note "configuring build/"
     cmake -S "$ROOT" -B "$ROOT/build" -DCMAKE_BUILD_TYPE=Release >&2 || {
-      note "cmake configure failed"
+      note "cmake configure failed (missing packages? scripts/install-deps.sh)"
       exit 2
     }
   fi
@@ -281,7 +281,7 @@ fi
 rewrite_grub_cfg() {
   local cfg=$1 quoted='' w q
   local -a words=()
-  read -r -a words <<<"$cmdline" || true
+  read -r -d '' -a words <<<"$cmdline" || true # (all lines; read returns 1 at the end)
   for w in "${words[@]}"; do
     q=${w//\'/\'\\\'\'}
     quoted+=" '$q'"
@@ -339,8 +339,8 @@ variant_iso() {
     mv -f "$out.tmp.$$" "$out"
     note "variant image (entry $entry, cmdline '$cmdline'): $out"
     # Keep the 30 most recently used images (about 20 MB each).
-    find "$cache" -maxdepth 1 -name '*.iso' -printf '%T@ %p\n' | sort -rn | tail -n +31 |
-      cut -d' ' -f2- | while IFS= read -r old; do rm -f "$old"; done
+    { find "$cache" -maxdepth 1 -name '*.iso' -printf '%T@ %p\n' | sort -rn | tail -n +31 |
+      cut -d' ' -f2- | while IFS= read -r old; do rm -f "$old"; done; } 2>/dev/null || true
   fi
   iso=$out
 }
