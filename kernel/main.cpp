@@ -22,6 +22,14 @@ x86::CpuidResult cpuid_fn(u32 leaf, u32 subleaf) {
   return {r.eax, r.ebx, r.ecx, r.edx};
 }
 
+// The boot stub identity-maps the first 4 GiB only: a screen above that (a UEFI framebuffer behind
+// a large PCI BAR) is reachable once init_paging has mapped it. Returns false when it must wait.
+bool screen_reachable_early(const mb2::BootInfo& info) {
+  if (!info.has_framebuffer) return true;
+  const mb2::Framebuffer& f = info.framebuffer;
+  return f.addr + u64{f.pitch} * f.height <= memory::kLowTableLimit;
+}
+
 void attach_screen(const mb2::BootInfo& info) {
   if (!info.has_framebuffer) {
     // No framebuffer tag at all: a BIOS boot in text mode is the only plausible screen.
@@ -115,7 +123,7 @@ extern "C" [[noreturn]] void kmain(ptb::u32 magic, ptb::u64 info_addr) {
     u32 claimed = info_addr ? *reinterpret_cast<const volatile u32*>(info_addr) : 0;
     usize readable = claimed < (1u << 20) ? claimed : (1u << 20);
     info_ok = mb2::parse(reinterpret_cast<const u8*>(info_addr), readable, boot_info);
-    if (info_ok) attach_screen(boot_info);
+    if (info_ok && screen_reachable_early(boot_info)) attach_screen(boot_info);
   }
   console::line("");
   console::line("ptibench " PTIBENCH_VERSION ": PTI, PCID and TLB microbenchmarks on bare metal");
@@ -145,6 +153,7 @@ extern "C" [[noreturn]] void kmain(ptb::u32 magic, ptb::u64 info_addr) {
   u64 fb_start = boot_info.has_framebuffer ? boot_info.framebuffer.addr : 0;
   u64 fb_end = fb_start + (boot_info.has_framebuffer ? u64{boot_info.framebuffer.pitch} * boot_info.framebuffer.height : 0);
   memory::init_paging(fb_start, fb_end, cpu.has(x86::Feature::kNx));
+  if (!screen_reachable_early(boot_info)) attach_screen(boot_info);
   enable_cpu_features(cpu);
 
   bench::SuiteContext ctx{cpu, boot_info.efi ? "uefi" : "bios", boot_info.cmdline, boot_info.cmdline_len,
