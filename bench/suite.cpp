@@ -14,6 +14,7 @@
 #include "kernel/memory.h"
 #include "kernel/options.h"
 #include "kernel/run.h"
+#include "ptibench_version.h"
 
 namespace ptb::bench {
 namespace {

@@ -2,9 +2,6 @@
 set(CMAKE_CXX_STANDARD 20)
 set(CMAKE_CXX_STANDARD_REQUIRED ON)
 set(CMAKE_CXX_EXTENSIONS OFF)
-if(NOT PTIBENCH_VERSION)
-  include(${CMAKE_SOURCE_DIR}/cmake/version.cmake)
-endif()
 
 file(GLOB PTIBENCH_KERNEL_SOURCES CONFIGURE_DEPENDS
   ${CMAKE_SOURCE_DIR}/boot/*.asm
@@ -38,8 +35,15 @@ set(PTIBENCH_KERNEL_CXX_FLAGS
 
 add_executable(ptibench.elf ${PTIBENCH_KERNEL_SOURCES})
 target_include_directories(ptibench.elf PRIVATE ${CMAKE_SOURCE_DIR})
-target_compile_definitions(ptibench.elf PRIVATE PTIBENCH_KERNEL=1
-  PTIBENCH_VERSION="${PTIBENCH_VERSION}")
+target_compile_definitions(ptibench.elf PRIVATE PTIBENCH_KERNEL=1)
+# The version header is rewritten (only when it changes) at every build.
+set(PTIBENCH_VERSION_HEADER ${CMAKE_BINARY_DIR}/generated/ptibench_version.h)
+add_custom_target(ptibench_version
+  COMMAND ${CMAKE_COMMAND} -DSRC=${CMAKE_SOURCE_DIR} -DOUT=${PTIBENCH_VERSION_HEADER}
+          -P ${CMAKE_SOURCE_DIR}/cmake/version.cmake
+  BYPRODUCTS ${PTIBENCH_VERSION_HEADER})
+add_dependencies(ptibench.elf ptibench_version)
+target_include_directories(ptibench.elf PRIVATE ${CMAKE_BINARY_DIR}/generated)
 target_compile_options(ptibench.elf PRIVATE $<$<COMPILE_LANGUAGE:CXX>:${PTIBENCH_KERNEL_CXX_FLAGS}>)
 set(CMAKE_CXX_LINK_EXECUTABLE
   "${PTIBENCH_LLD} -T ${CMAKE_SOURCE_DIR}/linker.ld -nostdlib -static -z max-page-size=4096 --no-dynamic-linker -Map=ptibench.map <OBJECTS> -o <TARGET>")

@@ -11,6 +11,7 @@
 #include "kernel/multiboot2.h"
 #include "kernel/options.h"
 #include "kernel/run.h"
+#include "ptibench_version.h"
 
 namespace ptb {
 namespace {
