@@ -26,6 +26,14 @@ static_assert(offsetof(JitContext, rbp) == 72);
 static_assert(offsetof(JitContext, r8) == 80);
 static_assert(offsetof(JitContext, r13) == 120);
 
+// What a ring-3 one-way crossing driver (bench/user.asm) reads: how many crossings, the address
+// the store-fault kind writes to, and where to put the u2k and k2u samples.
+struct CrossingContext {
+  u64 count, fault, u2k, k2u;
+};
+static_assert(offsetof(CrossingContext, count) == 0 && offsetof(CrossingContext, fault) == 8 &&
+              offsetof(CrossingContext, u2k) == 16 && offsetof(CrossingContext, k2u) == 24);
+
 // A body template: [begin, end) in the image's read-only data.
 struct Template {
   const u8* begin;

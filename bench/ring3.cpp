@@ -53,11 +53,6 @@ constexpr u64 kLoopCap = 0x7000;
 constexpr u64 kCrossingOffset = 0x100;  // CrossingContext in the data pages
 constexpr u64 kArrayOffset = 0x1000;
 
-struct CrossingContext {
-  u64 count, fault, u2k, k2u;
-};
-static_assert(offsetof(CrossingContext, count) == 0 && offsetof(CrossingContext, fault) == 8 &&
-              offsetof(CrossingContext, u2k) == 16 && offsetof(CrossingContext, k2u) == 24);
 static_assert(kArrayOffset + 2 * (kMaxReps + 1000) * 8 <= kDataPages * 4096);
 
 struct UserSpace {

@@ -7,12 +7,6 @@
 %include "macros.inc"
 %include "template.inc"
 
-; Offsets into bench::CrossingContext (static_asserted in bench/ring3.cpp).
-XING_COUNT equ 0
-XING_FAULT equ 8
-XING_U2K   equ 16
-XING_K2U   equ 24
-
 section .rodata
 bits 64
 

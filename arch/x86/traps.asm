@@ -9,23 +9,14 @@
 
 %include "layout.inc"
 
-; Under PTI, switch to the kernel's page tables. Needs GS = per-CPU (after SWAPGS); preserves
-; every register (RAX goes through the per-CPU scratch slot).
-%macro SWITCH_TO_KERNEL_CR3 0
+; Under PTI, load the per-CPU CR3 value at offset %1 (PERCPU_KERNEL_CR3 on entry from ring 3,
+; PERCPU_USER_CR3 on the way back). Needs GS = per-CPU (after the entry SWAPGS, before the exit
+; one); preserves every register (RAX goes through the per-CPU scratch slot).
+%macro LOAD_PTI_CR3 1
     cmp qword [gs:PERCPU_PTI], 0
     je %%done
     mov [gs:PERCPU_SCRATCH], rax
-    mov rax, [gs:PERCPU_KERNEL_CR3]
-    mov cr3, rax
-    mov rax, [gs:PERCPU_SCRATCH]
-%%done:
-%endmacro
-
-%macro SWITCH_TO_USER_CR3 0
-    cmp qword [gs:PERCPU_PTI], 0
-    je %%done
-    mov [gs:PERCPU_SCRATCH], rax
-    mov rax, [gs:PERCPU_USER_CR3]
+    mov rax, [gs:%1]
     mov cr3, rax
     mov rax, [gs:PERCPU_SCRATCH]
 %%done:
@@ -87,7 +78,7 @@ trap_common:
     test byte [rsp + 24], 3
     jz .from_kernel
     swapgs
-    SWITCH_TO_KERNEL_CR3
+    LOAD_PTI_CR3 PERCPU_KERNEL_CR3
 .from_kernel:
     push rax
     push rbx
@@ -125,7 +116,7 @@ trap_common:
     pop rax
     test byte [rsp + 24], 3
     jz .to_kernel
-    SWITCH_TO_USER_CR3
+    LOAD_PTI_CR3 PERCPU_USER_CR3
     swapgs
 .to_kernel:
     add rsp, 16                ; vector and error code

@@ -234,6 +234,7 @@ TEST(Layout, StackSizesArePageMultiples) {
 }
 
 TEST(Jit, IncMatchesCpp) {
+  using bench::CrossingContext;
   using bench::JitContext;
   const std::map<std::string, u64> cpp = {
       {"JIT_ITERS", offsetof(JitContext, iters)}, {"JIT_T0", offsetof(JitContext, t0)},
@@ -244,10 +245,14 @@ TEST(Jit, IncMatchesCpp) {
       {"JIT_R8", offsetof(JitContext, r8)},       {"JIT_R9", offsetof(JitContext, r9)},
       {"JIT_R10", offsetof(JitContext, r10)},     {"JIT_R11", offsetof(JitContext, r11)},
       {"JIT_R12", offsetof(JitContext, r12)},     {"JIT_R13", offsetof(JitContext, r13)},
+      {"XING_COUNT", offsetof(CrossingContext, count)},
+      {"XING_FAULT", offsetof(CrossingContext, fault)},
+      {"XING_U2K", offsetof(CrossingContext, u2k)},
+      {"XING_K2U", offsetof(CrossingContext, k2u)},
   };
   expect_same("bench/jit.inc", cpp);
-  // Every field of JitContext has its JIT_* name (16 quadwords).
-  EXPECT_EQ(sizeof(JitContext), cpp.size() * 8);
+  // Every field of both contexts has its name (16 + 4 quadwords).
+  EXPECT_EQ(sizeof(JitContext) + sizeof(CrossingContext), cpp.size() * 8);
 }
 
 }  // namespace
