@@ -13,7 +13,7 @@ import os
 from pathlib import Path
 
 import pytest
-from conftest import FIXTURES, ROOT, SYNTHETIC
+from conftest import FIXTURES, ROOT, SYNTHETIC, record
 
 from ptibench_report.model import RESULT_STATUSES
 from ptibench_report.parse import read_capture
@@ -47,8 +47,10 @@ def test_capture_has_runs_with_env_and_valid_results(log: Path) -> None:
         assert run.env.is_bare_metal is not None
     bad_status = [d for d in cap.diagnostics if "is not one of ok/skip/fail" in d.message]
     assert bad_status == [], [str(d) for d in bad_status]
+    # A run ends in results, or (cut off before any) in the fault that ended it.
     results = [r for run in cap.runs for r in run.results.values()]
-    assert results
+    faults = [f for run in cap.runs for f in run.faults]
+    assert results or faults
     for r in results:
         assert r.status in RESULT_STATUSES
         assert r.group, f"{r.name}: no group"
@@ -86,3 +88,41 @@ def test_kernel_capture_plots(log: Path, run_cli, tmp_path: Path) -> None:
     assert r.code in (0, 1), r  # 1: nothing to draw (e.g. the self-test suite has no results)
     for line in r.out.split():
         assert Path(line).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+# --- specific checks on the committed captures (see fixtures/kernel/README.md) ---------------
+
+KERNEL = FIXTURES / "kernel"
+
+
+def test_seeds_from_a_real_deterministic_capture(run_cli) -> None:
+    # QEMU -icount: the figures are instruction counts; loss = 1 - direct/variant.
+    log = KERNEL / "tcg-icount-seeds.log"
+    direct = record(log, "syscall.direct")["median"]
+    pti = record(log, "syscall.pti")["median"]
+    r = run_cli("seeds", log)
+    assert r.code == 0, r
+    assert f"{(1 - direct / pti) * 100:.1f}" in r.out
+    assert "pcid" in r.out.lower()  # the PCID rows are skipped with their reason on QEMU
+
+
+def test_table_of_a_real_bochs_capture_warns_it_is_not_bare_metal(run_cli) -> None:
+    log = KERNEL / "bochs-haswell-full.log"
+    r = run_cli("table", log)
+    assert r.code == 0, r
+    assert "bare metal" in r.out.lower()
+    assert "invpcid.allnonglobal" in r.out and "syscall.pti.pcid.extra2" in r.out
+
+
+def test_a_real_fault_capture_is_reported_as_a_failed_run(run_cli) -> None:
+    log = KERNEL / "uefi-fault-user-read.log"
+    r = run_cli("table", log)
+    assert r.code == 0, r
+    text = (r.out + r.err).lower()
+    assert "fault" in text and "#pf" in text
+
+
+def test_compare_two_real_captures(run_cli) -> None:
+    r = run_cli("compare", KERNEL / "tcg-max-quick.log", KERNEL / "bochs-haswell-full.log")
+    assert r.code == 0, r
+    assert "cr3.read" in r.out
