@@ -151,9 +151,9 @@ extern "C" [[noreturn]] void kmain(ptb::u32 magic, ptb::u64 info_addr) {
   run::set_phase("memory");
   if (boot_info.memory_count == 0) run::fail("the boot loader gave no memory map");
   memory::init_frames(boot_info, info_addr, boot_info.total_size);
-  u64 fb_start = boot_info.has_framebuffer ? boot_info.framebuffer.addr : 0;
-  u64 fb_end = fb_start + (boot_info.has_framebuffer ? u64{boot_info.framebuffer.pitch} * boot_info.framebuffer.height : 0);
-  memory::init_paging(fb_start, fb_end, cpu.has(x86::Feature::kNx));
+  const mb2::Framebuffer& fb = boot_info.framebuffer;
+  u64 fb_end = boot_info.has_framebuffer ? fb.addr + u64{fb.pitch} * fb.height : 0;
+  memory::init_paging(fb_end, cpu.has(x86::Feature::kNx));
   if (!screen_reachable_early(boot_info)) attach_screen(boot_info);
   enable_cpu_features(cpu);
 

@@ -66,7 +66,7 @@ u64 alloc_zeroed(u64 limit) {
   return f;
 }
 
-void init_paging(u64 extra_start, u64 extra_end, bool has_nx) {
+void init_paging(u64 map_to, bool has_nx) {
   nx = has_nx ? Pte::kNoExecute : 0;
   tables = x86::PageTable(table_arena(), addr(reinterpret_cast<char*>(pml4_pair[0])));
   x86::PageTable& pt = tables;
@@ -85,11 +85,10 @@ void init_paging(u64 extra_start, u64 extra_end, bool has_nx) {
   // Everything else up to the top of RAM (at least 4 GiB, where firmware and devices live).
   u64 top = the_frames.ram_top();
   if (top < kLowTableLimit) top = kLowTableLimit;
-  if (extra_end > top) top = extra_end;
+  if (map_to > top) top = map_to;
   top = (top + (u64{1} << 30) - 1) & ~((u64{1} << 30) - 1);
   u64 start = (addr(__kernel_end) + x86::kPage - 1) & ~(x86::kPage - 1);
   must(pt.map_range(start, start, top - start, rw | nx, true), "physical memory");
-  (void)extra_start;
 
   x86::write_cr3(kernel_cr3());
 }

@@ -30,9 +30,9 @@ u64 usable_bytes();
 // A zeroed 4 KiB frame below `limit`; ends the run with a clear message when memory is out.
 u64 alloc_zeroed(u64 limit = ~u64{0});
 
-// Builds and loads the kernel page tables (layout above). `extra` is a physical range to map as
-// well (the framebuffer), {0, 0} when none.
-void init_paging(u64 extra_start, u64 extra_end, bool nx);
+// Builds and loads the kernel page tables (layout above), mapping physical memory up to the top of
+// RAM and at least to `map_to` (the end of the framebuffer, which may lie above RAM).
+void init_paging(u64 map_to, bool nx);
 
 // The kernel's tables: the first half of an 8 KiB-aligned pair (the second half is the PTI user
 // PML4, built by the PTI code).
