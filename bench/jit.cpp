@@ -5,7 +5,7 @@ extern "C" const ptb::u8 jit_prologue[], jit_prologue_end[], jit_epilogue[], jit
 namespace ptb::bench {
 namespace {
 constexpr u8 kDecR14[] = {0x49, 0xff, 0xce};  // dec r14
-constexpr usize kJnzSize = 6;                  // jnz rel32: 0f 85 imm32
+constexpr usize kJnzSize = 6;                 // jnz rel32: 0f 85 imm32
 
 u8* copy(u8* out, const u8* begin, const u8* end) {
   while (begin < end) *out++ = *begin++;
@@ -14,8 +14,8 @@ u8* copy(u8* out, const u8* begin, const u8* end) {
 }  // namespace
 
 usize loop_size(const Template& body, u32 copies) {
-  return static_cast<usize>(jit_prologue_end - jit_prologue) + body.size() * copies + sizeof(kDecR14) +
-         kJnzSize + static_cast<usize>(jit_epilogue_end - jit_epilogue);
+  return static_cast<usize>(jit_prologue_end - jit_prologue) + body.size() * copies +
+         sizeof(kDecR14) + kJnzSize + static_cast<usize>(jit_epilogue_end - jit_epilogue);
 }
 
 JitFn emit_loop(u8* out, usize cap, const Template& body, u32 copies) {

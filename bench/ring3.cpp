@@ -2,7 +2,6 @@
 // each entry variant, exception and software-interrupt round trips, one-way crossings, the
 // isolation self-tests and the seed experiments.
 #include "bench/ring3.h"
-#include "bench/ring3_table.h"
 
 #include <stddef.h>
 
@@ -11,6 +10,7 @@
 #include "arch/x86/layout.h"
 #include "arch/x86/pti.h"
 #include "arch/x86/regs.h"
+#include "bench/ring3_table.h"
 #include "kernel/console.h"
 #include "kernel/fault_report.h"
 #include "kernel/memory.h"
@@ -18,7 +18,9 @@
 #include "kernel/run.h"
 
 #define ASM_SYMBOL(name) extern "C" const ptb::u8 name[]
-#define TEMPLATE_SYMBOLS(name) ASM_SYMBOL(name); ASM_SYMBOL(name##_end)
+#define TEMPLATE_SYMBOLS(name) \
+  ASM_SYMBOL(name);            \
+  ASM_SYMBOL(name##_end)
 TEMPLATE_SYMBOLS(user_main);
 TEMPLATE_SYMBOLS(user_read_fn);
 TEMPLATE_SYMBOLS(crossing_driver_syscall);
@@ -38,14 +40,15 @@ using x86::Cr3;
 using x86::Feature;
 using x86::Pte;
 
-#define TEMPLATE_OF(sym) Template{sym, sym##_end}
+#define TEMPLATE_OF(sym) \
+  Template { sym, sym##_end }
 u64 addr(const u8* p) { return reinterpret_cast<u64>(p); }
 
 // ---- the user address space (PML4 slot 255; see kernel/memory.h) ---------------------------
-constexpr u64 kUserCode = memory::kUserBase;               // user_main + the generated loops
-constexpr u64 kUserData = memory::kUserBase + 0x10'0000;   // contexts and the crossing arrays
-constexpr u64 kUserStack = memory::kUserBase + 0x20'0000;  // stack pages, top at the end
-constexpr u64 kUserTouch = memory::kUserBase + 0x40'0000;  // pages the .touch variants read
+constexpr u64 kUserCode = memory::kUserBase;                 // user_main + the generated loops
+constexpr u64 kUserData = memory::kUserBase + 0x10'0000;     // contexts and the crossing arrays
+constexpr u64 kUserStack = memory::kUserBase + 0x20'0000;    // stack pages, top at the end
+constexpr u64 kUserTouch = memory::kUserBase + 0x40'0000;    // pages the .touch variants read
 constexpr u64 kUserFault = memory::kUserBase + 0x4000'0000;  // mapped nowhere
 constexpr u32 kCodePages = 16, kDataPages = 48, kStackPages = 4;
 constexpr u64 kLoopOffset[2] = {0x1000, 0x8000};  // where the U and 2U loops go in the code
@@ -82,7 +85,8 @@ u32 max_touch() {
 
 void map_user(u64 va, u64 phys, u32 pages, u64 flags) {
   for (u32 i = 0; i < pages; ++i) {
-    x86::MapError e = memory::kernel_tables().map_4k(va + i * x86::kPage, phys + i * x86::kPage, flags | Pte::kUser);
+    x86::MapError e = memory::kernel_tables().map_4k(va + i * x86::kPage, phys + i * x86::kPage,
+                                                     flags | Pte::kUser);
     if (e != x86::MapError::kNone) run::fail(x86::map_error_name(e));
   }
 }
@@ -118,10 +122,12 @@ void setup_user_space() {
   x86::Range t = x86::entry_text(), ro = x86::entry_rodata(), d = x86::entry_data();
   x86::EntryArea area{t.start, t.end, ro.start, ro.end, d.start, d.end};
   unsigned slot = x86::table_index(memory::kUserBase, 4);
-  x86::MapError e = x86::build_pti_user_tables(memory::kernel_tables(), us.user_tables, slot, slot, area, nx);
+  x86::MapError e =
+      x86::build_pti_user_tables(memory::kernel_tables(), us.user_tables, slot, slot, area, nx);
   if (e != x86::MapError::kNone) run::fail(x86::map_error_name(e));
 
-  x86::init_syscall(addr(syscall_entry_direct), reinterpret_cast<u64>(syscall_stack) + sizeof(syscall_stack));
+  x86::init_syscall(addr(syscall_entry_direct),
+                    reinterpret_cast<u64>(syscall_stack) + sizeof(syscall_stack));
   x86::set_gate(x86::kVectorRing3Exit, addr(ring3_exit_stub), 3);
   us.ready = true;
 }
@@ -155,7 +161,9 @@ void leave_pti(Pti mode) {
 
 u64 user_stack_top() { return kUserStack + kStackPages * x86::kPage; }
 
-void run_in_ring3(u64 fn_va, u64 arg_va) { ring3_enter(kUserCode, user_stack_top(), arg_va, fn_va); }
+void run_in_ring3(u64 fn_va, u64 arg_va) {
+  ring3_enter(kUserCode, user_stack_top(), arg_va, fn_va);
+}
 
 // ---- measurement -------------------------------------------------------------------------
 
@@ -186,11 +194,20 @@ Result measure_loop3(const Spec& s, const Params& p) {
 Result measure_crossing(const Spec& s, const Params& p) {
   Template driver{};
   switch (s.cross) {
-    case Cross::kSyscall: driver = TEMPLATE_OF(crossing_driver_syscall); break;
-    case Cross::kPf: driver = TEMPLATE_OF(crossing_driver_pf); break;
-    case Cross::kInt3: driver = TEMPLATE_OF(crossing_driver_int3); break;
-    case Cross::kInt: driver = TEMPLATE_OF(crossing_driver_int); break;
-    case Cross::kNone: return {Status::kFail, "not a crossing", {}, 0};
+    case Cross::kSyscall:
+      driver = TEMPLATE_OF(crossing_driver_syscall);
+      break;
+    case Cross::kPf:
+      driver = TEMPLATE_OF(crossing_driver_pf);
+      break;
+    case Cross::kInt3:
+      driver = TEMPLATE_OF(crossing_driver_int3);
+      break;
+    case Cross::kInt:
+      driver = TEMPLATE_OF(crossing_driver_int);
+      break;
+    case Cross::kNone:
+      return {Status::kFail, "not a crossing", {}, 0};
   }
   copy_template(us.code + kLoopOffset[0], driver);
   u32 count = p.warmup + p.reps;
@@ -262,7 +279,9 @@ void check_user_tables() {
   x86::Translation up = us.user_tables.translate(kUserCode);
   ok = ok && !kt.present && !kd.present && up.present && up.user;
   detail.put("; kernel text ").put(kt.present ? "MAPPED" : "absent").put(", kernel data ");
-  detail.put(kd.present ? "MAPPED" : "absent").put(", user code ").put(up.present && up.user ? "mapped" : "MISSING");
+  detail.put(kd.present ? "MAPPED" : "absent")
+      .put(", user code ")
+      .put(up.present && up.user ? "mapped" : "MISSING");
   run::check("pti.user_tables", ok, detail.c_str());
 }
 
@@ -271,7 +290,8 @@ void check_user_reads() {
   u64 target = reinterpret_cast<u64>(__data_start);
   bool faulted = user_read_faults(target, Pti::kPti);
   Text<300> d;
-  bool ok = faulted && (expected.error_code & 4) && !(expected.error_code & 1) && expected.cr2 == target;
+  bool ok =
+      faulted && (expected.error_code & 4) && !(expected.error_code & 1) && expected.cr2 == target;
   if (faulted) {
     d.put("expected fault: ");
     explain_page_fault(d, expected.error_code, expected.cr2, true);
@@ -337,7 +357,8 @@ const Variant* find(const Variant* table, usize count, const char* name) {
 }
 
 // Runs the named variant (result record and human line as usual) and returns its result.
-Result run_named(SuiteContext& ctx, const Variant* table, usize count, const Fixture& fx, const char* name) {
+Result run_named(SuiteContext& ctx, const Variant* table, usize count, const Fixture& fx,
+                 const char* name) {
   const Variant* v = find(table, count, name);
   if (!v) return {Status::kFail, "no such variant", {}, 0};
   run::set_phase("seeds", name);
@@ -373,7 +394,9 @@ void run_seed_experiments(SuiteContext& ctx, Variant* table, usize count, const 
   Result res[6];
   for (int i = 0; i < 6; ++i) res[i] = run_named(ctx, table, count, fx, rows[i].name);
   console::line("");
-  console::line("Seed 000: null system call (TSC ticks per call, median) and throughput loss against PTI off");
+  console::line(
+      "Seed 000: null system call (TSC ticks per call, median) and throughput loss against PTI "
+      "off");
   console::line("  scheme                       ticks      x PTI off   loss");
   for (int i = 0; i < 6; ++i) {
     Text<160> t;
@@ -410,7 +433,8 @@ void run_seed_experiments(SuiteContext& ctx, Variant* table, usize count, const 
     for (int c = 0; c < 4; ++c) put_cell(t, x[k][c], 11);
     console::line(t);
   }
-  if (!ctx.bare_metal) console::line("  (not bare metal: emulator or hypervisor figures, not hardware timings)");
+  if (!ctx.bare_metal)
+    console::line("  (not bare metal: emulator or hypervisor figures, not hardware timings)");
 }
 
 void user_read_kernel() {
@@ -418,7 +442,8 @@ void user_read_kernel() {
   copy_template(us.code + kLoopOffset[0], TEMPLATE_OF(user_read_fn));
   run::set_phase("fault", "ring-3 read of kernel data under PTI (fault=user-read)");
   enter_pti(Pti::kPti);
-  ring3_enter(kUserCode, user_stack_top(), reinterpret_cast<u64>(__data_start), kUserCode + kLoopOffset[0]);
+  ring3_enter(kUserCode, user_stack_top(), reinterpret_cast<u64>(__data_start),
+              kUserCode + kLoopOffset[0]);
   leave_pti(Pti::kPti);
   run::fail("the ring-3 read of kernel data did not fault");
 }

@@ -7,7 +7,9 @@
 #include "kernel/format.h"
 
 #define ASM_SYMBOL(name) extern "C" const ptb::u8 name[]
-#define TEMPLATE_SYMBOLS(name) ASM_SYMBOL(name); ASM_SYMBOL(name##_end)
+#define TEMPLATE_SYMBOLS(name) \
+  ASM_SYMBOL(name);            \
+  ASM_SYMBOL(name##_end)
 TEMPLATE_SYMBOLS(body_syscall);
 TEMPLATE_SYMBOLS(body_store_fault);
 TEMPLATE_SYMBOLS(body_int3);
@@ -37,8 +39,8 @@ namespace {
 using x86::Feature;
 using Spec = Ring3Spec;
 
-#define TEMPLATE_OF(sym) Template{sym, sym##_end}
-
+#define TEMPLATE_OF(sym) \
+  Template { sym, sym##_end }
 
 constexpr u32 kSyscallPath[] = {
     // ring-3 `syscall` + kernel instructions up to and including SYSRET (arch/x86/syscall.asm)
@@ -70,6 +72,8 @@ const char* touch_name(const char* prefix, u32 k) {
 void build_specs(const u32* ks, usize nk) {
   spec_count = 0;
   name_count = 0;
+  // One row per line, aligned like a table.
+  // clang-format off
   const Template sys = TEMPLATE_OF(body_syscall);
   // name                      group            pti          LSTAR                          body instructions
   add({"syscall.direct",       Group::kSyscall, Pti::kOff,   syscall_entry_direct,          sys, kSyscallPath[0], 0, nullptr, Cross::kNone, false, 0});
@@ -79,6 +83,7 @@ void build_specs(const u32* ks, usize nk) {
   add({"syscall.pti.pcid.flush", Group::kSyscall, Pti::kPcidFlush, syscall_entry_pti_pcid_flush, sys, kSyscallPath[4], 0, nullptr, Cross::kNone, false, 0});
   add({"syscall.pti.pcid.extra1", Group::kSyscall, Pti::kPcid, syscall_entry_pti_pcid_extra1, sys, kSyscallPath[3] + 1, 0, nullptr, Cross::kNone, false, 0});
   add({"syscall.pti.pcid.extra2", Group::kSyscall, Pti::kPcid, syscall_entry_pti_pcid_extra2, sys, kSyscallPath[3] + 2, 0, nullptr, Cross::kNone, false, 0});
+  // clang-format on
 
   // A system call and then K user pages touched: without PCID every return to ring 3 has
   // flushed them; with PCID and NOFLUSH they survive.
@@ -95,18 +100,22 @@ void build_specs(const u32* ks, usize nk) {
     for (usize i = 0; i < nk; ++i) {
       // body: the system call path, 2 register moves, then 4 instructions a page
       const char* name = touch_name(t.prefix, ks[i]);
-      if (name) add({name, Group::kSyscall, t.pti, t.lstar, touch, t.path + 2 + 4 * ks[i], 0, nullptr, Cross::kNone, false, ks[i]});
+      if (name)
+        add({name, Group::kSyscall, t.pti, t.lstar, touch, t.path + 2 + 4 * ks[i], 0, nullptr,
+             Cross::kNone, false, ks[i]});
     }
   }
 
   // Exceptions and software interrupts, PTI off and on (without PCID). The faulting store does
   // not retire; INT3 and INT n do.
+  // clang-format off
   add({"fault.pf",      Group::kFault, Pti::kOff, nullptr, TEMPLATE_OF(body_store_fault), 3, 14, exception_stub_pf, Cross::kNone, false, 0, 1});
   add({"fault.pf.pti",  Group::kFault, Pti::kPti, nullptr, TEMPLATE_OF(body_store_fault), 11, 14, exception_stub_pf_pti, Cross::kNone, false, 0, 1});
   add({"trap.int3",     Group::kTrap,  Pti::kOff, nullptr, TEMPLATE_OF(body_int3), 2, 3, exception_stub_trap, Cross::kNone, false, 0});
   add({"trap.int3.pti", Group::kTrap,  Pti::kPti, nullptr, TEMPLATE_OF(body_int3), 10, 3, exception_stub_trap_pti, Cross::kNone, false, 0});
   add({"int.soft",      Group::kInt,   Pti::kOff, nullptr, TEMPLATE_OF(body_int_soft), 2, x86::kVectorSoft, exception_stub_trap, Cross::kNone, false, 0});
   add({"int.soft.pti",  Group::kInt,   Pti::kPti, nullptr, TEMPLATE_OF(body_int_soft), 10, x86::kVectorSoft, exception_stub_trap_pti, Cross::kNone, false, 0});
+  // clang-format on
 
   // One-way crossings. Counted instructions between the two stamps: ring 3 `rdtsc`, 3 moves
   // and the crossing instruction (not retired for the faulting store), plus the CR3 switch
@@ -118,10 +127,11 @@ void build_specs(const u32* ks, usize nk) {
     const u8* stub;
     const u8* stub_pti;
     u32 crossing_insn;
-  } kinds[] = {{"syscall", Cross::kSyscall, 0, crossing_stub_syscall, crossing_stub_syscall_pti, 1},
-               {"pf", Cross::kPf, 14, crossing_stub_pf, crossing_stub_pf_pti, 0},
-               {"int3", Cross::kInt3, 3, crossing_stub_trap, crossing_stub_trap_pti, 1},
-               {"int", Cross::kInt, x86::kVectorSoft, crossing_stub_trap, crossing_stub_trap_pti, 1}};
+  } kinds[] = {
+      {"syscall", Cross::kSyscall, 0, crossing_stub_syscall, crossing_stub_syscall_pti, 1},
+      {"pf", Cross::kPf, 14, crossing_stub_pf, crossing_stub_pf_pti, 0},
+      {"int3", Cross::kInt3, 3, crossing_stub_trap, crossing_stub_trap_pti, 1},
+      {"int", Cross::kInt, x86::kVectorSoft, crossing_stub_trap, crossing_stub_trap_pti, 1}};
   static char crossing_names[16][40];
   usize cn = 0;
   for (const auto& k : kinds) {
@@ -131,9 +141,9 @@ void build_specs(const u32* ks, usize nk) {
         t.put("crossing.").put(k.name).put(pti ? ".pti" : "").put(dir ? ".k2u" : ".u2k");
         u32 instr = dir ? 5 + (pti ? 3u : 0u) : 4 + k.crossing_insn + (pti ? 3u : 0u);
         add({crossing_names[cn], Group::kCrossing, pti ? Pti::kPti : Pti::kOff,
-             k.cross == Cross::kSyscall ? (pti ? k.stub_pti : k.stub) : nullptr, Template{nullptr, nullptr},
-             instr, k.vector, pti ? k.stub_pti : k.stub, k.cross, dir != 0, 0,
-             (k.cross == Cross::kPf && !dir) ? 1u : 0u});
+             k.cross == Cross::kSyscall ? (pti ? k.stub_pti : k.stub) : nullptr,
+             Template{nullptr, nullptr}, instr, k.vector, pti ? k.stub_pti : k.stub, k.cross,
+             dir != 0, 0, (k.cross == Cross::kPf && !dir) ? 1u : 0u});
         ++cn;
       }
     }
@@ -195,8 +205,10 @@ const Ring3Spec& ring3_spec(u32 index) { return specs[index]; }
 PtiCr3 pti_cr3(Pti mode, u64 kernel_root) {
   const x86::Cr3 root = x86::Cr3::root(kernel_root);
   switch (mode) {
-    case Pti::kOff: return {root.raw, root.raw};
-    case Pti::kPti: return {root.raw, x86::Cr3::root(kernel_root + x86::kUserPgdOffset).raw};
+    case Pti::kOff:
+      return {root.raw, root.raw};
+    case Pti::kPti:
+      return {root.raw, x86::Cr3::root(kernel_root + x86::kUserPgdOffset).raw};
     case Pti::kPcid:
     case Pti::kPcidFlush: {
       const x86::Cr3 k = root.with_pcid(x86::kernel_pcid(x86::Asid{0}));

@@ -79,10 +79,17 @@ Result measure_loop(const Variant& v, const Fixture& fx, const Params& p) {
 
 void flush(Flush f, u64 base, u32 pages) {
   switch (f) {
-    case Flush::kNone: break;
-    case Flush::kCr3: x86::write_cr3(x86::read_cr3().with_noflush(false)); break;
-    case Flush::kCr3Noflush: x86::write_cr3(x86::read_cr3().with_noflush(true)); break;
-    case Flush::kInvpcidSingle: x86::invpcid_single(kKernelPcid); break;
+    case Flush::kNone:
+      break;
+    case Flush::kCr3:
+      x86::write_cr3(x86::read_cr3().with_noflush(false));
+      break;
+    case Flush::kCr3Noflush:
+      x86::write_cr3(x86::read_cr3().with_noflush(true));
+      break;
+    case Flush::kInvpcidSingle:
+      x86::invpcid_single(kKernelPcid);
+      break;
     case Flush::kInvlpg:
       for (u32 i = 0; i < pages; ++i) x86::invlpg(reinterpret_cast<void*>(base + u64{i} * 4096));
       break;
@@ -102,7 +109,9 @@ Result measure_refill(const Variant& v, const Fixture& fx, const Params& p) {
   return {Status::kOk, nullptr, summarize(samples, p.reps, 1.0), 1};
 }
 
-void put_stat(TextBuf& j, const char* key, double v) { j.put(",\"").put(key).put("\":").put_fixed(v, 3); }
+void put_stat(TextBuf& j, const char* key, double v) {
+  j.put(",\"").put(key).put("\":").put_fixed(v, 3);
+}
 
 }  // namespace
 
@@ -121,15 +130,19 @@ Params effective_params() {
 
 const char* status_name(Status s) {
   switch (s) {
-    case Status::kOk: return "ok";
-    case Status::kSkip: return "skip";
-    case Status::kFail: return "fail";
+    case Status::kOk:
+      return "ok";
+    case Status::kSkip:
+      return "skip";
+    case Status::kFail:
+      return "fail";
   }
   return "?";
 }
 
 Result run_variant(const Variant& v, const Fixture& fx, const Params& p, const x86::CpuInfo& cpu) {
-  if (const char* missing = missing_feature(v.features, cpu)) return {Status::kSkip, missing, {}, 0};
+  if (const char* missing = missing_feature(v.features, cpu))
+    return {Status::kSkip, missing, {}, 0};
   if (v.method == Method::kRing3) return measure_ring3(v, fx, p, cpu);
   enter_env(v.env, fx);
   Result r = v.method == Method::kLoop ? measure_loop(v, fx, p) : measure_refill(v, fx, p);
@@ -149,7 +162,8 @@ void emit_result(const Variant& v, const Result& r, const Params& p, u64 tsc_hz)
     h.put("  median ").put_fixed(r.stats.median, 3).put("  q1 ").put_fixed(r.stats.q1, 3);
     h.put("  q3 ").put_fixed(r.stats.q3, 3).put("  min ").put_fixed(r.stats.min, 3);
     h.put("  n ").put_u64(r.stats.n);
-    if (tsc_hz) h.put("  (").put_fixed(r.stats.median * 1e9 / static_cast<double>(tsc_hz), 3).put(" ns)");
+    if (tsc_hz)
+      h.put("  (").put_fixed(r.stats.median * 1e9 / static_cast<double>(tsc_hz), 3).put(" ns)");
   } else {
     h.put(": ").put(r.reason);
   }
@@ -157,7 +171,11 @@ void emit_result(const Variant& v, const Result& r, const Params& p, u64 tsc_hz)
 
   Text<900> j;
   j.put("{\"type\":\"result\",\"name\":").put_json_string(v.name);
-  j.put(",\"group\":\"").put(group_name(v.group)).put("\",\"status\":\"").put(status_name(r.status)).put('"');
+  j.put(",\"group\":\"")
+      .put(group_name(v.group))
+      .put("\",\"status\":\"")
+      .put(status_name(r.status))
+      .put('"');
   if (r.status != Status::kOk) {
     j.put(",\"reason\":").put_json_string(r.reason);
   } else {
@@ -198,13 +216,15 @@ void print_table(const Variant* v, const Result* r, usize n, u64 tsc_hz, bool ba
       usize col = t.size();
       t.put_fixed(r[i].stats.median, 3).pad_to(col, 10).put(" [").put_fixed(r[i].stats.q1, 3);
       t.put(" .. ").put_fixed(r[i].stats.q3, 3).put(']');
-      if (tsc_hz) t.put("  ").put_fixed(r[i].stats.median * 1e9 / static_cast<double>(tsc_hz), 1).put(" ns");
+      if (tsc_hz)
+        t.put("  ").put_fixed(r[i].stats.median * 1e9 / static_cast<double>(tsc_hz), 1).put(" ns");
     } else {
       t.put(status_name(r[i].status)).put(": ").put(r[i].reason);
     }
     console::line(t);
   }
-  if (!bare_metal) console::line("(not bare metal: see the NOTE above; these are not hardware timings)");
+  if (!bare_metal)
+    console::line("(not bare metal: see the NOTE above; these are not hardware timings)");
 }
 
 }  // namespace ptb::bench

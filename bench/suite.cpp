@@ -2,8 +2,8 @@
 
 #include "arch/x86/cpu.h"
 #include "arch/x86/page_table.h"
-#include "arch/x86/tsc.h"
 #include "arch/x86/regs.h"
+#include "arch/x86/tsc.h"
 #include "bench/jit.h"
 #include "bench/ring3.h"
 #include "bench/ring3_table.h"
@@ -95,8 +95,12 @@ void check_kernel_tables() {
             !text.user && !data.user;
   Text<200> d;
   d.put("null page ").put(null_page.present ? "MAPPED" : "unmapped");
-  d.put(", text ").put(text.writable ? "WRITABLE" : "read-only").put(text.no_execute ? " NX" : " executable");
-  d.put(", data ").put(data.writable ? "writable" : "READ-ONLY").put(data.no_execute ? " NX" : " executable");
+  d.put(", text ")
+      .put(text.writable ? "WRITABLE" : "read-only")
+      .put(text.no_execute ? " NX" : " executable");
+  d.put(", data ")
+      .put(data.writable ? "writable" : "READ-ONLY")
+      .put(data.no_execute ? " NX" : " executable");
   d.put(", stack guard ").put(guard.present ? "MAPPED" : "unmapped");
   run::check("paging.kernel", ok, d.c_str());
 }
@@ -113,7 +117,9 @@ void check_high_memory() {
   for (u64 i = 0; i < 512; ++i) p[i] = f ^ (i * 0x9e37'79b9'7f4a'7c15);
   for (u64 i = 0; i < 512; ++i) ok = ok && p[i] == (f ^ (i * 0x9e37'79b9'7f4a'7c15));
   Text<160> d;
-  d.put("highest free frame ").put_hex(f).put(f >= (u64{4} << 30) ? " (above 4 GiB)" : " (below 4 GiB)");
+  d.put("highest free frame ")
+      .put_hex(f)
+      .put(f >= (u64{4} << 30) ? " (above 4 GiB)" : " (below 4 GiB)");
   d.put(ok ? " reads back what was written" : " does NOT read back");
   run::check("memory.frames", ok, d.c_str());
 }
@@ -138,7 +144,8 @@ void warn_unmatched_globs(usize count) {
   for (usize i = 0; i <= b.len; ++i) {
     if (i == b.len || b.data[i] == ',') {
       bool any = false;
-      for (usize v = 0; v < count && !any; ++v) any = glob_match(b.data + start, i - start, table[v].name);
+      for (usize v = 0; v < count && !any; ++v)
+        any = glob_match(b.data + start, i - start, table[v].name);
       if (!any && i > start) {
         Text<160> t;
         t.put("warning: bench: '").put(b.data + start, i - start).put("' matches no variant");
@@ -169,13 +176,22 @@ void print_environment(SuiteContext& ctx) {
   ctx.bare_metal = bare_metal;
 
   Text<200> t;
-  t.put("cpu: ").put(cpu.vendor).put(" family ").put_hex(cpu.family).put(" model ").put_hex(cpu.model);
-  t.put(" stepping ").put_u64(cpu.stepping).put(": ").put(cpu.brand[0] ? cpu.brand : "(no brand string)");
+  t.put("cpu: ")
+      .put(cpu.vendor)
+      .put(" family ")
+      .put_hex(cpu.family)
+      .put(" model ")
+      .put_hex(cpu.model);
+  t.put(" stepping ")
+      .put_u64(cpu.stepping)
+      .put(": ")
+      .put(cpu.brand[0] ? cpu.brand : "(no brand string)");
   console::line(t);
   t.clear();
   t.put("features:");
   for (u32 f = 0; f < static_cast<u32>(Feature::kCount); ++f) {
-    if (cpu.has(static_cast<Feature>(f))) t.put(' ').put(x86::feature_info(static_cast<Feature>(f)).name);
+    if (cpu.has(static_cast<Feature>(f)))
+      t.put(' ').put(x86::feature_info(static_cast<Feature>(f)).name);
   }
   console::line(t);
   t.clear();
@@ -219,7 +235,8 @@ void print_environment(SuiteContext& ctx) {
   j.put(",\"tsc_hz\":").put_u64(ctx.tsc_hz).put(",\"tsc_source\":").put_json_string(ctx.tsc_source);
   j.put(",\"timer\":\"lfence;rdtsc;lfence\"");
   j.put(",\"memory_bytes\":").put_u64(memory::usable_bytes());
-  j.put(",\"cmdline\":").put_json_string(ctx.cmdline ? ctx.cmdline : "", ctx.cmdline ? ctx.cmdline_len : 0);
+  j.put(",\"cmdline\":")
+      .put_json_string(ctx.cmdline ? ctx.cmdline : "", ctx.cmdline ? ctx.cmdline_len : 0);
   j.put(",\"boot\":").put_json_string(ctx.boot);
   j.put(",\"suite\":").put_json_string(suite_name(opt.suite_kind()));
   Params p = effective_params();
@@ -248,10 +265,15 @@ void run_suite(SuiteContext& ctx) {
   usize touch_count = parse_touch_list(opt.touch.data, opt.touch.len, touch, 16, &rejected);
   if (rejected) {
     Text<120> t;
-    t.put("warning: touch: ").put_u64(rejected).put(" value(s) outside 1..").put_u64(kMaxTouch).put(" skipped");
+    t.put("warning: touch: ")
+        .put_u64(rejected)
+        .put(" value(s) outside 1..")
+        .put_u64(kMaxTouch)
+        .put(" skipped");
     console::line(t);
   }
-  usize count = build_table(table, kMaxVariants, TableParams{refill_max, quick, touch, touch_count});
+  usize count =
+      build_table(table, kMaxVariants, TableParams{refill_max, quick, touch, touch_count});
   if (suite == Suite::kSeeds) {
     run_seed_experiments(ctx, table, count, fixture);
     return;

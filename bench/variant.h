@@ -10,7 +10,18 @@
 
 namespace ptb::bench {
 
-enum class Group : u8 { kCr3, kInvpcid, kInvlpg, kCr4, kTlb, kSyscall, kFault, kTrap, kInt, kCrossing };
+enum class Group : u8 {
+  kCr3,
+  kInvpcid,
+  kInvlpg,
+  kCr4,
+  kTlb,
+  kSyscall,
+  kFault,
+  kTrap,
+  kInt,
+  kCrossing
+};
 const char* group_name(Group g);
 
 enum class Method : u8 {
@@ -30,14 +41,14 @@ constexpr u64 need(x86::Feature f) { return u64{1} << static_cast<u32>(f); }
 
 // Everything a body's registers may point at, prepared once per run.
 struct Fixture {
-  u64 kernel_cr3;        // the kernel root, PCID 0
-  u64 pair_root;         // an 8 KiB-aligned pair of roots that both map the kernel (cr3.switch.*)
-  u64 mapped_page;       // a 4 KiB page mapped non-global in the kernel tables
-  u64 unmapped_page;     // a canonical address mapped nowhere
-  u64 refill_base;       // refill_pages pages, non-global
-  u64 refill_global;     // the same frames again, global
+  u64 kernel_cr3;     // the kernel root, PCID 0
+  u64 pair_root;      // an 8 KiB-aligned pair of roots that both map the kernel (cr3.switch.*)
+  u64 mapped_page;    // a 4 KiB page mapped non-global in the kernel tables
+  u64 unmapped_page;  // a canonical address mapped nowhere
+  u64 refill_base;    // refill_pages pages, non-global
+  u64 refill_global;  // the same frames again, global
   u32 refill_pages;
-  u64 cr4;               // CR4 as the suite runs it (PGE on where the CPU has it)
+  u64 cr4;  // CR4 as the suite runs it (PGE on where the CPU has it)
 };
 
 enum class Flush : u8 { kNone, kCr3, kCr3Noflush, kInvpcidSingle, kInvlpg };
@@ -47,10 +58,10 @@ struct Variant {
   const char* name;
   Group group;
   Method method;
-  u64 features;       // bit per x86::Feature, all required
-  u32 env;            // Env bits
-  u32 instructions;   // per operation on the measured path (retired instructions)
-  u32 faulting;       // of which fault instead of retiring: Bochs ticks its TSC for them, QEMU not
+  u64 features;      // bit per x86::Feature, all required
+  u32 env;           // Env bits
+  u32 instructions;  // per operation on the measured path (retired instructions)
+  u32 faulting;      // of which fault instead of retiring: Bochs ticks its TSC for them, QEMU not
   // kLoop
   Template body;
   u32 ops_per_body;

@@ -4,9 +4,9 @@
 #include "bench/variant.h"
 #include "kernel/format.h"
 
-extern "C" const ptb::u8 body_cr3_read[], body_cr3_read_end[], body_cr3_write[], body_cr3_write_end[],
-    body_cr3_switch[], body_cr3_switch_end[], body_invpcid[], body_invpcid_end[], body_invlpg[],
-    body_invlpg_end[], body_cr4_toggle[], body_cr4_toggle_end[];
+extern "C" const ptb::u8 body_cr3_read[], body_cr3_read_end[], body_cr3_write[],
+    body_cr3_write_end[], body_cr3_switch[], body_cr3_switch_end[], body_invpcid[],
+    body_invpcid_end[], body_invlpg[], body_invlpg_end[], body_cr4_toggle[], body_cr4_toggle_end[];
 
 namespace ptb::bench {
 namespace {
@@ -17,7 +17,8 @@ using x86::Pcid;
 
 constexpr Pcid kKernelPcid = x86::kernel_pcid(x86::Asid{0});  // 1, as Linux's first ASID slot
 
-#define TEMPLATE_OF(sym) Template{sym, sym##_end}
+#define TEMPLATE_OF(sym) \
+  Template { sym, sym##_end }
 
 // Register setups: what each body's registers hold.
 void set_cr3_nopcid(JitContext& r, const Fixture& f) { r.rax = f.kernel_cr3; }
@@ -52,7 +53,9 @@ void set_invpcid(JitContext& r, u64 type, u64* desc, u64 addr) {
   r.rax = type;
   r.rdx = reinterpret_cast<u64>(desc);
 }
-void set_invpcid_addr(JitContext& r, const Fixture& f) { set_invpcid(r, 0, desc_addr, f.mapped_page); }
+void set_invpcid_addr(JitContext& r, const Fixture& f) {
+  set_invpcid(r, 0, desc_addr, f.mapped_page);
+}
 void set_invpcid_single(JitContext& r, const Fixture&) { set_invpcid(r, 1, desc_pcid, 0); }
 void set_invpcid_all(JitContext& r, const Fixture&) { set_invpcid(r, 2, desc_pcid, 0); }
 void set_invpcid_allnonglobal(JitContext& r, const Fixture&) { set_invpcid(r, 3, desc_pcid, 0); }
@@ -90,7 +93,8 @@ char refill_names[2 * 5 * 13][48];
 }  // namespace
 
 const char* group_name(Group g) {
-  constexpr const char* kNames[] = {"cr3", "invpcid", "invlpg", "cr4", "tlb", "syscall", "fault", "trap", "int", "crossing"};
+  constexpr const char* kNames[] = {"cr3",     "invpcid", "invlpg", "cr4", "tlb",
+                                    "syscall", "fault",   "trap",   "int", "crossing"};
   return kNames[static_cast<u32>(g)];
 }
 
@@ -102,6 +106,8 @@ const char* flush_name(Flush f) {
 usize build_table(Variant* out, usize cap, const TableParams& tp) {
   const u32 refill_max = tp.refill_max;
   const bool quick = tp.quick;
+  // One row per line, aligned like a table.
+  // clang-format off
   const Variant fixed[] = {
       // name                       group            features   env       body                            ops instr setup
       loop("cr3.read",               Group::kCr3,     0,         kEnvNone, TEMPLATE_OF(body_cr3_read),     1, 1, nullptr),
@@ -119,6 +125,7 @@ usize build_table(Variant* out, usize cap, const TableParams& tp) {
       loop("invlpg.unmapped",        Group::kInvlpg,  0,         kEnvNone, TEMPLATE_OF(body_invlpg),       1, 1, set_invlpg_unmapped),
       loop("cr4.pge.toggle",         Group::kCr4,     need(Feature::kPge), kEnvNone, TEMPLATE_OF(body_cr4_toggle), 1, 2, set_cr4_toggle),
   };
+  // clang-format on
   usize n = 0;
   for (const Variant& v : fixed) {
     if (n < cap) out[n++] = v;

@@ -36,8 +36,17 @@ void attach_vga_text(u64 cells_addr, u32 columns, u32 rows) {
 }
 
 bool attach_framebuffer(const FramebufferDesc& d) {
-  FbInfo info{reinterpret_cast<u8*>(d.addr), d.pitch, d.width, d.height, d.bpp, d.red_pos,
-              d.red_size, d.green_pos, d.green_size, d.blue_pos, d.blue_size};
+  FbInfo info{reinterpret_cast<u8*>(d.addr),
+              d.pitch,
+              d.width,
+              d.height,
+              d.bpp,
+              d.red_pos,
+              d.red_size,
+              d.green_pos,
+              d.green_size,
+              d.blue_pos,
+              d.blue_size};
   fb = FbText(info);
   if (!fb.ok()) return false;
   fb.clear();
@@ -47,9 +56,12 @@ bool attach_framebuffer(const FramebufferDesc& d) {
 
 const char* screen_kind() {
   switch (screen) {
-    case Screen::kVga: return "vga-text";
-    case Screen::kFramebuffer: return "framebuffer";
-    case Screen::kNone: break;
+    case Screen::kVga:
+      return "vga-text";
+    case Screen::kFramebuffer:
+      return "framebuffer";
+    case Screen::kNone:
+      break;
   }
   return "none";
 }

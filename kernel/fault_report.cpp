@@ -12,7 +12,9 @@ namespace {
 
 using x86::TrapFrame;
 
-void reg(TextBuf& t, const char* name, u64 v) { t.put(name).put('=').put_hex(v, 16, false).put("  "); }
+void reg(TextBuf& t, const char* name, u64 v) {
+  t.put(name).put('=').put_hex(v, 16, false).put("  ");
+}
 
 [[noreturn]] void report(const TrapFrame& f) {
   // Read the control registers first, before anything else can change them.
@@ -39,7 +41,8 @@ void reg(TextBuf& t, const char* name, u64 v) { t.put(name).put('=').put_hex(v, 
     console::line(t);
   }
   u64 guard = reinterpret_cast<u64>(kernel_stack_guard);
-  if ((vector == 8 || vector == 14) && ring == 0 && f.rsp >= guard - 512 && f.rsp < guard + 4096 + 64) {
+  if ((vector == 8 || vector == 14) && ring == 0 && f.rsp >= guard - 512 &&
+      f.rsp < guard + 4096 + 64) {
     console::line("  kernel stack overflow: RSP is at the guard page below the kernel stack");
   }
   // Three to a line, control registers first.
@@ -60,7 +63,10 @@ void reg(TextBuf& t, const char* name, u64 v) { t.put(name).put('=').put_hex(v, 
   console::line("=======================================================================");
 
   Text<600> j;
-  j.put("{\"type\":\"fault\",\"vector\":").put_u64(vector).put(",\"mnemonic\":").put_json_string(mnemonic);
+  j.put("{\"type\":\"fault\",\"vector\":")
+      .put_u64(vector)
+      .put(",\"mnemonic\":")
+      .put_json_string(mnemonic);
   j.put(",\"name\":").put_json_string(name).put(",\"error_code\":").put_u64(f.error_code);
   j.put(",\"rip\":\"").put_hex(f.rip).put("\",\"cs\":\"").put_hex(f.cs);
   j.put("\",\"rflags\":\"").put_hex(f.rflags).put("\",\"rsp\":\"").put_hex(f.rsp);

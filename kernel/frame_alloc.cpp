@@ -3,7 +3,9 @@
 namespace ptb {
 
 namespace {
-constexpr u64 round_up(u64 v, u64 a) { return v > ~u64{0} - (a - 1) ? ~u64{0} & ~(a - 1) : (v + a - 1) & ~(a - 1); }
+constexpr u64 round_up(u64 v, u64 a) {
+  return v > ~u64{0} - (a - 1) ? ~u64{0} & ~(a - 1) : (v + a - 1) & ~(a - 1);
+}
 constexpr u64 round_down(u64 v, u64 a) { return v & ~(a - 1); }
 }  // namespace
 

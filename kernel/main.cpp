@@ -41,9 +41,11 @@ void attach_screen(const mb2::BootInfo& info) {
   if (f.type == mb2::kFramebufferEgaText) {
     console::attach_vga_text(f.addr, f.width, f.height);
   } else if (f.type == mb2::kFramebufferRgb) {
-    console::FramebufferDesc d{f.addr, f.pitch, f.width, f.height, f.bpp, f.red_pos, f.red_size,
-                               f.green_pos, f.green_size, f.blue_pos, f.blue_size};
-    if (!console::attach_framebuffer(d)) console::line("warning: screen: framebuffer format not supported; serial only");
+    console::FramebufferDesc d{f.addr,       f.pitch,    f.width,    f.height,
+                               f.bpp,        f.red_pos,  f.red_size, f.green_pos,
+                               f.green_size, f.blue_pos, f.blue_size};
+    if (!console::attach_framebuffer(d))
+      console::line("warning: screen: framebuffer format not supported; serial only");
   } else {
     console::line("warning: screen: indexed-colour framebuffer not supported; serial only");
   }
@@ -85,7 +87,9 @@ void enable_cpu_features(const x86::CpuInfo& cpu) {
   run::set_phase("fault", "deliberate (fault= on the command line)");
   console::line("ptibench: provoking the fault requested on the command line");
   switch (kind) {
-    case FaultKind::kUd: asm volatile("ud2"); break;
+    case FaultKind::kUd:
+      asm volatile("ud2");
+      break;
     case FaultKind::kPf: {
       volatile u64* p = reinterpret_cast<volatile u64*>(u64{8});
       (void)*p;
@@ -100,9 +104,14 @@ void enable_cpu_features(const x86::CpuInfo& cpu) {
       // In asm: the compiler may turn a C++ division by a known-zero (undefined) into anything.
       asm volatile("xorl %%edx, %%edx; movl $1, %%eax; divl %0" ::"r"(0u) : "rax", "rdx");
       break;
-    case FaultKind::kStack: bench::overflow_stack(); break;
-    case FaultKind::kUserRead: bench::user_read_kernel(); break;
-    case FaultKind::kNone: break;
+    case FaultKind::kStack:
+      bench::overflow_stack();
+      break;
+    case FaultKind::kUserRead:
+      bench::user_read_kernel();
+      break;
+    case FaultKind::kNone:
+      break;
   }
   run::fail("the requested fault did not happen");
 }
@@ -157,8 +166,8 @@ extern "C" [[noreturn]] void kmain(ptb::u32 magic, ptb::u64 info_addr) {
   if (!screen_reachable_early(boot_info)) attach_screen(boot_info);
   enable_cpu_features(cpu);
 
-  bench::SuiteContext ctx{cpu, boot_info.efi ? "uefi" : "bios", boot_info.cmdline, boot_info.cmdline_len,
-                          boot_info.rsdp};
+  bench::SuiteContext ctx{cpu, boot_info.efi ? "uefi" : "bios", boot_info.cmdline,
+                          boot_info.cmdline_len, boot_info.rsdp};
   bench::print_environment(ctx);
   if (opt.fault_kind() != FaultKind::kNone) provoke_fault(opt.fault_kind());
   bench::run_suite(ctx);

@@ -75,11 +75,19 @@ void init_paging(u64 map_to, bool has_nx) {
   // Low memory below the kernel: firmware areas and VGA text memory. Page 0 stays unmapped.
   must(pt.map_range(4 * kb, 4 * kb, addr(__kernel_start) - 4 * kb, rw | nx, false), "low memory");
   // The kernel image, with permissions per part.
-  must(pt.map_range(addr(__kernel_start), addr(__kernel_start), addr(__text_end) - addr(__kernel_start), 0, false), "kernel text");
-  must(pt.map_range(addr(__text_end), addr(__text_end), addr(__data_start) - addr(__text_end), nx, false), "kernel rodata");
-  must(pt.map_range(addr(__data_start), addr(__data_start), addr(__kernel_end) - addr(__data_start), rw | nx, false), "kernel data");
+  must(pt.map_range(addr(__kernel_start), addr(__kernel_start),
+                    addr(__text_end) - addr(__kernel_start), 0, false),
+       "kernel text");
+  must(pt.map_range(addr(__text_end), addr(__text_end), addr(__data_start) - addr(__text_end), nx,
+                    false),
+       "kernel rodata");
+  must(pt.map_range(addr(__data_start), addr(__data_start), addr(__kernel_end) - addr(__data_start),
+                    rw | nx, false),
+       "kernel data");
   // The JIT area is written and executed: RWX, on purpose and only there.
-  must(pt.map_range(addr(__jit_start), addr(__jit_start), addr(__jit_end) - addr(__jit_start), rw, false), "JIT area");
+  must(pt.map_range(addr(__jit_start), addr(__jit_start), addr(__jit_end) - addr(__jit_start), rw,
+                    false),
+       "JIT area");
   pt.unmap_4k(addr(kernel_stack_guard));
 
   // Everything else up to the top of RAM (at least 4 GiB, where firmware and devices live).

@@ -18,8 +18,8 @@
 
 namespace ptb::memory {
 
-inline constexpr u64 kBenchBase = u64{254} << 39;  // 0x7f00'0000'0000
-inline constexpr u64 kUserBase = u64{255} << 39;   // 0x7f80'0000'0000
+inline constexpr u64 kBenchBase = u64{254} << 39;    // 0x7f00'0000'0000
+inline constexpr u64 kUserBase = u64{255} << 39;     // 0x7f80'0000'0000
 inline constexpr u64 kLowTableLimit = u64{4} << 30;  // page tables stay below 4 GiB
 
 // Builds the frame allocator from the memory map, keeping out the kernel image, the boot

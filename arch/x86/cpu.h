@@ -11,9 +11,15 @@
 
 namespace ptb::x86 {
 
-PTB_INLINE void outb(u16 port, u8 v) { asm volatile("outb %0, %1" ::"a"(v), "Nd"(port) : "memory"); }
-PTB_INLINE void outw(u16 port, u16 v) { asm volatile("outw %0, %1" ::"a"(v), "Nd"(port) : "memory"); }
-PTB_INLINE void outl(u16 port, u32 v) { asm volatile("outl %0, %1" ::"a"(v), "Nd"(port) : "memory"); }
+PTB_INLINE void outb(u16 port, u8 v) {
+  asm volatile("outb %0, %1" ::"a"(v), "Nd"(port) : "memory");
+}
+PTB_INLINE void outw(u16 port, u16 v) {
+  asm volatile("outw %0, %1" ::"a"(v), "Nd"(port) : "memory");
+}
+PTB_INLINE void outl(u16 port, u32 v) {
+  asm volatile("outl %0, %1" ::"a"(v), "Nd"(port) : "memory");
+}
 PTB_INLINE u8 inb(u16 port) {
   u8 v;
   asm volatile("inb %1, %0" : "=a"(v) : "Nd"(port) : "memory");
@@ -25,7 +31,9 @@ struct CpuidRegs {
 };
 PTB_INLINE CpuidRegs cpuid(u32 leaf, u32 subleaf = 0) {
   CpuidRegs r;
-  asm volatile("cpuid" : "=a"(r.eax), "=b"(r.ebx), "=c"(r.ecx), "=d"(r.edx) : "a"(leaf), "c"(subleaf));
+  asm volatile("cpuid"
+               : "=a"(r.eax), "=b"(r.ebx), "=c"(r.ecx), "=d"(r.edx)
+               : "a"(leaf), "c"(subleaf));
   return r;
 }
 
@@ -35,7 +43,8 @@ PTB_INLINE u64 rdmsr(u32 msr) {
   return (u64{hi} << 32) | lo;
 }
 PTB_INLINE void wrmsr(u32 msr, u64 v) {
-  asm volatile("wrmsr" ::"c"(msr), "a"(static_cast<u32>(v)), "d"(static_cast<u32>(v >> 32)) : "memory");
+  asm volatile("wrmsr" ::"c"(msr), "a"(static_cast<u32>(v)), "d"(static_cast<u32>(v >> 32))
+               : "memory");
 }
 
 PTB_INLINE u64 read_cr0() {
@@ -64,18 +73,27 @@ PTB_INLINE Cr4 read_cr4() {
 PTB_INLINE void write_cr4(Cr4 v) { asm volatile("mov %0, %%cr4" ::"r"(v.raw) : "memory"); }
 
 // "memory": after INVLPG the old translation of addr must not be assumed by the compiler either.
-PTB_INLINE void invlpg(const volatile void* addr) { asm volatile("invlpg (%0)" ::"r"(addr) : "memory"); }
+PTB_INLINE void invlpg(const volatile void* addr) {
+  asm volatile("invlpg (%0)" ::"r"(addr) : "memory");
+}
 
 // SDM Vol.2 INVPCID: the descriptor is 16 bytes, PCID in bits 11:0 of the first quadword.
 struct alignas(16) InvpcidDescriptor {
   u64 pcid;
   u64 addr;
 };
-enum class InvpcidType : u64 { kAddress = 0, kSingle = 1, kAllIncludingGlobal = 2, kAllNonGlobal = 3 };
+enum class InvpcidType : u64 {
+  kAddress = 0,
+  kSingle = 1,
+  kAllIncludingGlobal = 2,
+  kAllNonGlobal = 3
+};
 PTB_INLINE void invpcid(InvpcidType type, const InvpcidDescriptor& d) {
   asm volatile("invpcid %0, %1" ::"m"(d), "r"(static_cast<u64>(type)) : "memory");
 }
-PTB_INLINE void invpcid_address(Pcid p, u64 addr) { invpcid(InvpcidType::kAddress, {p.value, addr}); }
+PTB_INLINE void invpcid_address(Pcid p, u64 addr) {
+  invpcid(InvpcidType::kAddress, {p.value, addr});
+}
 PTB_INLINE void invpcid_single(Pcid p) { invpcid(InvpcidType::kSingle, {p.value, 0}); }
 PTB_INLINE void invpcid_all() { invpcid(InvpcidType::kAllIncludingGlobal, {0, 0}); }
 PTB_INLINE void invpcid_all_nonglobal() { invpcid(InvpcidType::kAllNonGlobal, {0, 0}); }

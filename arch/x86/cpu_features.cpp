@@ -4,13 +4,20 @@ namespace ptb::x86 {
 namespace {
 
 constexpr FeatureInfo kFeatureInfo[] = {
-    {"pcid", "CPUID.01H:ECX[17]"},        {"invpcid", "CPUID.07H:EBX[10]"},
-    {"pge", "CPUID.01H:EDX[13]"},         {"smep", "CPUID.07H:EBX[7]"},
-    {"smap", "CPUID.07H:EBX[20]"},        {"la57", "CPUID.07H:ECX[16]"},
-    {"nx", "CPUID.80000001H:EDX[20]"},    {"rdtscp", "CPUID.80000001H:EDX[27]"},
-    {"invariant_tsc", "CPUID.80000007H:EDX[8]"}, {"pdpe1gb", "CPUID.80000001H:EDX[26]"},
-    {"hypervisor", "CPUID.01H:ECX[31]"},  {"syscall", "CPUID.80000001H:EDX[11]"},
-    {"tsc", "CPUID.01H:EDX[4]"},          {"fsgsbase", "CPUID.07H:EBX[0]"},
+    {"pcid", "CPUID.01H:ECX[17]"},
+    {"invpcid", "CPUID.07H:EBX[10]"},
+    {"pge", "CPUID.01H:EDX[13]"},
+    {"smep", "CPUID.07H:EBX[7]"},
+    {"smap", "CPUID.07H:EBX[20]"},
+    {"la57", "CPUID.07H:ECX[16]"},
+    {"nx", "CPUID.80000001H:EDX[20]"},
+    {"rdtscp", "CPUID.80000001H:EDX[27]"},
+    {"invariant_tsc", "CPUID.80000007H:EDX[8]"},
+    {"pdpe1gb", "CPUID.80000001H:EDX[26]"},
+    {"hypervisor", "CPUID.01H:ECX[31]"},
+    {"syscall", "CPUID.80000001H:EDX[11]"},
+    {"tsc", "CPUID.01H:EDX[4]"},
+    {"fsgsbase", "CPUID.07H:EBX[0]"},
 };
 static_assert(sizeof(kFeatureInfo) / sizeof(kFeatureInfo[0]) == static_cast<u32>(Feature::kCount));
 
@@ -49,7 +56,7 @@ CpuInfo decode_cpu(CpuidFn cpuid) {
   put_regs(c.vendor, l0.ebx, l0.edx, l0.ecx);  // "GenuineIntel" is EBX, EDX, ECX
   sanitize(c.vendor);
   bool intel = c.vendor[0] == 'G' && c.vendor[7] == 'I';  // GenuineIntel
-  bool amd = c.vendor[0] == 'A' && c.vendor[3] == 'h';     // AuthenticAMD
+  bool amd = c.vendor[0] == 'A' && c.vendor[3] == 'h';    // AuthenticAMD
   c.vendor_kind = intel ? Vendor::kIntel : amd ? Vendor::kAmd : Vendor::kOther;
 
   if (c.max_leaf >= 1) {
@@ -57,8 +64,9 @@ CpuInfo decode_cpu(CpuidFn cpuid) {
     u32 base_family = (l1.eax >> 8) & 0xf, base_model = (l1.eax >> 4) & 0xf;
     c.stepping = l1.eax & 0xf;
     c.family = base_family == 0xf ? base_family + ((l1.eax >> 20) & 0xff) : base_family;
-    c.model = (base_family == 0x6 || base_family == 0xf) ? base_model | (((l1.eax >> 16) & 0xf) << 4)
-                                                         : base_model;
+    c.model = (base_family == 0x6 || base_family == 0xf)
+                  ? base_model | (((l1.eax >> 16) & 0xf) << 4)
+                  : base_model;
     set(c, Feature::kPcid, bit(l1.ecx, 17));
     set(c, Feature::kHypervisor, bit(l1.ecx, 31));
     set(c, Feature::kPge, bit(l1.edx, 13));
@@ -94,12 +102,14 @@ CpuInfo decode_cpu(CpuidFn cpuid) {
       CpuidResult b = cpuid(0x8000'0002 + i, 0);
       const u32 regs[4] = {b.eax, b.ebx, b.ecx, b.edx};
       for (int r = 0; r < 4; ++r)
-        for (int k = 0; k < 4; ++k) c.brand[i * 16 + r * 4 + k] = static_cast<char>(regs[r] >> (8 * k));
+        for (int k = 0; k < 4; ++k)
+          c.brand[i * 16 + r * 4 + k] = static_cast<char>(regs[r] >> (8 * k));
     }
     c.brand[48] = '\0';
     sanitize(c.brand);
   }
-  if (c.max_ext_leaf >= 0x8000'0007) set(c, Feature::kInvariantTsc, bit(cpuid(0x8000'0007, 0).edx, 8));
+  if (c.max_ext_leaf >= 0x8000'0007)
+    set(c, Feature::kInvariantTsc, bit(cpuid(0x8000'0007, 0).edx, 8));
 
   if (c.has(Feature::kHypervisor)) {
     CpuidResult h = cpuid(0x4000'0000, 0);  // signature in EBX, ECX, EDX

@@ -25,7 +25,7 @@ enum class Feature : u32 {
 };
 
 struct FeatureInfo {
-  const char* name;  // as in the env record
+  const char* name;       // as in the env record
   const char* cpuid_bit;  // for skip reasons: "CPUID.01H:ECX[17]"
 };
 const FeatureInfo& feature_info(Feature f);

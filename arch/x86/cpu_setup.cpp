@@ -4,8 +4,8 @@
 
 extern "C" const ptb::u64 trap_stub_table[32];
 extern "C" const ptb::u64 trap_stub_soft;
-extern "C" char __entry_text_start[], __entry_text_end[], __entry_rodata_start[], __entry_data_start[],
-    __entry_data_end[];
+extern "C" char __entry_text_start[], __entry_text_end[], __entry_rodata_start[],
+    __entry_data_start[], __entry_data_end[];
 
 namespace ptb::x86 {
 namespace {

@@ -48,7 +48,9 @@ struct SegmentDescriptor {
   }
   constexpr unsigned ring() const { return static_cast<unsigned>((raw >> 45) & 3); }
   constexpr bool present() const { return (raw & kPresent) != 0; }
-  constexpr bool is_long_code() const { return (raw & (kExecutable | kLong)) == (kExecutable | kLong); }
+  constexpr bool is_long_code() const {
+    return (raw & (kExecutable | kLong)) == (kExecutable | kLong);
+  }
 };
 
 static_assert(SegmentDescriptor::code64(0).raw == 0x00af'9b00'0000'ffff);
@@ -77,8 +79,12 @@ struct TssDescriptor {
              (u64{(limit >> 16) & 0xf} << 48) | (((base >> 24) & 0xff) << 56);
     return {lo, base >> 32};
   }
-  constexpr u64 base() const { return ((low >> 16) & 0xffffff) | (((low >> 56) & 0xff) << 24) | (high << 32); }
-  constexpr u32 limit() const { return static_cast<u32>((low & 0xffff) | (((low >> 48) & 0xf) << 16)); }
+  constexpr u64 base() const {
+    return ((low >> 16) & 0xffffff) | (((low >> 56) & 0xff) << 24) | (high << 32);
+  }
+  constexpr u32 limit() const {
+    return static_cast<u32>((low & 0xffff) | (((low >> 48) & 0xf) << 16));
+  }
 };
 static_assert(TssDescriptor::make(0xffff'8000'1234'5678, 103).base() == 0xffff'8000'1234'5678);
 static_assert(TssDescriptor::make(0x1234'5678, 103).limit() == 103);
@@ -93,7 +99,9 @@ struct IdtGate {
              (u64{dpl & 3} << 45) | (u64{1} << 47) | (((handler >> 16) & 0xffff) << 48);
     return {lo, handler >> 32};
   }
-  constexpr u64 handler() const { return (low & 0xffff) | (((low >> 48) & 0xffff) << 16) | (high << 32); }
+  constexpr u64 handler() const {
+    return (low & 0xffff) | (((low >> 48) & 0xffff) << 16) | (high << 32);
+  }
   constexpr unsigned ist() const { return static_cast<unsigned>((low >> 32) & 7); }
   constexpr unsigned dpl() const { return static_cast<unsigned>((low >> 45) & 3); }
   constexpr u16 selector() const { return static_cast<u16>(low >> 16); }

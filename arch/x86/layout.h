@@ -51,7 +51,8 @@ inline constexpr u64 kPtiSwitchMask = 0x1800;
 inline constexpr unsigned kVectorSoft = 0x81, kVectorRing3Exit = 0x82;
 inline constexpr u64 kPfInsnLen = 2;  // mov [rbx], al
 static_assert(kPtiSwitchMask == (kUserPgdOffset | kUserPcidBit));
-static_assert((u64{1} << kPtiUserPgdBit) == kUserPgdOffset && (1u << kPtiUserPcidBit) == kUserPcidBit);
+static_assert((u64{1} << kPtiUserPgdBit) == kUserPgdOffset &&
+              (1u << kPtiUserPcidBit) == kUserPcidBit);
 static_assert(Cr3::kNoflush == u64{1} << kCr3NoflushBit);
 
 // What the exception stubs push: general registers below the vector and error code, below the

@@ -4,11 +4,16 @@ namespace ptb::x86 {
 
 const char* map_error_name(MapError e) {
   switch (e) {
-    case MapError::kNone: return "ok";
-    case MapError::kOutOfMemory: return "out of memory for page tables";
-    case MapError::kMisaligned: return "address or size not page-aligned";
-    case MapError::kNotCanonical: return "virtual address not canonical";
-    case MapError::kConflict: return "range already mapped with a different page size";
+    case MapError::kNone:
+      return "ok";
+    case MapError::kOutOfMemory:
+      return "out of memory for page tables";
+    case MapError::kMisaligned:
+      return "address or size not page-aligned";
+    case MapError::kNotCanonical:
+      return "virtual address not canonical";
+    case MapError::kConflict:
+      return "range already mapped with a different page size";
   }
   return "?";
 }

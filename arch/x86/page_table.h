@@ -17,7 +17,9 @@ struct Pte {
   static constexpr u64 kFlagsMask = ~kAddrMask;
   u64 raw = 0;
 
-  static constexpr Pte make(u64 phys, u64 flags) { return Pte{(phys & kAddrMask) | (flags & kFlagsMask)}; }
+  static constexpr Pte make(u64 phys, u64 flags) {
+    return Pte{(phys & kAddrMask) | (flags & kFlagsMask)};
+  }
   constexpr bool present() const { return raw & kPresent; }
   constexpr bool huge() const { return raw & kHuge; }
   constexpr u64 addr() const { return raw & kAddrMask; }

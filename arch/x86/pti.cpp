@@ -40,7 +40,8 @@ MapError build_pti_user_tables(const PageTable& kernel, PageTable& user, unsigne
   for (unsigned i = user_first; i <= user_last && i < kEntries; ++i) uroot[i] = kroot[i];
 
   if (MapError err = map_run(user, e.text_start, e.text_end, 0); err != MapError::kNone) return err;
-  if (MapError err = map_run(user, e.rodata_start, e.rodata_end, nx); err != MapError::kNone) return err;
+  if (MapError err = map_run(user, e.rodata_start, e.rodata_end, nx); err != MapError::kNone)
+    return err;
   return map_run(user, e.data_start, e.data_end, Pte::kWritable | nx);
 }
 

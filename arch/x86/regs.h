@@ -40,10 +40,12 @@ struct Pcid {
 struct Asid {
   u16 value = 0;
 };
-inline constexpr u16 kUserPcidBit = 1u << 11;      // X86_CR3_PTI_PCID_USER_BIT
-inline constexpr u64 kUserPgdOffset = 1u << 12;    // user PGD = kernel PGD + 4 KiB
+inline constexpr u16 kUserPcidBit = 1u << 11;    // X86_CR3_PTI_PCID_USER_BIT
+inline constexpr u64 kUserPgdOffset = 1u << 12;  // user PGD = kernel PGD + 4 KiB
 constexpr Pcid kernel_pcid(Asid a) { return Pcid{static_cast<u16>(a.value + 1)}; }
-constexpr Pcid user_pcid(Asid a) { return Pcid{static_cast<u16>(kernel_pcid(a).value | kUserPcidBit)}; }
+constexpr Pcid user_pcid(Asid a) {
+  return Pcid{static_cast<u16>(kernel_pcid(a).value | kUserPcidBit)};
+}
 
 // SDM Vol.3 4.5 (4-level paging) and 4.10.4.1: CR3 holds the top-level table's physical address;
 // with CR4.PCIDE = 1 its low 12 bits are the PCID and bit 63 asks the CPU not to flush the
@@ -58,7 +60,9 @@ struct Cr3 {
   constexpr u64 table() const { return raw & kAddrMask; }
   constexpr Pcid pcid() const { return Pcid{static_cast<u16>(raw & Pcid::kMask)}; }
   constexpr bool noflush() const { return (raw & kNoflush) != 0; }
-  constexpr Cr3 with_pcid(Pcid p) const { return Cr3{(raw & ~u64{Pcid::kMask}) | (p.value & Pcid::kMask)}; }
+  constexpr Cr3 with_pcid(Pcid p) const {
+    return Cr3{(raw & ~u64{Pcid::kMask}) | (p.value & Pcid::kMask)};
+  }
   constexpr Cr3 with_noflush(bool on) const { return Cr3{on ? raw | kNoflush : raw & ~kNoflush}; }
   // The other half of a PTI pair: flip the PGD bit 12 and the user PCID bit 11, as Linux's
   // SWITCH_TO_USER_CR3 / SWITCH_TO_KERNEL_CR3 do.

@@ -15,12 +15,12 @@ bool Uart16550::init() {
   outb(base_ + kLcr, 0x80);   // DLAB on
   outb(base_ + kData, 0x01);  // divisor 1: 115200 baud
   outb(base_ + kIer, 0x00);
-  outb(base_ + kLcr, 0x03);   // 8N1, DLAB off
-  outb(base_ + kFcr, 0xc7);   // FIFOs on, cleared, 14-byte threshold
-  outb(base_ + kMcr, 0x1e);   // loopback mode for the presence test
+  outb(base_ + kLcr, 0x03);  // 8N1, DLAB off
+  outb(base_ + kFcr, 0xc7);  // FIFOs on, cleared, 14-byte threshold
+  outb(base_ + kMcr, 0x1e);  // loopback mode for the presence test
   outb(base_ + kData, 0xae);
   present_ = inb(base_ + kData) == 0xae;
-  outb(base_ + kMcr, 0x0f);   // normal operation: DTR, RTS, OUT1, OUT2
+  outb(base_ + kMcr, 0x0f);  // normal operation: DTR, RTS, OUT1, OUT2
   return present_;
 }
 

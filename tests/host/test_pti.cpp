@@ -42,7 +42,8 @@ struct Fixture {
     // The kernel maps itself (2 MiB identity pages) and the user region (user pages).
     EXPECT_EQ(kernel.map_range(0, 0, 64 << 20, Pte::kWritable | kNx, true), MapError::kNone);
     EXPECT_EQ(kernel.map_4k(kUserBase, 0x4000'0000, Pte::kUser), MapError::kNone);
-    EXPECT_EQ(kernel.map_4k(kUserBase + 0x10'0000, 0x4000'1000, Pte::kUser | Pte::kWritable | kNx), MapError::kNone);
+    EXPECT_EQ(kernel.map_4k(kUserBase + 0x10'0000, 0x4000'1000, Pte::kUser | Pte::kWritable | kNx),
+              MapError::kNone);
     EXPECT_EQ(build_pti_user_tables(kernel, user, 255, 255, area, kNx), MapError::kNone);
   }
 };
@@ -68,7 +69,8 @@ TEST(PtiUserTables, ExposeExactlyTheEntryAreaWithItsPermissions) {
 
 TEST(PtiUserTables, KernelOutsideTheEntryAreaIsAbsent) {
   Fixture f;
-  for (u64 va : {u64{0x100000}, u64{0x112000}, u64{0x114000}, u64{0x128000}, u64{0x136000}, u64{0x200000}})
+  for (u64 va :
+       {u64{0x100000}, u64{0x112000}, u64{0x114000}, u64{0x128000}, u64{0x136000}, u64{0x200000}})
     EXPECT_FALSE(f.user.translate(va).present) << std::hex << va;
   EXPECT_TRUE(f.kernel.translate(0x128000).present);
 }
@@ -90,7 +92,8 @@ TEST(PtiUserTables, UserHalfIsSharedWithTheKernelTables) {
   EXPECT_FALSE(code.no_execute);
   EXPECT_EQ(code.phys, 0x4000'0000u);
   // A user page mapped later in the kernel tables shows up in the user tables too.
-  ASSERT_EQ(f.kernel.map_4k(kUserBase + 0x20'0000, 0x4000'2000, Pte::kUser | Pte::kWritable | kNx), MapError::kNone);
+  ASSERT_EQ(f.kernel.map_4k(kUserBase + 0x20'0000, 0x4000'2000, Pte::kUser | Pte::kWritable | kNx),
+            MapError::kNone);
   EXPECT_TRUE(f.user.translate(kUserBase + 0x20'0000).present);
 }
 
@@ -119,7 +122,9 @@ namespace ptb::bench {
 namespace {
 
 // arch/x86/syscall.asm, TO_KERNEL_CR3: (bts 63 with PCID NOFLUSH,) and ~0x1800.
-u64 stub_to_kernel(u64 cr3, bool noflush) { return (noflush ? cr3 | x86::Cr3::kNoflush : cr3) & ~u64{0x1800}; }
+u64 stub_to_kernel(u64 cr3, bool noflush) {
+  return (noflush ? cr3 | x86::Cr3::kNoflush : cr3) & ~u64{0x1800};
+}
 // TO_USER_CR3: PTI without PCID sets bit 12 only; with PCID both bits (NOFLUSH unless flushing).
 u64 stub_to_user(u64 cr3, Pti mode) {
   if (mode == Pti::kPti) return cr3 | 0x1000;
@@ -147,8 +152,8 @@ TEST(PtiCr3, PtiWithoutPcidUsesTheSecondHalfAndPcidZero) {
 TEST(PtiCr3, PcidUsesLinuxsKernelAndUserPcids) {
   for (Pti mode : {Pti::kPcid, Pti::kPcidFlush}) {
     PtiCr3 c = pti_cr3(mode, kRoot);
-    EXPECT_EQ(c.kernel, kRoot | 1);                // kernel PCID = ASID 0 + 1
-    EXPECT_EQ(c.user, (kRoot + 0x1000) | 2049);    // user PCID = kernel PCID | 2048
+    EXPECT_EQ(c.kernel, kRoot | 1);              // kernel PCID = ASID 0 + 1
+    EXPECT_EQ(c.user, (kRoot + 0x1000) | 2049);  // user PCID = kernel PCID | 2048
     // What the stubs compute from one value gives the other (modulo the NOFLUSH request).
     EXPECT_EQ(stub_to_kernel(c.user, mode == Pti::kPcid) & ~x86::Cr3::kNoflush, c.kernel);
     EXPECT_EQ(stub_to_user(c.kernel, mode) & ~x86::Cr3::kNoflush, c.user);

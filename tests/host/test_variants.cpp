@@ -13,7 +13,9 @@
 
 // The table names assembly templates and entry points; on the host any distinct bytes will do.
 #define FAKE(name) extern "C" const ptb::u8 name[4] = {0x90, 0x90, 0x90, 0x90}
-#define FAKE_TEMPLATE(name) FAKE(name); FAKE(name##_end)
+#define FAKE_TEMPLATE(name) \
+  FAKE(name);               \
+  FAKE(name##_end)
 FAKE_TEMPLATE(body_cr3_read);
 FAKE_TEMPLATE(body_cr3_write);
 FAKE_TEMPLATE(body_cr3_switch);
@@ -77,19 +79,40 @@ TEST(VariantTable, NamesAreUniqueAndShapedLikeTheContract) {
 
 TEST(VariantTable, EveryNameTheIssuesPromiseIsThere) {
   Table t = build();
-  for (const char* n :
-       {"cr3.read", "cr3.write.nopcid", "cr3.write.pcid.flush", "cr3.write.pcid.noflush",
-        "cr3.switch.nopcid", "cr3.switch.pcid.flush", "cr3.switch.pcid.noflush", "invpcid.addr",
-        "invpcid.single", "invpcid.all", "invpcid.allnonglobal", "invlpg", "invlpg.unmapped",
-        "cr4.pge.toggle", "syscall.direct", "syscall.trampoline", "syscall.pti", "syscall.pti.pcid",
-        "syscall.pti.pcid.flush", "syscall.pti.pcid.extra1", "syscall.pti.pcid.extra2", "fault.pf",
-        "fault.pf.pti", "trap.int3", "trap.int3.pti", "int.soft", "int.soft.pti"}) {
+  for (const char* n : {"cr3.read",
+                        "cr3.write.nopcid",
+                        "cr3.write.pcid.flush",
+                        "cr3.write.pcid.noflush",
+                        "cr3.switch.nopcid",
+                        "cr3.switch.pcid.flush",
+                        "cr3.switch.pcid.noflush",
+                        "invpcid.addr",
+                        "invpcid.single",
+                        "invpcid.all",
+                        "invpcid.allnonglobal",
+                        "invlpg",
+                        "invlpg.unmapped",
+                        "cr4.pge.toggle",
+                        "syscall.direct",
+                        "syscall.trampoline",
+                        "syscall.pti",
+                        "syscall.pti.pcid",
+                        "syscall.pti.pcid.flush",
+                        "syscall.pti.pcid.extra1",
+                        "syscall.pti.pcid.extra2",
+                        "fault.pf",
+                        "fault.pf.pti",
+                        "trap.int3",
+                        "trap.int3.pti",
+                        "int.soft",
+                        "int.soft.pti"}) {
     EXPECT_TRUE(t.by_name.count(n)) << n;
   }
   for (const char* kind : {"syscall", "pf", "int3", "int"}) {
     for (const char* pti : {"", ".pti"}) {
       for (const char* dir : {".u2k", ".k2u"}) {
-        EXPECT_TRUE(t.by_name.count(std::string("crossing.") + kind + pti + dir)) << kind << pti << dir;
+        EXPECT_TRUE(t.by_name.count(std::string("crossing.") + kind + pti + dir))
+            << kind << pti << dir;
       }
     }
   }
@@ -103,8 +126,9 @@ TEST(VariantTable, PcidStateIsNeverUsedWithoutDeclaringPcid) {
     const Variant& v = t.rows[i];
     std::string name = v.name;
     bool pcid_env = v.env & kEnvPcid;
-    bool pcid_ring3 = v.method == Method::kRing3 &&
-                      (ring3_spec(v.ring3_kind).pti == Pti::kPcid || ring3_spec(v.ring3_kind).pti == Pti::kPcidFlush);
+    bool pcid_ring3 =
+        v.method == Method::kRing3 && (ring3_spec(v.ring3_kind).pti == Pti::kPcid ||
+                                       ring3_spec(v.ring3_kind).pti == Pti::kPcidFlush);
     if (pcid_env || pcid_ring3) {
       EXPECT_TRUE(needs(v, Feature::kPcid)) << name;
     }
@@ -122,7 +146,8 @@ TEST(VariantTable, PcidStateIsNeverUsedWithoutDeclaringPcid) {
     }
   }
   // And nothing else asks for PCID: the non-PCID rows must run on a CPU without it.
-  for (const char* n : {"cr3.read", "cr3.write.nopcid", "cr3.switch.nopcid", "invlpg", "syscall.pti", "fault.pf.pti"}) {
+  for (const char* n : {"cr3.read", "cr3.write.nopcid", "cr3.switch.nopcid", "invlpg",
+                        "syscall.pti", "fault.pf.pti"}) {
     EXPECT_FALSE(needs(*t.by_name.at(n), Feature::kPcid)) << n;
   }
 }
@@ -143,8 +168,10 @@ TEST(VariantTable, LoopRowsHaveABodyAndCountTheirInstructions) {
     EXPECT_GT(v.instructions, 0u) << v.name;
   }
   // The issue's exactness relations hold by construction of the table.
-  EXPECT_EQ(t.by_name.at("syscall.pti.pcid.extra1")->instructions, t.by_name.at("syscall.pti.pcid")->instructions + 1);
-  EXPECT_EQ(t.by_name.at("syscall.pti.pcid.extra2")->instructions, t.by_name.at("syscall.pti.pcid.extra1")->instructions + 1);
+  EXPECT_EQ(t.by_name.at("syscall.pti.pcid.extra1")->instructions,
+            t.by_name.at("syscall.pti.pcid")->instructions + 1);
+  EXPECT_EQ(t.by_name.at("syscall.pti.pcid.extra2")->instructions,
+            t.by_name.at("syscall.pti.pcid.extra1")->instructions + 1);
   EXPECT_EQ(t.by_name.at("cr4.pge.toggle")->instructions, 2u);
   for (const char* n : {"cr3.read", "cr3.write.nopcid", "invpcid.single", "invlpg"}) {
     EXPECT_EQ(t.by_name.at(n)->instructions, 1u) << n;
