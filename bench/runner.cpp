@@ -156,7 +156,7 @@ void emit_result(const Variant& v, const Result& r, const Params& p, u64 tsc_hz)
 
   Text<200> h;
   h.put("  ").put(v.name);
-  h.pad_to(0, 34);
+  h.put(" ").pad_to(0, 42);
   h.put(status_name(r.status));
   if (r.status == Status::kOk) {
     h.put("  median ").put_fixed(r.stats.median, 3).put("  q1 ").put_fixed(r.stats.q1, 3);
@@ -206,12 +206,76 @@ void emit_result(const Variant& v, const Result& r, const Params& p, u64 tsc_hz)
   console::record(j);
 }
 
+namespace {
+
+// The refill points kept on a crowded screen.
+bool screen_worthy(const Variant& v, u32 level) {
+  if (v.method != Method::kRefill || level == 0) return true;
+  return v.pages == 1 || v.pages == 64 || (level == 1 && v.pages == 1024);
+}
+
+}  // namespace
+
+// The last thing on the screen: every result in columns, sized to the screen, so that a machine
+// without a serial port keeps the results in view (serial has the full table already). The
+// refill curve is thinned first when it does not fit.
+void print_screen_summary(const Variant* v, const Result* r, usize n, bool bare_metal) {
+  const u32 cols = console::screen_columns(), rows = console::screen_rows();
+  if (cols < 40 || rows < 5 || n == 0) return;
+  constexpr u32 kCell = 40;
+  const u32 per_row = cols / kCell;
+  const u32 lines = rows - 4;  // title, note, the PASS/FAIL line, and the line after it
+  u32 level = 0;
+  usize shown = 0;
+  for (; level < 3; ++level) {
+    shown = 0;
+    for (usize i = 0; i < n; ++i) shown += screen_worthy(v[i], level) ? 1 : 0;
+    if (shown <= usize{per_row} * lines) break;
+  }
+  const usize capacity = usize{per_row} * lines;
+  const usize height = (shown < capacity ? shown : capacity) / per_row + ((shown % per_row) != 0);
+  console::screen_clear();
+  Text<200> t;
+  t.put("ptibench: median TSC ticks per operation");  // fits 80 columns
+  if (level > 0) t.put(" (refill curve thinned)");
+  console::screen_line(t);
+  // Column-major: read down, then across.
+  const Variant* order[256];
+  usize m = 0;
+  for (usize i = 0; i < n && m < 256; ++i)
+    if (screen_worthy(v[i], level)) order[m++] = &v[i];
+  for (usize row = 0; row < height && row < lines; ++row) {
+    t.clear();
+    for (u32 c = 0; c < per_row; ++c) {
+      usize k = c * height + row;
+      if (k >= m || k >= capacity) break;
+      const Result& res = r[order[k] - v];
+      usize start = t.size();
+      // The name, then the value right-aligned in the cell's last 9 columns.
+      Text<24> value;
+      if (res.status == Status::kOk) {
+        value.put_fixed(res.stats.median, res.stats.median < 100 ? 2 : 0);
+      } else {
+        value.put(status_name(res.status));
+      }
+      t.put(order[k]->name).put(' ');
+      while (t.size() < start + kCell - 1 - value.size()) t.put(' ');
+      t.put(value.c_str()).pad_to(start, kCell);
+    }
+    console::screen_line(t);
+  }
+  t.clear();
+  if (m > capacity) t.put("... more in the serial log. ");
+  if (!bare_metal) t.put("Not bare metal: not hardware timings.");
+  console::screen_line(t);
+}
+
 void print_table(const Variant* v, const Result* r, usize n, u64 tsc_hz, bool bare_metal) {
   console::line("");
   console::line("ptibench results (TSC ticks per operation; median [q1 .. q3]):");
   for (usize i = 0; i < n; ++i) {
     Text<200> t;
-    t.put(v[i].name).pad_to(0, 32);
+    t.put(v[i].name).put(" ").pad_to(0, 40);
     if (r[i].status == Status::kOk) {
       usize col = t.size();
       t.put_fixed(r[i].stats.median, 3).pad_to(col, 10).put(" [").put_fixed(r[i].stats.q1, 3);

@@ -30,6 +30,8 @@ Result run_variant(const Variant& v, const Fixture& fx, const Params& p, const x
 void emit_result(const Variant& v, const Result& r, const Params& p, u64 tsc_hz);
 // The end-of-run table of everything that ran.
 void print_table(const Variant* v, const Result* r, usize n, u64 tsc_hz, bool bare_metal);
+// Then the screen alone: every result in columns sized to the screen.
+void print_screen_summary(const Variant* v, const Result* r, usize n, bool bare_metal);
 
 // Repetition samples (ticks per repetition, before dividing by ops), for runners elsewhere.
 i64* sample_buffer();

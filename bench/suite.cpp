@@ -298,6 +298,7 @@ void run_suite(SuiteContext& ctx) {
     ++shown;
   }
   print_table(table, results, shown, ctx.tsc_hz, bare_metal);
+  print_screen_summary(table, results, shown, bare_metal);
 }
 
 namespace {

@@ -1,5 +1,6 @@
 #include "kernel/console.h"
 
+#include "arch/x86/cpu.h"
 #include "arch/x86/uart.h"
 #include "kernel/fb_text.h"
 
@@ -32,6 +33,10 @@ bool serial_present() { return com1.present(); }
 void attach_vga_text(u64 cells_addr, u32 columns, u32 rows) {
   vga = VgaText(reinterpret_cast<volatile u16*>(cells_addr), columns, rows);
   vga.clear();
+  // Hide the hardware cursor the BIOS left blinking somewhere: CRTC register 0Ah (cursor start),
+  // bit 5 = cursor off.
+  x86::outb(0x3d4, 0x0a);
+  x86::outb(0x3d5, 0x20);
   screen = Screen::kVga;
 }
 
@@ -67,6 +72,28 @@ const char* screen_kind() {
 }
 
 void set_machine_lines_on_screen(bool on) { machine_on_screen = on; }
+
+u32 screen_columns() {
+  if (screen == Screen::kVga) return vga.columns();
+  if (screen == Screen::kFramebuffer) return fb.columns();
+  return 0;
+}
+
+u32 screen_rows() {
+  if (screen == Screen::kVga) return vga.rows();
+  if (screen == Screen::kFramebuffer) return fb.rows();
+  return 0;
+}
+
+void screen_clear() {
+  if (screen == Screen::kVga) vga.clear();
+  if (screen == Screen::kFramebuffer) fb.clear();
+}
+
+void screen_line(const TextBuf& t) {
+  screen_write(t.c_str(), t.size());
+  screen_write("\n", 1);
+}
 
 void write(const char* s, usize n) {
   serial_write(s, n);

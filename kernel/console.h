@@ -21,6 +21,12 @@ bool attach_framebuffer(const FramebufferDesc& fb);
 const char* screen_kind();  // "vga-text", "framebuffer" or "none"
 void set_machine_lines_on_screen(bool on);
 
+// The screen alone (no-ops without one): its size in characters, clearing it, writing to it.
+u32 screen_columns();
+u32 screen_rows();
+void screen_clear();
+void screen_line(const TextBuf& t);
+
 // Writes `s` followed by a line end to serial and screen.
 void line(const char* s);
 void line(const TextBuf& t);
