@@ -24,14 +24,19 @@ ASM_SYMBOL(syscall_entry_pti_pcid_extra1);
 ASM_SYMBOL(syscall_entry_pti_pcid_extra2);
 ASM_SYMBOL(exception_stub_pf);
 ASM_SYMBOL(exception_stub_pf_pti);
+ASM_SYMBOL(exception_stub_pf_pti_pcid);
 ASM_SYMBOL(exception_stub_trap);
 ASM_SYMBOL(exception_stub_trap_pti);
+ASM_SYMBOL(exception_stub_trap_pti_pcid);
 ASM_SYMBOL(crossing_stub_syscall);
 ASM_SYMBOL(crossing_stub_syscall_pti);
+ASM_SYMBOL(crossing_stub_syscall_pti_pcid);
 ASM_SYMBOL(crossing_stub_pf);
 ASM_SYMBOL(crossing_stub_pf_pti);
+ASM_SYMBOL(crossing_stub_pf_pti_pcid);
 ASM_SYMBOL(crossing_stub_trap);
 ASM_SYMBOL(crossing_stub_trap_pti);
+ASM_SYMBOL(crossing_stub_trap_pti_pcid);
 
 namespace ptb::bench {
 namespace {
@@ -115,35 +120,59 @@ void build_specs(const u32* ks, usize nk) {
   add({"trap.int3.pti", Group::kTrap,  Pti::kPti, nullptr, TEMPLATE_OF(body_int3), 10, 3, exception_stub_trap_pti, Cross::kNone, false, 0});
   add({"int.soft",      Group::kInt,   Pti::kOff, nullptr, TEMPLATE_OF(body_int_soft), 2, x86::kVectorSoft, exception_stub_trap, Cross::kNone, false, 0});
   add({"int.soft.pti",  Group::kInt,   Pti::kPti, nullptr, TEMPLATE_OF(body_int_soft), 10, x86::kVectorSoft, exception_stub_trap_pti, Cross::kNone, false, 0});
+  // With PCID (Linux's scheme): + SWAPGS in and out, RDX saved too, 4 instructions in and 9 out.
+  add({"fault.pf.pti.pcid",  Group::kFault, Pti::kPcid, nullptr, TEMPLATE_OF(body_store_fault), 22, 14, exception_stub_pf_pti_pcid, Cross::kNone, false, 0, 1});
+  add({"trap.int3.pti.pcid", Group::kTrap,  Pti::kPcid, nullptr, TEMPLATE_OF(body_int3), 21, 3, exception_stub_trap_pti_pcid, Cross::kNone, false, 0});
+  add({"int.soft.pti.pcid",  Group::kInt,   Pti::kPcid, nullptr, TEMPLATE_OF(body_int_soft), 21, x86::kVectorSoft, exception_stub_trap_pti_pcid, Cross::kNone, false, 0});
   // clang-format on
 
   // One-way crossings. Counted instructions between the two stamps: ring 3 `rdtsc`, 3 moves
-  // and the crossing instruction (not retired for the faulting store), plus the CR3 switch
-  // under PTI; back: `rdtsc`, 3 moves, the CR3 switch under PTI, SYSRET or IRETQ.
+  // and the crossing instruction (not retired for the faulting store), then the kernel's entry
+  // work; back: `rdtsc`, 3 moves, the kernel's exit work, SYSRET or IRETQ. The entry/exit work:
+  // nothing without PTI; the 3-instruction CR3 switch with PTI; with PCID, SWAPGS and the
+  // 4-instruction switch in, the 9-instruction lazy-flush switch and SWAPGS out.
   struct {
     const char* name;
     Cross cross;
     u8 vector;
-    const u8* stub;
-    const u8* stub_pti;
+    const u8* stub[3];  // PTI off, PTI, PTI + PCID
     u32 crossing_insn;
-  } kinds[] = {
-      {"syscall", Cross::kSyscall, 0, crossing_stub_syscall, crossing_stub_syscall_pti, 1},
-      {"pf", Cross::kPf, 14, crossing_stub_pf, crossing_stub_pf_pti, 0},
-      {"int3", Cross::kInt3, 3, crossing_stub_trap, crossing_stub_trap_pti, 1},
-      {"int", Cross::kInt, x86::kVectorSoft, crossing_stub_trap, crossing_stub_trap_pti, 1}};
-  static char crossing_names[16][40];
+  } kinds[] = {{"syscall",
+                Cross::kSyscall,
+                0,
+                {crossing_stub_syscall, crossing_stub_syscall_pti, crossing_stub_syscall_pti_pcid},
+                1},
+               {"pf",
+                Cross::kPf,
+                14,
+                {crossing_stub_pf, crossing_stub_pf_pti, crossing_stub_pf_pti_pcid},
+                0},
+               {"int3",
+                Cross::kInt3,
+                3,
+                {crossing_stub_trap, crossing_stub_trap_pti, crossing_stub_trap_pti_pcid},
+                1},
+               {"int",
+                Cross::kInt,
+                x86::kVectorSoft,
+                {crossing_stub_trap, crossing_stub_trap_pti, crossing_stub_trap_pti_pcid},
+                1}};
+  constexpr struct {
+    const char* suffix;
+    Pti pti;
+    u32 in, out;
+  } modes[] = {{"", Pti::kOff, 0, 0}, {".pti", Pti::kPti, 3, 3}, {".pti.pcid", Pti::kPcid, 5, 10}};
+  static char crossing_names[24][40];
   usize cn = 0;
   for (const auto& k : kinds) {
-    for (int pti = 0; pti < 2; ++pti) {
+    for (usize m = 0; m < 3; ++m) {
       for (int dir = 0; dir < 2; ++dir) {
         TextBuf t(crossing_names[cn], sizeof(crossing_names[0]));
-        t.put("crossing.").put(k.name).put(pti ? ".pti" : "").put(dir ? ".k2u" : ".u2k");
-        u32 instr = dir ? 5 + (pti ? 3u : 0u) : 4 + k.crossing_insn + (pti ? 3u : 0u);
-        add({crossing_names[cn], Group::kCrossing, pti ? Pti::kPti : Pti::kOff,
-             k.cross == Cross::kSyscall ? (pti ? k.stub_pti : k.stub) : nullptr,
-             Template{nullptr, nullptr}, instr, k.vector, pti ? k.stub_pti : k.stub, k.cross,
-             dir != 0, 0, (k.cross == Cross::kPf && !dir) ? 1u : 0u});
+        t.put("crossing.").put(k.name).put(modes[m].suffix).put(dir ? ".k2u" : ".u2k");
+        u32 instr = dir ? 5 + modes[m].out : 4 + k.crossing_insn + modes[m].in;
+        add({crossing_names[cn], Group::kCrossing, modes[m].pti,
+             k.cross == Cross::kSyscall ? k.stub[m] : nullptr, Template{nullptr, nullptr}, instr,
+             k.vector, k.stub[m], k.cross, dir != 0, 0, (k.cross == Cross::kPf && !dir) ? 1u : 0u});
         ++cn;
       }
     }

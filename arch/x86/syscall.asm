@@ -121,22 +121,34 @@ SYSCALL_TRAMPOLINE pti_pcid_extra2, MODE_PCID, 2
 
 ; ---- round trips through an exception or software interrupt ----------------------------------
 ; The kernel side does only what a return needs: skip the faulting store (fault.pf), drop the
-; error code, switch CR3 in and out under PTI (without PCID). RAX goes through the entry stack,
-; which both page tables map.
-%macro EXCEPTION_RETURN 3               ; %1 name, %2 1 = #PF (skip the store, drop error code), %3 PTI
+; error code, and under PTI switch CR3 in and out. Scratch registers go on the entry stack, which
+; both page tables map. With PCID the exit's lazy-flush test reads the per-CPU area, so those
+; stubs SWAPGS in and out as Linux does on every entry.
+%macro EXCEPTION_RETURN 3               ; %1 name, %2 1 = #PF (skip the store, drop error code), %3 mode
 section .entry.text
 global exception_stub_%1
 exception_stub_%1:
-%if %3
+%assign saved 0
+%if %3 == MODE_PCID
+    swapgs
+    push rdx
+%assign saved saved + 1
+%endif
+%if %3 != MODE_NONE
     push rax
-    TO_KERNEL_CR3 rax, MODE_PTI
+%assign saved saved + 1
 %endif
+    TO_KERNEL_CR3 rax, %3
 %if %2
-    add qword [rsp + 8 + 8 * %3], PF_INSN_LEN
+    add qword [rsp + 8 + 8 * saved], PF_INSN_LEN
 %endif
-%if %3
-    TO_USER_CR3 rax, rax, MODE_PTI
+    TO_USER_CR3 rax, rdx, %3
+%if %3 != MODE_NONE
     pop rax
+%endif
+%if %3 == MODE_PCID
+    pop rdx
+    swapgs
 %endif
 %if %2
     add rsp, 8
@@ -144,22 +156,25 @@ exception_stub_%1:
     iretq
 %endmacro
 
-EXCEPTION_RETURN pf, 1, 0
-EXCEPTION_RETURN pf_pti, 1, 1
-EXCEPTION_RETURN trap, 0, 0
-EXCEPTION_RETURN trap_pti, 0, 1
+EXCEPTION_RETURN pf, 1, MODE_NONE
+EXCEPTION_RETURN pf_pti, 1, MODE_PTI
+EXCEPTION_RETURN pf_pti_pcid, 1, MODE_PCID
+EXCEPTION_RETURN trap, 0, MODE_NONE
+EXCEPTION_RETURN trap_pti, 0, MODE_PTI
+EXCEPTION_RETURN trap_pti_pcid, 0, MODE_PCID
 
 ; ---- one-way crossings: TSC stamps inside the kernel --------------------------------------------
 ; u2k: the first instruction in the kernel's address space (under PTI, right after the CR3
 ; switch) stamps the TSC into R8; k2u: the last before leaving it stamps into R9. The ring-3
 ; driver stamps just before and just after the crossing (bench/user.asm). RAX and RDX are free.
-%macro CROSSING 3                       ; %1 name, %2 0 syscall / 1 #PF / 2 int3 or int, %3 PTI
+%macro CROSSING 3                       ; %1 name, %2 0 syscall / 1 #PF / 2 int3 or int, %3 mode
 section .entry.text
 global crossing_stub_%1
 crossing_stub_%1:
-%if %3
-    TO_KERNEL_CR3 rax, MODE_PTI
+%if %3 == MODE_PCID
+    swapgs                              ; the lazy-flush test below reads the per-CPU area
 %endif
+    TO_KERNEL_CR3 rax, %3
     rdtsc
     shl rdx, 32
     or rax, rdx
@@ -173,8 +188,9 @@ crossing_stub_%1:
     shl rdx, 32
     or rax, rdx
     mov r9, rax
-%if %3
-    TO_USER_CR3 rdx, rdx, MODE_PTI
+    TO_USER_CR3 rdx, rax, %3
+%if %3 == MODE_PCID
+    swapgs
 %endif
 %if %2 == 0
     o64 sysret
@@ -183,12 +199,15 @@ crossing_stub_%1:
 %endif
 %endmacro
 
-CROSSING syscall, 0, 0
-CROSSING syscall_pti, 0, 1
-CROSSING pf, 1, 0
-CROSSING pf_pti, 1, 1
-CROSSING trap, 2, 0
-CROSSING trap_pti, 2, 1
+CROSSING syscall, 0, MODE_NONE
+CROSSING syscall_pti, 0, MODE_PTI
+CROSSING syscall_pti_pcid, 0, MODE_PCID
+CROSSING pf, 1, MODE_NONE
+CROSSING pf_pti, 1, MODE_PTI
+CROSSING pf_pti_pcid, 1, MODE_PCID
+CROSSING trap, 2, MODE_NONE
+CROSSING trap_pti, 2, MODE_PTI
+CROSSING trap_pti_pcid, 2, MODE_PCID
 
 ; ---- into ring 3 and back ------------------------------------------------------------------
 ; void ring3_enter(u64 rip, u64 rsp, u64 arg0, u64 arg1): runs user code at `rip` on stack `rsp`

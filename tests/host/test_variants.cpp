@@ -36,14 +36,19 @@ FAKE(syscall_entry_pti_pcid_extra1);
 FAKE(syscall_entry_pti_pcid_extra2);
 FAKE(exception_stub_pf);
 FAKE(exception_stub_pf_pti);
+FAKE(exception_stub_pf_pti_pcid);
 FAKE(exception_stub_trap);
 FAKE(exception_stub_trap_pti);
+FAKE(exception_stub_trap_pti_pcid);
 FAKE(crossing_stub_syscall);
 FAKE(crossing_stub_syscall_pti);
+FAKE(crossing_stub_syscall_pti_pcid);
 FAKE(crossing_stub_pf);
 FAKE(crossing_stub_pf_pti);
+FAKE(crossing_stub_pf_pti_pcid);
 FAKE(crossing_stub_trap);
 FAKE(crossing_stub_trap_pti);
+FAKE(crossing_stub_trap_pti_pcid);
 
 namespace ptb::bench {
 namespace {
@@ -109,7 +114,7 @@ TEST(VariantTable, EveryNameTheIssuesPromiseIsThere) {
     EXPECT_TRUE(t.by_name.count(n)) << n;
   }
   for (const char* kind : {"syscall", "pf", "int3", "int"}) {
-    for (const char* pti : {"", ".pti"}) {
+    for (const char* pti : {"", ".pti", ".pti.pcid"}) {
       for (const char* dir : {".u2k", ".k2u"}) {
         EXPECT_TRUE(t.by_name.count(std::string("crossing.") + kind + pti + dir))
             << kind << pti << dir;

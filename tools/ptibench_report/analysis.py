@@ -290,7 +290,8 @@ def seed_table2(run: Run) -> dict[str, dict[tuple[str, bool], Seed2Cell]]:
         k: {(d, p): Seed2Cell(None) for d in ("u2k", "k2u") for p in (False, True)} for k in kinds
     }
     for r in run.results.values():
-        if r.family == "crossing" and r.kind and r.direction and r.pti is not None:
+        # Seed 003's "PTI on" is PTI without PCID; the .pti.pcid rows are not part of its table.
+        if r.family == "crossing" and r.kind and r.direction and r.pti is not None and not r.pcid:
             table[r.kind][(r.direction, r.pti)] = Seed2Cell(r)
     for kind, cells in table.items():
         for (d, p), cell in cells.items():
