@@ -22,7 +22,7 @@ namespace {
 using x86::Feature;
 using x86::Pte;
 
-constexpr usize kMaxVariants = 256;
+constexpr usize kMaxVariants = 320;
 Variant table[kMaxVariants];
 Result results[kMaxVariants];
 Fixture fixture;
@@ -250,7 +250,6 @@ void run_suite(SuiteContext& ctx) {
   Suite suite = opt.suite_kind();
   bool quick = suite == Suite::kQuick;
   u32 refill_max = static_cast<u32>(opt.refill_max);
-  // K runs over powers of two; a refill_max that is not one still gets its own row in quick runs.
   run::set_phase("setup", "fixture");
   build_fixture(refill_max);
 

@@ -88,7 +88,7 @@ constexpr Flush kFlushes[] = {Flush::kNone, Flush::kCr3, Flush::kCr3Noflush, Flu
                               Flush::kInvlpg};
 
 // Names of the generated refill rows: "tlb.refill.[global.]<flush>.<K>".
-char refill_names[2 * 5 * 13][48];
+char refill_names[2 * 5 * 14][48];  // K: 13 powers of two up to 4096, and refill_max
 
 }  // namespace
 
@@ -135,7 +135,9 @@ usize build_table(Variant* out, usize cap, const TableParams& tp) {
   usize name_slot = 0;
   for (int global = 0; global < 2; ++global) {
     for (Flush f : kFlushes) {
-      for (u32 k = 1; k <= refill_max; k *= 2) {
+      // K = 1, 2, 4, ... and refill_max itself when it is not a power of two.
+      for (u32 k = 1; k <= refill_max;
+           k = (k == refill_max ? k + 1 : (2 * k < refill_max ? 2 * k : refill_max))) {
         if (quick && !(k == 1 || k == 16 || k == 256 || k == refill_max)) continue;
         if (n >= cap || name_slot >= sizeof(refill_names) / sizeof(refill_names[0])) return n;
         TextBuf t(refill_names[name_slot], sizeof(refill_names[0]));

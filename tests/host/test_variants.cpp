@@ -56,14 +56,14 @@ namespace {
 using x86::Feature;
 
 struct Table {
-  Variant rows[256];
+  Variant rows[320];  // as bench/suite.cpp's table
   usize n = 0;
   std::map<std::string, const Variant*> by_name;
 };
 
 Table build(u32 refill_max = 1024, bool quick = false, std::vector<u32> touch = {1, 8, 64}) {
   Table t;
-  t.n = build_table(t.rows, 256, TableParams{refill_max, quick, touch.data(), touch.size()});
+  t.n = build_table(t.rows, 320, TableParams{refill_max, quick, touch.data(), touch.size()});
   for (usize i = 0; i < t.n; ++i) t.by_name[t.rows[i].name] = &t.rows[i];
   return t;
 }
@@ -211,6 +211,28 @@ TEST(VariantTable, RefillCurveCoversEveryFlushAndPowerOfTwo) {
   Table q = build(1024, true);
   EXPECT_TRUE(q.by_name.count("tlb.refill.cr3.16"));
   EXPECT_FALSE(q.by_name.count("tlb.refill.cr3.8"));
+}
+
+TEST(VariantTable, RefillCurveEndsAtRefillMaxEvenWhenItIsNoPowerOfTwo) {
+  Table t = build(1000);
+  EXPECT_TRUE(t.by_name.count("tlb.refill.cr3.512"));
+  EXPECT_TRUE(t.by_name.count("tlb.refill.cr3.1000"));
+  EXPECT_FALSE(t.by_name.count("tlb.refill.cr3.1024"));
+  Table one = build(1);
+  EXPECT_TRUE(one.by_name.count("tlb.refill.invlpg.1"));
+  EXPECT_FALSE(one.by_name.count("tlb.refill.invlpg.2"));
+}
+
+TEST(VariantTable, LargestOptionsStillFitEveryRow) {
+  // refill_max=4095 (13 powers of two and itself) and 16 touch values: nothing is cut off.
+  std::vector<u32> touch;
+  for (u32 k = 1; k <= 16; ++k) touch.push_back(k);
+  Table t = build(4095, false, touch);
+  EXPECT_TRUE(t.by_name.count("tlb.refill.global.invlpg.4095"));
+  EXPECT_TRUE(t.by_name.count("tlb.refill.global.invlpg.2048"));
+  EXPECT_TRUE(t.by_name.count("syscall.pti.pcid.touch.16"));
+  EXPECT_TRUE(t.by_name.count("crossing.int.pti.pcid.k2u"));
+  EXPECT_LT(t.n, 320u);
 }
 
 TEST(TouchList, ParsesValidValuesAndCountsTheRest) {
