@@ -250,6 +250,15 @@ cleanup() {
 trap cleanup EXIT
 
 if ((build)) && ((!dry)); then
+  # A fresh machine: install what is missing first (Debian packages, through apt-get; quick and
+  # silent when everything is there), so this script alone goes from a clone to results.
+  for tool in cmake clang++ ld.lld nasm grub-mkrescue xorriso mformat qemu-system-x86_64; do
+    if ! command -v "$tool" >/dev/null; then
+      note "$tool is missing: running scripts/install-deps.sh"
+      "$ROOT/scripts/install-deps.sh" >&2 || { note "installing the dependencies failed"; exit 2; }
+      break
+    fi
+  done
   if [[ ! -f $ROOT/build/CMakeCache.txt ]]; then
     note "configuring build/"
     cmake -S "$ROOT" -B "$ROOT/build" -DCMAKE_BUILD_TYPE=Release >&2 || {
