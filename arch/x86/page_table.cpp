@@ -1,6 +1,25 @@
 #include "arch/x86/page_table.h"
 
 namespace ptb::x86 {
+namespace {
+
+// What a walk reports for a leaf at `level` (a page of 4 KiB << 9·(level−1)), with the
+// permissions accumulated on the way down.
+Translation leaf(Pte e, unsigned level, u64 page_base, bool w, bool u, bool nx) {
+  Translation r;
+  r.present = true;
+  r.level = level;
+  r.page_size = u64{1} << (12 + 9 * (level - 1));
+  r.page_base = page_base;
+  r.phys = e.addr() & ~(r.page_size - 1);
+  r.writable = w;
+  r.user = u;
+  r.no_execute = nx;
+  r.global = e.raw & Pte::kGlobal;
+  return r;
+}
+
+}  // namespace
 
 const char* map_error_name(MapError e) {
   switch (e) {
@@ -110,15 +129,8 @@ Translation PageTable::translate(u64 virt) const {
     nx = nx || (e.raw & Pte::kNoExecute);
     if (l == 1 || (e.huge() && l <= 3)) {
       u64 size = u64{1} << (12 + 9 * (l - 1));
-      r.present = true;
-      r.level = l;
-      r.page_size = size;
-      r.page_base = virt & ~(size - 1);
-      r.phys = (e.addr() & ~(size - 1)) + (virt & (size - 1));
-      r.writable = w;
-      r.user = u;
-      r.no_execute = nx;
-      r.global = e.raw & Pte::kGlobal;
+      r = leaf(e, l, virt & ~(size - 1), w, u, nx);
+      r.phys += virt & (size - 1);  // the address itself, not its page
       return r;
     }
     t = table(e.addr());
@@ -137,17 +149,7 @@ void PageTable::visit_table(u64 phys, unsigned level, u64 base, bool w, bool u, 
     bool ew = w && (e.raw & Pte::kWritable), eu = u && (e.raw & Pte::kUser);
     bool enx = nx || (e.raw & Pte::kNoExecute);
     if (level == 1 || (e.huge() && level <= 3)) {
-      Translation r;
-      r.present = true;
-      r.level = level;
-      r.page_size = u64{1} << (12 + 9 * (level - 1));
-      r.page_base = va;
-      r.phys = e.addr() & ~(r.page_size - 1);
-      r.writable = ew;
-      r.user = eu;
-      r.no_execute = enx;
-      r.global = e.raw & Pte::kGlobal;
-      visit(ctx, r);
+      visit(ctx, leaf(e, level, va, ew, eu, enx));
     } else {
       visit_table(e.addr(), level - 1, va, ew, eu, enx, visit, ctx);
     }
