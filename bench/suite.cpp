@@ -126,34 +126,34 @@ void check_high_memory() {
 
 // ---- selection ---------------------------------------------------------------------------
 
-bool selected(const char* name) {
+// The globs of bench=, one by one: calls f(glob, length) for each non-empty one until it
+// returns true; returns whether one did.
+template <typename F>
+bool any_glob(F f) {
   const cmdline::StringRef& b = options().bench;
   usize start = 0;
   for (usize i = 0; i <= b.len; ++i) {
     if (i == b.len || b.data[i] == ',') {
-      if (i > start && glob_match(b.data + start, i - start, name)) return true;
+      if (i > start && f(b.data + start, i - start)) return true;
       start = i + 1;
     }
   }
   return false;
 }
 
+bool selected(const char* name) {
+  return any_glob([name](const char* g, usize n) { return glob_match(g, n, name); });
+}
+
 void warn_unmatched_globs(usize count) {
-  const cmdline::StringRef& b = options().bench;
-  usize start = 0;
-  for (usize i = 0; i <= b.len; ++i) {
-    if (i == b.len || b.data[i] == ',') {
-      bool any = false;
-      for (usize v = 0; v < count && !any; ++v)
-        any = glob_match(b.data + start, i - start, table[v].name);
-      if (!any && i > start) {
-        Text<160> t;
-        t.put("warning: bench: '").put(b.data + start, i - start).put("' matches no variant");
-        console::line(t);
-      }
-      start = i + 1;
-    }
-  }
+  any_glob([count](const char* g, usize n) {
+    for (usize v = 0; v < count; ++v)
+      if (glob_match(g, n, table[v].name)) return false;
+    Text<160> t;
+    t.put("warning: bench: '").put(g, n).put("' matches no variant");
+    console::line(t);
+    return false;  // go on to the next glob
+  });
 }
 
 }  // namespace
@@ -250,14 +250,16 @@ void run_suite(SuiteContext& ctx) {
   Suite suite = opt.suite_kind();
   bool quick = suite == Suite::kQuick;
   u32 refill_max = static_cast<u32>(opt.refill_max);
-  run::set_phase("setup", "fixture");
-  build_fixture(refill_max);
 
   run::set_phase("selftest");
   check_kernel_tables();
   check_high_memory();
   ring3_selftests();
   if (suite == Suite::kSelftest) return;
+
+  // The benchmarks' pages and roots: not needed by the self-tests.
+  run::set_phase("setup", "fixture");
+  build_fixture(refill_max);
 
   u32 touch[16];
   usize rejected = 0;
