@@ -168,27 +168,22 @@ void run_in_ring3(u64 fn_va, u64 arg_va) {
 // ---- measurement -------------------------------------------------------------------------
 
 Result measure_loop3(const Spec& s, const Params& p) {
-  u64 fn[2];
   for (int i = 0; i < 2; ++i) {
-    JitFn f = emit_loop(us.code + kLoopOffset[i], kLoopCap, s.body, p.unroll * (i + 1));
-    if (!f) return {Status::kFail, "unrolled ring-3 loop does not fit the user code pages", {}, 0};
-    fn[i] = kUserCode + kLoopOffset[i];
+    if (!emit_loop(us.code + kLoopOffset[i], kLoopCap, s.body, p.unroll * (i + 1)))
+      return {Status::kFail, "unrolled ring-3 loop does not fit the user code pages", {}, 0};
   }
   auto* ctx = reinterpret_cast<JitContext*>(us.data);
   *ctx = JitContext{};
   ctx->iters = p.iters;
   ctx->rbx = s.touch ? kUserTouch : kUserFault;
   ctx->r12 = s.touch;
-  i64* samples = sample_buffer();
-  for (u32 i = 0; i < p.warmup + p.reps; ++i) {
-    run_in_ring3(fn[0], kUserData);
-    u64 a = ctx->t1 - ctx->t0;
-    run_in_ring3(fn[1], kUserData);
-    u64 b = ctx->t1 - ctx->t0;
-    if (i >= p.warmup) samples[i - p.warmup] = static_cast<i64>(b - a);
-  }
-  u64 ops = u64{p.iters} * p.unroll;
-  return {Status::kOk, nullptr, summarize(samples, p.reps, static_cast<double>(ops)), ops};
+  // The loops run in ring 3 (user code pages, context in the user data page).
+  auto run = [](void* c, int which) {
+    run_in_ring3(kUserCode + kLoopOffset[which], kUserData);
+    auto* jc = static_cast<JitContext*>(c);
+    return jc->t1 - jc->t0;
+  };
+  return sample_difference(p, u64{p.iters} * p.unroll, run, ctx);
 }
 
 Result measure_crossing(const Spec& s, const Params& p) {
@@ -237,14 +232,19 @@ bool user_read_hook(x86::TrapFrame& f) {
   return true;
 }
 
-// Runs the ring-3 read of `target` with the hook armed; returns whether it faulted.
-bool user_read_faults(u64 target, Pti mode) {
+// Reads one byte at `target` from ring 3, on the page tables `mode` gives ring 3.
+void read_from_ring3(u64 target, Pti mode) {
   copy_template(us.code + kLoopOffset[0], TEMPLATE_OF(user_read_fn));
-  expected = {};
-  x86::set_trap_hook(user_read_hook);
   enter_pti(mode);
   ring3_enter(kUserCode, user_stack_top(), target, kUserCode + kLoopOffset[0]);
   leave_pti(mode);
+}
+
+// The same with the hook armed; returns whether it faulted.
+bool user_read_faults(u64 target, Pti mode) {
+  expected = {};
+  x86::set_trap_hook(user_read_hook);
+  read_from_ring3(target, mode);
   x86::set_trap_hook(nullptr);
   return expected.seen;
 }
@@ -285,32 +285,28 @@ void check_user_tables() {
   run::check("pti.user_tables", ok, detail.c_str());
 }
 
-void check_user_reads() {
-  // A kernel address the user tables do not map: the kernel's data.
-  u64 target = reinterpret_cast<u64>(__data_start);
-  bool faulted = user_read_faults(target, Pti::kPti);
+// A ring-3 read of the kernel's data must fault from user mode: not-present under PTI (the user
+// tables do not map it), a protection fault without (mapped, but supervisor-only).
+void check_user_read(const char* name, Pti mode) {
+  const u64 target = reinterpret_cast<u64>(__data_start);
+  const bool pti = mode != Pti::kOff;
+  bool faulted = user_read_faults(target, mode);
+  bool present = expected.error_code & 1;
+  bool ok = faulted && (expected.error_code & 4) && present == !pti && expected.cr2 == target;
   Text<300> d;
-  bool ok =
-      faulted && (expected.error_code & 4) && !(expected.error_code & 1) && expected.cr2 == target;
   if (faulted) {
     d.put("expected fault: ");
-    explain_page_fault(d, expected.error_code, expected.cr2, true);
+    explain_page_fault(d, expected.error_code, expected.cr2, pti);
   } else {
-    d.put("a ring-3 read of ").put_hex(target).put(" under PTI did NOT fault");
+    d.put("a ring-3 read of ").put_hex(target).put(pti ? " under PTI" : " without PTI");
+    d.put(" did NOT fault");
   }
-  run::check("pti.user_read_faults", ok, d.c_str());
+  run::check(name, ok, d.c_str());
+}
 
-  // Without PTI the page is mapped but supervisor-only: a protection fault instead.
-  faulted = user_read_faults(target, Pti::kOff);
-  d.clear();
-  ok = faulted && (expected.error_code & 4) && (expected.error_code & 1) && expected.cr2 == target;
-  if (faulted) {
-    d.put("expected fault: ");
-    explain_page_fault(d, expected.error_code, expected.cr2, false);
-  } else {
-    d.put("a ring-3 read of ").put_hex(target).put(" without PTI did NOT fault");
-  }
-  run::check("nopti.user_read_faults", ok, d.c_str());
+void check_user_reads() {
+  check_user_read("pti.user_read_faults", Pti::kPti);
+  check_user_read("nopti.user_read_faults", Pti::kOff);
 }
 
 }  // namespace
@@ -439,12 +435,8 @@ void run_seed_experiments(SuiteContext& ctx, Variant* table, usize count, const 
 
 void user_read_kernel() {
   setup_user_space();
-  copy_template(us.code + kLoopOffset[0], TEMPLATE_OF(user_read_fn));
   run::set_phase("fault", "ring-3 read of kernel data under PTI (fault=user-read)");
-  enter_pti(Pti::kPti);
-  ring3_enter(kUserCode, user_stack_top(), reinterpret_cast<u64>(__data_start),
-              kUserCode + kLoopOffset[0]);
-  leave_pti(Pti::kPti);
+  read_from_ring3(reinterpret_cast<u64>(__data_start), Pti::kPti);
   run::fail("the ring-3 read of kernel data did not fault");
 }
 

@@ -62,19 +62,18 @@ Result measure_loop(const Variant& v, const Fixture& fx, const Params& p) {
   JitFn single = emit_loop(jit_space, kHalf, v.body, p.unroll);
   JitFn twice = emit_loop(jit_space + kHalf, kHalf, v.body, 2 * p.unroll);
   if (!single || !twice) return {Status::kFail, "unrolled loop does not fit the JIT area", {}, 0};
-  JitContext ctx{};
-  if (v.setup) v.setup(ctx, fx);
-  ctx.iters = p.iters;
-  for (u32 i = 0; i < p.warmup + p.reps; ++i) {
-    single(&ctx);
-    u64 a = ctx.t1 - ctx.t0;
-    twice(&ctx);
-    u64 b = ctx.t1 - ctx.t0;
-    // Everything but U·iters bodies is the same in both runs and cancels.
-    if (i >= p.warmup) samples[i - p.warmup] = static_cast<i64>(b - a);
-  }
-  u64 ops = u64{p.iters} * p.unroll * v.ops_per_body;
-  return {Status::kOk, nullptr, summarize(samples, p.reps, static_cast<double>(ops)), ops};
+  struct Loops {
+    JitFn fn[2];
+    JitContext ctx;
+  } loops{{single, twice}, {}};
+  if (v.setup) v.setup(loops.ctx, fx);
+  loops.ctx.iters = p.iters;
+  auto run = [](void* c, int which) {
+    auto& l = *static_cast<Loops*>(c);
+    l.fn[which](&l.ctx);
+    return l.ctx.t1 - l.ctx.t0;
+  };
+  return sample_difference(p, u64{p.iters} * p.unroll * v.ops_per_body, run, &loops);
 }
 
 void flush(Flush f, u64 base, u32 pages) {
@@ -114,6 +113,16 @@ void put_stat(TextBuf& j, const char* key, double v) {
 }
 
 }  // namespace
+
+Result sample_difference(const Params& p, u64 ops, u64 (*run)(void* ctx, int which), void* ctx) {
+  for (u32 i = 0; i < p.warmup + p.reps; ++i) {
+    u64 a = run(ctx, 0);
+    u64 b = run(ctx, 1);
+    // Everything but U·iters bodies is the same in both runs and cancels.
+    if (i >= p.warmup) samples[i - p.warmup] = static_cast<i64>(b - a);
+  }
+  return {Status::kOk, nullptr, summarize(samples, p.reps, static_cast<double>(ops)), ops};
+}
 
 i64* sample_buffer() { return samples; }
 

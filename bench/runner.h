@@ -33,6 +33,11 @@ void print_table(const Variant* v, const Result* r, usize n, u64 tsc_hz, bool ba
 // Then the screen alone: every result in columns sized to the screen.
 void print_screen_summary(const Variant* v, const Result* r, usize n, bool bare_metal);
 
+// The U-against-2U method (docs/method.md): run(ctx, 0) times the loop with U bodies and
+// run(ctx, 1) the one with 2U; each of the reps repetitions after warmup gives their difference,
+// which covers `ops` operations.
+Result sample_difference(const Params& p, u64 ops, u64 (*run)(void* ctx, int which), void* ctx);
+
 // Repetition samples (ticks per repetition, before dividing by ops), for runners elsewhere.
 i64* sample_buffer();
 inline constexpr u32 kMaxReps = 10000;
