@@ -74,7 +74,6 @@ void init_descriptors() {
   DescriptorPointer ip{static_cast<u16>(sizeof(idt) - 1), reinterpret_cast<u64>(idt)};
   asm volatile("lidt %0" ::"m"(ip) : "memory");
 
-  cpu0.self = reinterpret_cast<u64>(&cpu0);
   cpu0.entry_rsp = entry_stack_top();
   wrmsr(msr::kGsBase, reinterpret_cast<u64>(&cpu0));
   wrmsr(msr::kKernelGsBase, 0);

@@ -19,7 +19,6 @@ inline constexpr u64 kIstStackSize = 0x2000;
 // It lives in the entry area: under PTI the entry stubs read it before switching to the kernel's
 // page tables.
 struct PerCpu {
-  u64 self;             // its own address
   u64 kernel_cr3;       // CR3 to load on entry from ring 3 when pti != 0
   u64 user_cr3;         // CR3 to load on return to ring 3 when pti != 0
   u64 pti;              // non-zero: entry and exit switch CR3
@@ -31,10 +30,9 @@ struct PerCpu {
   u64 saved_rsp;        // ring3_enter: the kernel RSP to return to when ring 3 exits
 };
 
-inline constexpr usize kPerCpuSelf = 0, kPerCpuKernelCr3 = 8, kPerCpuUserCr3 = 16, kPerCpuPti = 24,
-                       kPerCpuUserRsp = 32, kPerCpuEntryRsp = 40, kPerCpuUserPcidFlush = 48,
-                       kPerCpuScratch = 56, kPerCpuKernelRsp = 64, kPerCpuSavedRsp = 72;
-static_assert(offsetof(PerCpu, self) == kPerCpuSelf);
+inline constexpr usize kPerCpuKernelCr3 = 0, kPerCpuUserCr3 = 8, kPerCpuPti = 16,
+                       kPerCpuUserRsp = 24, kPerCpuEntryRsp = 32, kPerCpuUserPcidFlush = 40,
+                       kPerCpuScratch = 48, kPerCpuKernelRsp = 56, kPerCpuSavedRsp = 64;
 static_assert(offsetof(PerCpu, kernel_cr3) == kPerCpuKernelCr3);
 static_assert(offsetof(PerCpu, user_cr3) == kPerCpuUserCr3);
 static_assert(offsetof(PerCpu, pti) == kPerCpuPti);

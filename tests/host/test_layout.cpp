@@ -142,7 +142,6 @@ TEST(Layout, IncMatchesCpp) {
       {"KERNEL_STACK_SIZE", kKernelStackSize},
       {"ENTRY_STACK_SIZE", kEntryStackSize},
       {"IST_STACK_SIZE", kIstStackSize},
-      {"PERCPU_SELF", offsetof(PerCpu, self)},
       {"PERCPU_KERNEL_CR3", offsetof(PerCpu, kernel_cr3)},
       {"PERCPU_USER_CR3", offsetof(PerCpu, user_cr3)},
       {"PERCPU_PTI", offsetof(PerCpu, pti)},
@@ -165,26 +164,6 @@ TEST(Layout, IncMatchesCpp) {
       {"PF_INSN_LEN", kPfInsnLen},
   };
   expect_same("arch/x86/layout.inc", cpp);
-}
-
-TEST(Layout, NamedCppConstantsMatchTheStructures) {
-  // layout.h repeats each offset as a named constant for C++ users; they must agree with
-  // offsetof as well as with the .inc file.
-  using namespace x86;
-  EXPECT_EQ(kPerCpuSelf, offsetof(PerCpu, self));
-  EXPECT_EQ(kPerCpuKernelCr3, offsetof(PerCpu, kernel_cr3));
-  EXPECT_EQ(kPerCpuUserCr3, offsetof(PerCpu, user_cr3));
-  EXPECT_EQ(kPerCpuPti, offsetof(PerCpu, pti));
-  EXPECT_EQ(kPerCpuUserRsp, offsetof(PerCpu, user_rsp));
-  EXPECT_EQ(kPerCpuEntryRsp, offsetof(PerCpu, entry_rsp));
-  EXPECT_EQ(kPerCpuUserPcidFlush, offsetof(PerCpu, user_pcid_flush));
-  EXPECT_EQ(kPerCpuScratch, offsetof(PerCpu, scratch));
-  EXPECT_EQ(kPerCpuKernelRsp, offsetof(PerCpu, kernel_rsp));
-  EXPECT_EQ(kPerCpuSavedRsp, offsetof(PerCpu, saved_rsp));
-  EXPECT_EQ(kTrapFrameVector, offsetof(TrapFrame, vector));
-  EXPECT_EQ(kTrapFrameRip, offsetof(TrapFrame, rip));
-  EXPECT_EQ(kTrapFrameCs, offsetof(TrapFrame, cs));
-  EXPECT_EQ(kTrapFrameSize, sizeof(TrapFrame));
 }
 
 TEST(Layout, TrapFrameEndsWithTheCpuFrame) {
