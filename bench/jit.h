@@ -4,7 +4,7 @@
 
 #include <stddef.h>
 
-#include "kernel/types.h"
+#include "lib/types.h"
 
 namespace ptb::bench {
 

@@ -6,8 +6,8 @@
 #include "bench/runner.h"
 #include "bench/suite.h"
 #include "bench/variant.h"
-#include "kernel/format.h"
-#include "kernel/types.h"
+#include "lib/format.h"
+#include "lib/types.h"
 
 namespace ptb::bench {
 

@@ -4,7 +4,7 @@
 #include "bench/ring3_table.h"
 
 #include "arch/x86/layout.h"
-#include "kernel/format.h"
+#include "lib/format.h"
 
 #define ASM_SYMBOL(name) extern "C" const ptb::u8 name[]
 #define TEMPLATE_SYMBOLS(name) \

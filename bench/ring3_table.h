@@ -2,7 +2,7 @@
 #pragma once
 
 #include "bench/variant.h"
-#include "kernel/types.h"
+#include "lib/types.h"
 
 namespace ptb::bench {
 

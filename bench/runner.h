@@ -5,7 +5,7 @@
 #include "arch/x86/cpu_features.h"
 #include "bench/stats.h"
 #include "bench/variant.h"
-#include "kernel/types.h"
+#include "lib/types.h"
 
 namespace ptb::bench {
 

@@ -1,7 +1,7 @@
 // Summary statistics of a benchmark's repetitions: pure (host-tested), no libm, no heap.
 #pragma once
 
-#include "kernel/types.h"
+#include "lib/types.h"
 
 namespace ptb {
 

@@ -3,7 +3,7 @@
 #pragma once
 
 #include "arch/x86/cpu_features.h"
-#include "kernel/types.h"
+#include "lib/types.h"
 
 namespace ptb::bench {
 

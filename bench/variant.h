@@ -6,7 +6,7 @@
 
 #include "arch/x86/cpu_features.h"
 #include "bench/jit.h"
-#include "kernel/types.h"
+#include "lib/types.h"
 
 namespace ptb::bench {
 

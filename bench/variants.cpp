@@ -2,7 +2,7 @@
 #include "arch/x86/regs.h"
 #include "bench/ring3_table.h"
 #include "bench/variant.h"
-#include "kernel/format.h"
+#include "lib/format.h"
 
 extern "C" const ptb::u8 body_cr3_read[], body_cr3_read_end[], body_cr3_write[],
     body_cr3_write_end[], body_cr3_switch[], body_cr3_switch_end[], body_invpcid[],

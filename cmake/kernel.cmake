@@ -5,6 +5,7 @@ set(CMAKE_CXX_EXTENSIONS OFF)
 
 file(GLOB PTIBENCH_KERNEL_SOURCES CONFIGURE_DEPENDS
   ${CMAKE_SOURCE_DIR}/boot/*.asm
+  ${CMAKE_SOURCE_DIR}/lib/*.cpp
   ${CMAKE_SOURCE_DIR}/arch/x86/*.asm
   ${CMAKE_SOURCE_DIR}/arch/x86/*.cpp
   ${CMAKE_SOURCE_DIR}/kernel/*.cpp

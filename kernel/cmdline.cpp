@@ -1,6 +1,6 @@
 #include "kernel/cmdline.h"
 
-#include "kernel/format.h"
+#include "lib/format.h"
 
 namespace ptb::cmdline {
 namespace {

@@ -8,7 +8,7 @@
 // quotes (which may protect spaces); they are stripped.
 #pragma once
 
-#include "kernel/types.h"
+#include "lib/types.h"
 
 namespace ptb::cmdline {
 

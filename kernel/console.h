@@ -3,8 +3,8 @@
 // only with screen=all, so the results table stays readable on a machine without a serial port.
 #pragma once
 
-#include "kernel/format.h"
-#include "kernel/types.h"
+#include "lib/format.h"
+#include "lib/types.h"
 
 namespace ptb::console {
 

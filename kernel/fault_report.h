@@ -2,7 +2,7 @@
 #pragma once
 
 #include "arch/x86/layout.h"
-#include "kernel/format.h"
+#include "lib/format.h"
 
 namespace ptb {
 

@@ -2,7 +2,7 @@
 // the memory the caller hands them (so they are host-tested against plain buffers).
 #pragma once
 
-#include "kernel/types.h"
+#include "lib/types.h"
 
 namespace ptb {
 

@@ -1,7 +1,7 @@
 // The ptibench 8x16 bitmap console font (an original design; source in tools/font/glyphs.txt).
 #pragma once
 
-#include "kernel/types.h"
+#include "lib/types.h"
 
 namespace ptb {
 

@@ -3,7 +3,7 @@
 // host-tested. Frames are never freed: a benchmark kernel allocates its tables and buffers once.
 #pragma once
 
-#include "kernel/types.h"
+#include "lib/types.h"
 
 namespace ptb {
 

@@ -14,7 +14,7 @@
 #include "arch/x86/regs.h"
 #include "kernel/frame_alloc.h"
 #include "kernel/multiboot2.h"
-#include "kernel/types.h"
+#include "lib/types.h"
 
 namespace ptb::memory {
 

@@ -5,7 +5,7 @@
 // `size` counts the tag header but not the padding up to the next 8-byte boundary.
 #pragma once
 
-#include "kernel/types.h"
+#include "lib/types.h"
 
 namespace ptb::mb2 {
 

@@ -2,7 +2,7 @@
 #pragma once
 
 #include "kernel/cmdline.h"
-#include "kernel/types.h"
+#include "lib/types.h"
 
 namespace ptb {
 

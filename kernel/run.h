@@ -2,8 +2,8 @@
 // self-tests, and the end of the run (summary record, exit ports, halt).
 #pragma once
 
-#include "kernel/format.h"
-#include "kernel/types.h"
+#include "lib/format.h"
+#include "lib/types.h"
 
 namespace ptb::run {
 

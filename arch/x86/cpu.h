@@ -5,7 +5,7 @@
 #pragma once
 
 #include "arch/x86/regs.h"
-#include "kernel/types.h"
+#include "lib/types.h"
 
 #define PTB_INLINE [[gnu::always_inline]] inline
 

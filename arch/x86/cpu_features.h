@@ -2,7 +2,7 @@
 // parameter, so host tests run it against recorded leaves.
 #pragma once
 
-#include "kernel/types.h"
+#include "lib/types.h"
 
 namespace ptb::x86 {
 

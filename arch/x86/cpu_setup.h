@@ -3,7 +3,7 @@
 
 #include "arch/x86/descriptors.h"
 #include "arch/x86/layout.h"
-#include "kernel/types.h"
+#include "lib/types.h"
 
 namespace ptb::x86 {
 

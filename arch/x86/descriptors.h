@@ -2,7 +2,7 @@
 // constexpr encoders, host-tested. The selector order is fixed by SYSCALL/SYSRET (see Selectors).
 #pragma once
 
-#include "kernel/types.h"
+#include "lib/types.h"
 
 namespace ptb::x86 {
 

@@ -7,7 +7,7 @@
 
 #include "arch/x86/descriptors.h"
 #include "arch/x86/regs.h"
-#include "kernel/types.h"
+#include "lib/types.h"
 
 namespace ptb::x86 {
 

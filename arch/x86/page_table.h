@@ -3,7 +3,7 @@
 // physical frames that are identity-mapped.
 #pragma once
 
-#include "kernel/types.h"
+#include "lib/types.h"
 
 namespace ptb::x86 {
 

@@ -6,7 +6,7 @@
 #pragma once
 
 #include "arch/x86/page_table.h"
-#include "kernel/types.h"
+#include "lib/types.h"
 
 namespace ptb::x86 {
 

@@ -3,7 +3,7 @@
 // arch/x86/cpu.h, which the host never includes.
 #pragma once
 
-#include "kernel/types.h"
+#include "lib/types.h"
 
 namespace ptb::x86 {
 

@@ -2,7 +2,7 @@
 // byte is lost; every wait is bounded, so a machine without the port (many laptops) never hangs.
 #pragma once
 
-#include "kernel/types.h"
+#include "lib/types.h"
 
 namespace ptb::x86 {
 

@@ -1,4 +1,4 @@
-// Text formatting into fixed buffers (kernel/format.h). The output contract (docs/output-format.md)
+// Text formatting into fixed buffers (lib/format.h). The output contract (docs/output-format.md)
 // wants ASCII-only JSON (RFC 8259) with statistics printed with exactly three decimals; the
 // expected strings below are written from that contract and from the comments in format.h.
 #include <gtest/gtest.h>
@@ -11,7 +11,7 @@
 #include <random>
 #include <string>
 
-#include "kernel/format.h"
+#include "lib/format.h"
 
 namespace ptb {
 namespace {

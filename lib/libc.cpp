@@ -1,7 +1,7 @@
 // The four memory functions the compilers may call on their own (freestanding C++ still needs
 // them). String instructions keep them short and stop the optimiser from turning their loops
 // back into calls to themselves.
-#include "kernel/types.h"
+#include "lib/types.h"
 
 extern "C" {
 

@@ -1,7 +1,7 @@
 // Text formatting into fixed buffers: no allocation, never overflows, pure (host-tested).
 #pragma once
 
-#include "kernel/types.h"
+#include "lib/types.h"
 
 namespace ptb {
 
