@@ -1,4 +1,4 @@
-; Code templates for the benchmark runner. Nothing here runs in place: bench/harness.cpp copies
+; Code templates for the benchmark runner. Nothing here runs in place: bench/jit.cpp copies
 ; the prologue, U (or 2U) copies of one body, a loop branch and the epilogue into the JIT area.
 ;
 ; The generated function is called as f(JitContext* ctx) (System V: RDI = ctx). It keeps ctx in
@@ -6,12 +6,12 @@
 ; loaded from ctx after the first timestamp, and must leave R14, R15 and RSP alone. Bodies must be
 ; position-independent (no RIP-relative operands): they are copied.
 ;
-; Timestamps are LFENCE; RDTSC; LFENCE: the first LFENCE waits for everything before to finish,
-; the second keeps everything after from starting early (SDM Vol.2 RDTSC; AMD: with DE_CFG[1]).
+; Timestamps are TIMESTAMP (bench/timestamp.inc): LFENCE; RDTSC; LFENCE.
 
 %include "jit.inc"
 %include "macros.inc"
 %include "template.inc"
+%include "timestamp.inc"
 
 section .rodata
 bits 64

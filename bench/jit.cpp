@@ -1,6 +1,6 @@
 #include "bench/jit.h"
 
-extern "C" const ptb::u8 jit_prologue[], jit_prologue_end[], jit_epilogue[], jit_epilogue_end[];
+#include "bench/symbols.h"
 
 namespace ptb::bench {
 namespace {

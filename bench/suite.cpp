@@ -4,16 +4,18 @@
 #include "arch/x86/page_table.h"
 #include "arch/x86/regs.h"
 #include "arch/x86/tsc.h"
-#include "bench/jit.h"
-#include "bench/ring3.h"
-#include "bench/ring3_table.h"
+#include "bench/faults.h"
+#include "bench/options.h"
+#include "bench/output.h"
+#include "bench/row.h"
 #include "bench/runner.h"
-#include "bench/stats.h"
-#include "bench/variant.h"
+#include "bench/seeds.h"
+#include "bench/selftest.h"
 #include "kernel/console.h"
 #include "kernel/memory.h"
 #include "kernel/options.h"
 #include "kernel/run.h"
+#include "lib/json.h"
 #include "ptibench_version.h"
 
 namespace ptb::bench {
@@ -22,9 +24,8 @@ namespace {
 using x86::Feature;
 using x86::Pte;
 
-constexpr usize kMaxVariants = 320;
-Variant table[kMaxVariants];
-Result results[kMaxVariants];
+Row table[kMaxRows];
+Result results[kMaxRows];
 Fixture fixture;
 bool bare_metal = true;
 
@@ -79,58 +80,13 @@ void build_fixture(u32 refill_pages) {
   fixture.pair_root = pair;
 }
 
-// ---- self-tests --------------------------------------------------------------------------
-
-extern "C" char __text_start[], __data_start[], kernel_stack_guard[];
-
-void check_kernel_tables() {
-  const x86::PageTable& kt = memory::kernel_tables();
-  x86::Translation null_page = kt.translate(0);
-  x86::Translation text = kt.translate(reinterpret_cast<u64>(__text_start));
-  x86::Translation data = kt.translate(reinterpret_cast<u64>(__data_start));
-  x86::Translation guard = kt.translate(reinterpret_cast<u64>(kernel_stack_guard));
-  bool nx = memory::nx_bit() != 0;
-  bool ok = !null_page.present && text.present && !text.writable && !text.no_execute &&
-            data.present && data.writable && (data.no_execute == nx) && !guard.present &&
-            !text.user && !data.user;
-  Text<200> d;
-  d.put("null page ").put(null_page.present ? "MAPPED" : "unmapped");
-  d.put(", text ")
-      .put(text.writable ? "WRITABLE" : "read-only")
-      .put(text.no_execute ? " NX" : " executable");
-  d.put(", data ")
-      .put(data.writable ? "writable" : "READ-ONLY")
-      .put(data.no_execute ? " NX" : " executable");
-  d.put(", stack guard ").put(guard.present ? "MAPPED" : "unmapped");
-  run::check("paging.kernel", ok, d.c_str());
-}
-
-void check_high_memory() {
-  // The allocator hands out the highest frames first: with RAM above 4 GiB, this frame is there.
-  u64 f = memory::frames().alloc();
-  if (f == 0) {
-    run::check("memory.frames", false, "no free frame left");
-    return;
-  }
-  volatile u64* p = reinterpret_cast<volatile u64*>(f);
-  bool ok = true;
-  for (u64 i = 0; i < 512; ++i) p[i] = f ^ (i * 0x9e37'79b9'7f4a'7c15);
-  for (u64 i = 0; i < 512; ++i) ok = ok && p[i] == (f ^ (i * 0x9e37'79b9'7f4a'7c15));
-  Text<160> d;
-  d.put("highest free frame ")
-      .put_hex(f)
-      .put(f >= (u64{4} << 30) ? " (above 4 GiB)" : " (below 4 GiB)");
-  d.put(ok ? " reads back what was written" : " does NOT read back");
-  run::check("memory.frames", ok, d.c_str());
-}
-
 // ---- selection ---------------------------------------------------------------------------
 
 // The globs of bench=, one by one: calls f(glob, length) for each non-empty one until it
 // returns true; returns whether one did.
 template <typename F>
 bool any_glob(F f) {
-  const cmdline::StringRef& b = options().bench;
+  const cmdline::StringRef& b = bench::options().bench;
   usize start = 0;
   for (usize i = 0; i <= b.len; ++i) {
     if (i == b.len || b.data[i] == ',') {
@@ -141,14 +97,19 @@ bool any_glob(F f) {
   return false;
 }
 
-bool selected(const char* name) {
-  return any_glob([name](const char* g, usize n) { return glob_match(g, n, name); });
+bool selected(const Row& row) {
+  Text<kNameMax> name;
+  put_name(name, row);
+  return any_glob([&name](const char* g, usize n) { return glob_match(g, n, name.c_str()); });
 }
 
 void warn_unmatched_globs(usize count) {
   any_glob([count](const char* g, usize n) {
-    for (usize v = 0; v < count; ++v)
-      if (glob_match(g, n, table[v].name)) return false;
+    for (usize v = 0; v < count; ++v) {
+      Text<kNameMax> name;
+      put_name(name, table[v]);
+      if (glob_match(g, n, name.c_str())) return false;
+    }
     Text<160> t;
     t.put("warning: bench: '").put(g, n).put("' matches no variant");
     console::line(t);
@@ -156,13 +117,23 @@ void warn_unmatched_globs(usize count) {
   });
 }
 
+Params effective_params() {
+  const bench::Options& o = bench::options();
+  Params p{static_cast<u32>(o.reps), static_cast<u32>(o.unroll), static_cast<u32>(o.iters),
+           static_cast<u32>(o.warmup)};
+  if (o.suite_kind() == Suite::kQuick) {
+    if (p.reps > 11) p.reps = 11;
+    if (p.warmup > 2) p.warmup = 2;
+  }
+  return p;
+}
+
 }  // namespace
 
 void print_environment(SuiteContext& ctx) {
   const x86::CpuInfo& cpu = ctx.cpu;
-  const Options& opt = options();
-  if (opt.tsc_hz != 0) {
-    ctx.tsc_hz = opt.tsc_hz;
+  if (ptb::options().tsc_hz != 0) {
+    ctx.tsc_hz = ptb::options().tsc_hz;
     ctx.tsc_source = "cmdline";
   } else {
     x86::TscFrequency f = x86::tsc_frequency(cpu);
@@ -216,106 +187,75 @@ void print_environment(SuiteContext& ctx) {
     console::line(t);
   }
 
-  Text<1600> j;
-  j.put("{\"type\":\"env\",\"version\":").put_json_string(PTIBENCH_VERSION);
-  j.put(",\"vendor\":").put_json_string(cpu.vendor).put(",\"family\":").put_u64(cpu.family);
-  j.put(",\"model\":").put_u64(cpu.model).put(",\"stepping\":").put_u64(cpu.stepping);
-  j.put(",\"brand\":").put_json_string(cpu.brand).put(",\"features\":{");
+  Text<1600> buf;
+  JsonRecord j(buf, "env");
+  j.str("version", PTIBENCH_VERSION).str("vendor", cpu.vendor).num("family", cpu.family);
+  j.num("model", cpu.model).num("stepping", cpu.stepping).str("brand", cpu.brand);
+  j.begin_object("features");
   for (u32 f = 0; f < static_cast<u32>(Feature::kCount); ++f) {
     if (static_cast<Feature>(f) == Feature::kHypervisor) continue;  // its own field below
-    if (j.size() && j.c_str()[j.size() - 1] != '{') j.put(',');
-    j.put('"').put(x86::feature_info(static_cast<Feature>(f)).name).put("\":");
-    j.put(cpu.has(static_cast<Feature>(f)) ? "true" : "false");
+    j.boolean(x86::feature_info(static_cast<Feature>(f)).name, cpu.has(static_cast<Feature>(f)));
   }
-  j.put("},\"pmu_version\":").put_u64(cpu.pmu_version);
-  j.put(",\"hypervisor\":").put(cpu.has(Feature::kHypervisor) ? "true" : "false");
-  j.put(",\"hypervisor_vendor\":").put_json_string(cpu.hypervisor_vendor);
-  j.put(",\"acpi_oem\":").put_json_string(oem);
-  j.put(",\"bare_metal\":").put(bare_metal ? "true" : "false");
-  j.put(",\"tsc_hz\":").put_u64(ctx.tsc_hz).put(",\"tsc_source\":").put_json_string(ctx.tsc_source);
-  j.put(",\"timer\":\"lfence;rdtsc;lfence\"");
-  j.put(",\"memory_bytes\":").put_u64(memory::usable_bytes());
-  j.put(",\"cmdline\":")
-      .put_json_string(ctx.cmdline ? ctx.cmdline : "", ctx.cmdline ? ctx.cmdline_len : 0);
-  j.put(",\"boot\":").put_json_string(ctx.boot);
-  j.put(",\"suite\":").put_json_string(suite_name(opt.suite_kind()));
+  j.end_object();
+  j.num("pmu_version", cpu.pmu_version).boolean("hypervisor", cpu.has(Feature::kHypervisor));
+  j.str("hypervisor_vendor", cpu.hypervisor_vendor).str("acpi_oem", oem);
+  j.boolean("bare_metal", bare_metal).num("tsc_hz", ctx.tsc_hz).str("tsc_source", ctx.tsc_source);
+  j.str("timer", "lfence;rdtsc;lfence").num("memory_bytes", memory::usable_bytes());
+  j.str("cmdline", ctx.cmdline ? ctx.cmdline : "", ctx.cmdline ? ctx.cmdline_len : 0);
+  j.str("boot", ctx.boot).str("suite", suite_name(bench::options().suite_kind()));
   Params p = effective_params();
-  j.put(",\"params\":{\"reps\":").put_u64(p.reps).put(",\"unroll\":").put_u64(p.unroll);
-  j.put(",\"iters\":").put_u64(p.iters).put(",\"warmup\":").put_u64(p.warmup).put("}}");
-  console::record(j);
+  j.begin_object("params").num("reps", p.reps).num("unroll", p.unroll).num("iters", p.iters);
+  j.num("warmup", p.warmup).end_object();
+  j.str("samples", bench::options().raw_samples() ? "raw" : "summary");
+  console::record(j.finish());
 }
 
 void run_suite(SuiteContext& ctx) {
-  const Options& opt = options();
+  provoke_requested_fault();
+  const bench::Options& opt = bench::options();
   Suite suite = opt.suite_kind();
-  bool quick = suite == Suite::kQuick;
   u32 refill_max = static_cast<u32>(opt.refill_max);
 
   run::set_phase("selftest");
-  check_kernel_tables();
-  check_high_memory();
-  ring3_selftests();
+  run_selftests();
   if (suite == Suite::kSelftest) return;
 
   // The benchmarks' pages and roots: not needed by the self-tests.
   run::set_phase("setup", "fixture");
   build_fixture(refill_max);
 
-  u32 touch[16];
-  usize rejected = 0;
-  usize touch_count = parse_touch_list(opt.touch.data, opt.touch.len, touch, 16, &rejected);
-  if (rejected) {
-    Text<120> t;
-    t.put("warning: touch: ")
-        .put_u64(rejected)
-        .put(" value(s) outside 1..")
-        .put_u64(kMaxTouch)
-        .put(" skipped");
-    console::line(t);
-  }
-  usize count =
-      build_table(table, kMaxVariants, TableParams{refill_max, quick, touch, touch_count});
+  usize touch_count = 0;
+  const u32* touch = touch_list(&touch_count);
+  usize count = build_table(table, kMaxRows,
+                            TableParams{refill_max, suite == Suite::kQuick, touch, touch_count});
+  const Params p = effective_params();
+  const OutputContext out{ctx.tsc_hz, bare_metal, opt.raw_samples()};
   if (suite == Suite::kSeeds) {
-    run_seed_experiments(ctx, table, count, fixture);
+    run_seed_experiments(table, count, fixture, p, ctx.cpu, out);
     return;
   }
   warn_unmatched_globs(count);
   usize total = 0;
-  for (usize i = 0; i < count; ++i) total += selected(table[i].name) ? 1 : 0;
+  for (usize i = 0; i < count; ++i) total += selected(table[i]) ? 1 : 0;
 
-  Params p = effective_params();
   usize done = 0, shown = 0;
   for (usize i = 0; i < count; ++i) {
-    const Variant& v = table[i];
-    if (!selected(v.name)) continue;
+    const Row row = table[i];
+    if (!selected(row)) continue;
     ++done;
+    Text<kNameMax> name;
+    put_name(name, row);
     Text<120> progress;
-    progress.put('[').put_u64(done).put('/').put_u64(total).put("] ").put(v.name);
+    progress.put('[').put_u64(done).put('/').put_u64(total).put("] ").put(name.c_str());
     console::line(progress);
-    run::set_phase("bench", v.name);
-    results[shown] = run_variant(v, fixture, p, ctx.cpu);
-    emit_result(v, results[shown], p, ctx.tsc_hz);
-    table[shown] = v;  // compact the table to what ran, for the summary table
+    run::set_phase("bench", name.c_str());
+    results[shown] = run_row(row, fixture, p, ctx.cpu);
+    emit_result(row, results[shown], p, out);
+    table[shown] = row;  // compact the table to what ran, for the summary table
     ++shown;
   }
-  print_table(table, results, shown, ctx.tsc_hz, bare_metal);
-  print_screen_summary(table, results, shown, bare_metal);
-}
-
-namespace {
-// Recursion with a frame the compiler cannot elide. The depth check can never stop it (the
-// guard page below the kernel stack does) but keeps the compiler from proving it infinite.
-[[gnu::noinline]] u64 recurse(u64 depth) {
-  volatile u8 frame[512];
-  frame[0] = static_cast<u8>(depth);
-  if (depth == ~u64{0}) return frame[0];
-  return recurse(depth + 1) + frame[0];
-}
-}  // namespace
-
-void overflow_stack() {
-  recurse(0);
-  run::fail("the kernel stack did not overflow");
+  print_table(table, results, shown, out);
+  print_screen_summary(table, results, shown, out);
 }
 
 }  // namespace ptb::bench

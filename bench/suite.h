@@ -20,10 +20,8 @@ struct SuiteContext {
 
 // Determines the TSC frequency and prints the environment (human lines and the env record).
 void print_environment(SuiteContext& ctx);
-// Runs the self-tests and then the variants the command line selects.
+// Provokes the fault= fault if one is asked for, runs the self-tests and then the variants the
+// command line selects.
 void run_suite(SuiteContext& ctx);
-
-// Deliberate faults for the fault-report tests.
-[[noreturn]] void overflow_stack();
 
 }  // namespace ptb::bench

@@ -1,4 +1,4 @@
-; Ring-3 code templates. Like bodies.asm, nothing here runs in place: bench/ring3.cpp copies it
+; Ring-3 code templates. Like bodies.asm, nothing here runs in place: bench/user_space.cpp copies it
 ; into the user code pages (user-accessible, and mapped in the PTI user page tables), where the
 ; kernel's own text is not reachable.
 
@@ -6,6 +6,7 @@
 %include "jit.inc"
 %include "macros.inc"
 %include "template.inc"
+%include "timestamp.inc"
 
 section .rodata
 bits 64
@@ -46,11 +47,6 @@ TEMPLATE body_syscall_touch
     jnz .next
 END_TEMPLATE body_syscall_touch
 
-; The isolation self-test: read one byte at RBX (a kernel address).
-TEMPLATE user_read
-    mov al, [rbx]
-END_TEMPLATE user_read
-
 TEMPLATE user_read_fn                   ; RDI = the address; returns normally if nothing faults
     mov rbx, rdi
     mov al, [rbx]
@@ -69,16 +65,10 @@ TEMPLATE crossing_driver_%1
     mov rbp, [r15 + XING_U2K]
     mov r13, [r15 + XING_K2U]
 %%next:
-    lfence
-    rdtsc
-    shl rdx, 32
-    or rax, rdx
+    TIMESTAMP_FENCE_BEFORE
     mov r12, rax
     %2
-    rdtsc
-    lfence
-    shl rdx, 32
-    or rax, rdx
+    TIMESTAMP_FENCE_AFTER
     sub rax, r9
     mov [r13], rax
     mov rax, r8

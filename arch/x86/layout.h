@@ -66,5 +66,8 @@ static_assert(offsetof(TrapFrame, vector) == kTrapFrameVector);
 static_assert(offsetof(TrapFrame, rip) == kTrapFrameRip);
 static_assert(offsetof(TrapFrame, cs) == kTrapFrameCs);
 static_assert(sizeof(TrapFrame) == kTrapFrameSize);
+// What a stub that pushes nothing sees: the error code at [rsp], the CPU's RIP just above it.
+inline constexpr usize kErrorCodeSize = 8,
+                       kIretRipAboveErrorCode = kTrapFrameRip - offsetof(TrapFrame, error_code);
 
 }  // namespace ptb::x86

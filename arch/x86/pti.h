@@ -6,9 +6,30 @@
 #pragma once
 
 #include "arch/x86/page_table.h"
+#include "arch/x86/regs.h"
 #include "lib/types.h"
 
 namespace ptb::x86 {
+
+// How ring 3 enters and leaves the kernel (the entry stubs' CR3 switching; also exported to
+// NASM as ENTRY_NONE, ENTRY_PTI, ENTRY_PCID and ENTRY_PCID_FLUSH).
+enum class EntryScheme : u8 {
+  kNone = 0,       // no PTI: ring 3 stays on the kernel tables
+  kPti = 1,        // PTI without PCID: every switch flushes the non-global TLB entries
+  kPcid = 2,       // PTI with PCID as Linux: NOFLUSH on entry, the lazy user flush on exit
+  kPcidFlush = 3,  // PTI with PCID, never NOFLUSH
+};
+constexpr bool uses_pcid(EntryScheme s) {
+  return s == EntryScheme::kPcid || s == EntryScheme::kPcidFlush;
+}
+
+// The CR3 values a scheme runs with: the kernel's while in the kernel, the user's in ring 3.
+// None: ring 3 stays on the kernel tables. PTI: the pair's user half (PGD + 4 KiB), PCID 0.
+// PCID: kernel PCID 1 and user PCID 2049 (Linux's first ASID slot), user = kernel half flipped.
+struct PtiCr3 {
+  u64 kernel, user;
+};
+PtiCr3 pti_cr3(EntryScheme scheme, u64 kernel_root);
 
 struct EntryArea {
   u64 text_start, text_end;      // executable

@@ -155,6 +155,8 @@ TEST(Layout, IncMatchesCpp) {
       {"TRAPFRAME_RIP", offsetof(TrapFrame, rip)},
       {"TRAPFRAME_CS", offsetof(TrapFrame, cs)},
       {"TRAPFRAME_SIZE", sizeof(TrapFrame)},
+      {"ERROR_CODE_SIZE", sizeof(TrapFrame::error_code)},
+      {"IRET_RIP_ABOVE_ERROR_CODE", offsetof(TrapFrame, rip) - offsetof(TrapFrame, error_code)},
       {"PTI_USER_PGD_BIT", kPtiUserPgdBit},
       {"PTI_USER_PCID_BIT", kPtiUserPcidBit},
       {"PTI_SWITCH_MASK", kPtiSwitchMask},

@@ -116,12 +116,11 @@ TEST(PtiUserTables, PairLayoutMatchesLinux) {
 }  // namespace ptb::x86
 
 // ---- the CR3 values each PTI mode runs with, against what the entry stubs compute ----------
-#include "bench/ring3_table.h"
-
-namespace ptb::bench {
+namespace ptb::x86 {
+using Pti = EntryScheme;
 namespace {
 
-// arch/x86/syscall.asm, TO_KERNEL_CR3: (bts 63 with PCID NOFLUSH,) and ~0x1800.
+// arch/x86/pti.inc, TO_KERNEL_CR3: (bts 63 with PCID NOFLUSH,) and ~0x1800.
 u64 stub_to_kernel(u64 cr3, bool noflush) {
   return (noflush ? cr3 | x86::Cr3::kNoflush : cr3) & ~u64{0x1800};
 }
@@ -135,7 +134,7 @@ u64 stub_to_user(u64 cr3, Pti mode) {
 constexpr u64 kRoot = 0x17'8000;  // 8 KiB-aligned, as the kernel's pair is
 
 TEST(PtiCr3, OffStaysOnTheKernelTables) {
-  PtiCr3 c = pti_cr3(Pti::kOff, kRoot);
+  PtiCr3 c = pti_cr3(Pti::kNone, kRoot);
   EXPECT_EQ(c.kernel, kRoot);
   EXPECT_EQ(c.user, kRoot);
 }
@@ -162,4 +161,4 @@ TEST(PtiCr3, PcidUsesLinuxsKernelAndUserPcids) {
 }
 
 }  // namespace
-}  // namespace ptb::bench
+}  // namespace ptb::x86

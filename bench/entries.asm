@@ -1,0 +1,158 @@
+; The kernel side of the ring-crossing benchmarks: SYSCALL entry variants, the minimal exception
+; and software-interrupt paths, and the one-way crossing stubs. Each is installed (LSTAR or an IDT
+; gate) only while its row runs (bench/env.cpp); the rows are in bench/table.cpp.
+;
+; Everything that runs while the PTI user page tables may still be loaded sits in .entry.text
+; (mapped into those tables); the kernel-only halves of the SYSCALL paths sit in .text.
+;
+; Register convention of the ptibench system call (ring 3 side): RAX = 0 in, 0 out; the
+; instruction itself clobbers RCX and R11; the kernel may clobber RDX. R8/R9 carry TSC stamps back
+; from the crossing stubs. Every other register survives.
+;
+; The instruction counts in bench/table.cpp are counted from these macros: change a path here and
+; the exactness tests say by how much.
+
+%include "layout.inc"
+%include "pti.inc"
+%include "template.inc"
+%include "timestamp.inc"
+
+bits 64
+
+; ---- syscall.direct: LSTAR straight at the kernel entry, no trampoline, no CR3 switch ---------
+section .text
+BENCH_ENTRY syscall_entry_direct
+    swapgs
+    mov [gs:PERCPU_USER_RSP], rsp
+    mov rsp, [gs:PERCPU_KERNEL_RSP]
+    push rcx                            ; user RIP
+    push r11                            ; user RFLAGS
+    xor eax, eax                        ; the null system call returns 0
+    pop r11
+    pop rcx
+    mov rsp, [gs:PERCPU_USER_RSP]
+    swapgs
+    o64 sysret
+
+; ---- the trampoline variants (Linux 4.15-era entry_SYSCALL_64_trampoline) ---------------------
+; Entry in .entry.text, a jump through a register into the kernel-only stage 2, and the exit
+; back in .entry.text. %3 extra mov-to-CR3 on entry reproduce seed 000's experiment.
+%macro SYSCALL_TRAMPOLINE 3             ; %1 name, %2 entry scheme, %3 extra CR3 writes
+section .entry.text
+BENCH_ENTRY syscall_entry_%1
+    swapgs
+    mov [gs:PERCPU_USER_RSP], rsp
+    TO_KERNEL_CR3 rsp, %2               ; RSP is free: the user's is saved
+%rep %3
+    mov cr3, rsp                        ; an extra mov-to-CR3, same value
+%endrep
+    mov rsp, [gs:PERCPU_KERNEL_RSP]
+    push rcx
+    push r11
+    push rdi
+    mov rdi, syscall_stage2_%1          ; absolute: the way into kernel-only text
+    jmp rdi
+section .text
+syscall_stage2_%1:
+    pop rdi
+    xor eax, eax
+    jmp syscall_exit_%1
+section .entry.text
+syscall_exit_%1:
+    pop r11
+    pop rcx
+    TO_USER_CR3 rdx, rsp, %2            ; RSP is free again: reloaded just below
+    mov rsp, [gs:PERCPU_USER_RSP]
+    swapgs
+    o64 sysret
+%endmacro
+
+SYSCALL_TRAMPOLINE trampoline, ENTRY_NONE, 0
+SYSCALL_TRAMPOLINE pti, ENTRY_PTI, 0
+SYSCALL_TRAMPOLINE pti_pcid, ENTRY_PCID, 0
+SYSCALL_TRAMPOLINE pti_pcid_flush, ENTRY_PCID_FLUSH, 0
+SYSCALL_TRAMPOLINE pti_pcid_extra1, ENTRY_PCID, 1
+SYSCALL_TRAMPOLINE pti_pcid_extra2, ENTRY_PCID, 2
+
+; ---- round trips through an exception or software interrupt ----------------------------------
+; The kernel side does only what a return needs: skip the faulting store (fault.pf), drop the
+; error code, and under PTI switch CR3 in and out. Scratch registers go on the entry stack, which
+; both page tables map. With PCID the exit's lazy-flush test reads the per-CPU area, so those
+; stubs SWAPGS in and out as Linux does on every entry.
+%macro EXCEPTION_RETURN 3               ; %1 name, %2 1 = #PF (skip the store, drop error code), %3 scheme
+section .entry.text
+BENCH_ENTRY exception_stub_%1
+%assign saved 0
+%if %3 == ENTRY_PCID
+    swapgs
+    push rdx
+%assign saved saved + 1
+%endif
+%if %3 != ENTRY_NONE
+    push rax
+%assign saved saved + 1
+%endif
+    TO_KERNEL_CR3 rax, %3
+%if %2
+    add qword [rsp + 8 * saved + IRET_RIP_ABOVE_ERROR_CODE], PF_INSN_LEN
+%endif
+    TO_USER_CR3 rax, rdx, %3
+%if %3 != ENTRY_NONE
+    pop rax
+%endif
+%if %3 == ENTRY_PCID
+    pop rdx
+    swapgs
+%endif
+%if %2
+    add rsp, ERROR_CODE_SIZE
+%endif
+    iretq
+%endmacro
+
+EXCEPTION_RETURN pf, 1, ENTRY_NONE
+EXCEPTION_RETURN pf_pti, 1, ENTRY_PTI
+EXCEPTION_RETURN pf_pti_pcid, 1, ENTRY_PCID
+EXCEPTION_RETURN trap, 0, ENTRY_NONE
+EXCEPTION_RETURN trap_pti, 0, ENTRY_PTI
+EXCEPTION_RETURN trap_pti_pcid, 0, ENTRY_PCID
+
+; ---- one-way crossings: TSC stamps inside the kernel --------------------------------------------
+; u2k: the first instruction in the kernel's address space (under PTI, right after the CR3
+; switch) stamps the TSC into R8; k2u: the last before leaving it stamps into R9. The ring-3
+; driver stamps just before and just after the crossing (bench/user.asm). RAX and RDX are free.
+%macro CROSSING 3                       ; %1 name, %2 0 syscall / 1 #PF / 2 int3 or int, %3 scheme
+section .entry.text
+BENCH_ENTRY crossing_stub_%1
+%if %3 == ENTRY_PCID
+    swapgs                              ; the lazy-flush test below reads the per-CPU area
+%endif
+    TO_KERNEL_CR3 rax, %3
+    TIMESTAMP_NOFENCE
+    mov r8, rax
+%if %2 == 1
+    add qword [rsp + IRET_RIP_ABOVE_ERROR_CODE], PF_INSN_LEN
+    add rsp, ERROR_CODE_SIZE
+%endif
+    TIMESTAMP_FENCE_BEFORE
+    mov r9, rax
+    TO_USER_CR3 rdx, rax, %3
+%if %3 == ENTRY_PCID
+    swapgs
+%endif
+%if %2 == 0
+    o64 sysret
+%else
+    iretq
+%endif
+%endmacro
+
+CROSSING syscall, 0, ENTRY_NONE
+CROSSING syscall_pti, 0, ENTRY_PTI
+CROSSING syscall_pti_pcid, 0, ENTRY_PCID
+CROSSING pf, 1, ENTRY_NONE
+CROSSING pf_pti, 1, ENTRY_PTI
+CROSSING pf_pti_pcid, 1, ENTRY_PCID
+CROSSING trap, 2, ENTRY_NONE
+CROSSING trap_pti, 2, ENTRY_PTI
+CROSSING trap_pti_pcid, 2, ENTRY_PCID

@@ -1,0 +1,37 @@
+// What a measurement is: the parameters, the outcome, and the U-against-2U sampling loop shared
+// by the ring-0 and ring-3 runners (docs/method.md).
+#pragma once
+
+#include "bench/stats.h"
+#include "lib/types.h"
+
+namespace ptb::bench {
+
+struct Params {
+  u32 reps, unroll, iters, warmup;
+};
+
+enum class Status : u8 { kOk, kSkip, kFail };
+const char* status_name(Status s);
+
+struct Result {
+  Status status = Status::kFail;
+  const char* reason = nullptr;  // skip/fail: static text or the runner's reason buffer
+  Summary stats{};               // per operation
+  u64 ops = 0;                   // operations one repetition covers after the baseline is gone
+  // The repetitions in measurement order (ticks per repetition, before dividing by ops); valid
+  // until the next measurement (samples=raw prints them with the result).
+  const i64* raw = nullptr;
+};
+
+inline constexpr u32 kMaxReps = 10000;
+
+// run(ctx, 0) times the loop with U bodies and run(ctx, 1) the one with 2U; each of the reps
+// repetitions after warmup gives their difference, which covers `ops` operations.
+Result sample_difference(const Params& p, u64 ops, u64 (*run)(void* ctx, int which), void* ctx);
+// Summarises reps samples already in sample_buffer() (single timed events: ops = 1).
+Result summarize_samples(const Params& p, u64 ops);
+// Where the runners put one sample per repetition (kMaxReps).
+i64* sample_buffer();
+
+}  // namespace ptb::bench

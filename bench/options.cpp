@@ -1,0 +1,79 @@
+#include "bench/options.h"
+
+#include "bench/row.h"
+#include "kernel/console.h"
+
+namespace ptb::bench {
+namespace {
+
+Options opts;
+
+constexpr const char* kSuites[] = {"full", "quick", "selftest", "seeds"};
+constexpr const char* kFaults[] = {"none", "ud", "pf", "gp", "de", "stack", "user-read"};
+constexpr const char* kSamples[] = {"summary", "raw"};
+
+const cmdline::Option kOptions[] = {
+    cmdline::make_choice(
+        "suite", &opts.suite, kSuites,
+        "what to run: the full suite, a quick run, the self-tests, or the seed experiments"),
+    cmdline::make_string("bench", &opts.bench,
+                         "comma-separated globs of variant names to run (e.g. cr3.*,invpcid.*)"),
+    cmdline::make_unsigned("reps", &opts.reps, 1, 10000, "measured repetitions per variant"),
+    cmdline::make_unsigned("unroll", &opts.unroll, 1, 256,
+                           "copies of the body per loop iteration (U; the baseline runs 2U)"),
+    cmdline::make_unsigned("iters", &opts.iters, 1, 1000000, "loop iterations per repetition"),
+    cmdline::make_unsigned("warmup", &opts.warmup, 0, 1000,
+                           "discarded repetitions before measuring"),
+    cmdline::make_unsigned("refill_max", &opts.refill_max, 1, 4096,
+                           "largest page count K of the tlb.refill curve"),
+    cmdline::make_string(
+        "touch", &opts.touch,
+        "pages touched after each return by syscall.*.touch.K (comma-separated K)"),
+    cmdline::make_choice("samples", &opts.samples, kSamples,
+                         "also put every repetition's value in the result records (raw)"),
+    cmdline::make_choice("fault", &opts.fault, kFaults,
+                         "provoke an exception after boot to test the fault report"),
+};
+
+u32 touch[16];
+usize touch_count = 0;
+
+}  // namespace
+
+const Options& options() { return opts; }
+
+const cmdline::Option* option_table(usize* count) {
+  *count = sizeof(kOptions) / sizeof(kOptions[0]);
+  return kOptions;
+}
+
+const char* suite_name(Suite s) { return kSuites[static_cast<u32>(s)]; }
+
+void parse_touch_option() {
+  usize rejected = 0, repeated = 0;
+  touch_count = parse_touch_list(opts.touch.data, opts.touch.len, touch, 16, &rejected, &repeated);
+  if (rejected) {
+    Text<120> t;
+    t.put("warning: touch: ").put_u64(rejected).put(" value(s) outside 1..").put_u64(kMaxTouch);
+    t.put(" skipped");
+    console::line(t);
+  }
+  if (repeated) {
+    Text<120> t;
+    t.put("warning: touch: ").put_u64(repeated).put(" repeated value(s) skipped");
+    console::line(t);
+  }
+}
+
+const u32* touch_list(usize* count) {
+  *count = touch_count;
+  return touch;
+}
+
+u32 max_touch() {
+  u32 m = 0;
+  for (usize i = 0; i < touch_count; ++i) m = touch[i] > m ? touch[i] : m;
+  return m;
+}
+
+}  // namespace ptb::bench

@@ -1,0 +1,40 @@
+// The benchmark options of the kernel command line (`help` lists them with the kernel's own).
+// The table is parsed together with the kernel's (kernel/options.h); read everywhere in bench/.
+#pragma once
+
+#include "kernel/cmdline.h"
+#include "lib/types.h"
+
+namespace ptb::bench {
+
+enum class Suite : u32 { kFull, kQuick, kSelftest, kSeeds };
+enum class FaultKind : u32 { kNone, kUd, kPf, kGp, kDe, kStack, kUserRead };
+
+struct Options {
+  u32 suite = static_cast<u32>(Suite::kFull);
+  cmdline::StringRef bench{"*", 1};
+  u64 reps = 31;
+  u64 unroll = 16;
+  u64 iters = 8;
+  u64 warmup = 4;
+  u64 refill_max = 1024;
+  cmdline::StringRef touch{"1,8,64", 6};
+  u32 fault = static_cast<u32>(FaultKind::kNone);
+  u32 samples = 0;  // 0: summary statistics only; 1 (samples=raw): every repetition too
+
+  Suite suite_kind() const { return static_cast<Suite>(suite); }
+  FaultKind fault_kind() const { return static_cast<FaultKind>(fault); }
+  bool raw_samples() const { return samples == 1; }
+};
+
+const Options& options();
+// The rows of the command-line table that belong to bench/.
+const cmdline::Option* option_table(usize* count);
+const char* suite_name(Suite s);
+
+// The touch= list, parsed once (values 1..kMaxTouch, each once), with warnings for the rest.
+void parse_touch_option();
+const u32* touch_list(usize* count);
+u32 max_touch();
+
+}  // namespace ptb::bench

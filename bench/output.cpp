@@ -1,0 +1,198 @@
+#include "bench/output.h"
+
+#include "kernel/console.h"
+#include "kernel/run.h"
+#include "lib/json.h"
+
+namespace ptb::bench {
+namespace {
+
+// One result record at a time; samples=raw with reps=10000 needs about 120 KiB.
+char record_buf[128 * 1024];
+
+void put_stats(JsonRecord& j, const Summary& s) {
+  j.fixed("min", s.min).fixed("q1", s.q1).fixed("median", s.median).fixed("mean", s.mean);
+  j.fixed("q3", s.q3).fixed("max", s.max).fixed("stddev", s.stddev);
+}
+
+double ns(double ticks, u64 tsc_hz) { return ticks * 1e9 / static_cast<double>(tsc_hz); }
+
+// Refill passes and crossings are single timed events, not unrolled loops.
+bool unrolled(const Row& row) {
+  return row.method == Method::kLoop || row.method == Method::kRing3Loop;
+}
+bool ring3(const Row& row) {
+  return row.method == Method::kRing3Loop || row.method == Method::kCrossing;
+}
+
+void put_record(const Row& row, const Result& r, const Params& p, const OutputContext& out) {
+  TextBuf buf(record_buf, sizeof(record_buf));
+  Text<kNameMax> name;
+  put_name(name, row);
+  JsonRecord j(buf, "result");
+  j.str("name", name.c_str()).str("group", group_name(row.group)).str("status", status_name(r.status));
+  if (r.status != Status::kOk) {
+    j.str("reason", r.reason);
+  } else {
+    j.str("unit", "tsc").num("n", r.stats.n);
+    put_stats(j, r.stats);
+    if (out.tsc_hz) j.fixed("ns_median", ns(r.stats.median, out.tsc_hz));
+    j.num("instructions", row.instructions);
+    if (row.faulting) j.num("faulting", row.faulting);
+    j.num("ops", r.ops).num("reps", p.reps);
+    if (unrolled(row)) j.num("unroll", p.unroll).num("iters", p.iters);
+    j.num("warmup", p.warmup);
+    if (out.raw_samples && r.raw) {
+      j.begin_array("samples");
+      const double per = r.ops ? static_cast<double>(r.ops) : 1.0;
+      for (u32 i = 0; i < r.stats.n; ++i) j.item_fixed(static_cast<double>(r.raw[i]) / per);
+      j.end_array();
+    }
+  }
+  if (row.method == Method::kRefill) {
+    j.str("flush", flush_name(row.flush)).num("pages", row.pages).boolean("global", row.global);
+  }
+  if (ring3(row)) {
+    j.boolean("pti", row.env.scheme != x86::EntryScheme::kNone);
+    j.boolean("pcid", x86::uses_pcid(row.env.scheme));
+    if (row.method == Method::kCrossing) {
+      j.str("kind", cross_name(row.cross));
+      j.str("direction", row.direction == Direction::kU2k ? "u2k" : "k2u");
+    }
+    if (row.touch) j.num("pages", row.touch);
+  }
+  console::record(j.finish());
+}
+
+// "median 12.000  q1 12.000  q3 12.000  min 12.000  n 31  (4.000 ns)" or ": reason".
+void put_human(TextBuf& h, const Result& r, const OutputContext& out) {
+  h.put(status_name(r.status));
+  if (r.status != Status::kOk) {
+    h.put(": ").put(r.reason);
+    return;
+  }
+  h.put("  median ").put_fixed(r.stats.median, 3).put("  q1 ").put_fixed(r.stats.q1, 3);
+  h.put("  q3 ").put_fixed(r.stats.q3, 3).put("  min ").put_fixed(r.stats.min, 3);
+  h.put("  n ").put_u64(r.stats.n);
+  if (out.tsc_hz) h.put("  (").put_fixed(ns(r.stats.median, out.tsc_hz), 3).put(" ns)");
+}
+
+// The same on a screen: "name  median [q1 .. q3]", cut to the screen's width (80 columns on VGA
+// text; a wide framebuffer gets the serial form).
+void put_screen(const char* name, const Result& r, const OutputContext& out) {
+  const u32 cols = console::screen_columns();
+  if (cols == 0) return;
+  char storage[256];
+  TextBuf t(storage, cols < sizeof(storage) ? cols + 1 : sizeof(storage));
+  t.put("  ").put(name).put(' ').pad_to(0, 40);
+  if (cols >= 120) {
+    put_human(t, r, out);
+  } else if (r.status == Status::kOk) {
+    usize col = t.size();
+    t.put_fixed(r.stats.median, 3).pad_to(col, 12).put(" [").put_fixed(r.stats.q1, 3);
+    t.put(" .. ").put_fixed(r.stats.q3, 3).put(']');
+  } else {
+    t.put(status_name(r.status)).put(": ").put(r.reason);
+  }
+  console::screen_line(t);
+}
+
+// The refill points kept on a crowded screen.
+bool screen_worthy(const Row& row, u32 level) {
+  if (row.method != Method::kRefill || level == 0) return true;
+  return row.pages == 1 || row.pages == 64 || (level == 1 && row.pages == 1024);
+}
+
+}  // namespace
+
+void emit_result(const Row& row, const Result& r, const Params& p, const OutputContext& out) {
+  run::Tally& t = run::tally();
+  (r.status == Status::kOk ? t.ok : r.status == Status::kSkip ? t.skipped : t.failed)++;
+  Text<kNameMax> name;
+  put_name(name, row);
+  Text<240> h;
+  h.put("  ").put(name.c_str()).put(' ').pad_to(0, 42);
+  put_human(h, r, out);
+  console::serial_line(h);
+  put_screen(name.c_str(), r, out);
+  put_record(row, r, p, out);
+}
+
+void print_table(const Row* rows, const Result* res, usize n, const OutputContext& out) {
+  console::serial_line("");
+  console::serial_line("ptibench results (TSC ticks per operation; median [q1 .. q3]):");
+  for (usize i = 0; i < n; ++i) {
+    Text<240> t;
+    put_name(t, rows[i]);
+    t.put(" ").pad_to(0, 40);
+    const Result& r = res[i];
+    if (r.status == Status::kOk) {
+      usize col = t.size();
+      t.put_fixed(r.stats.median, 3).pad_to(col, 10).put(" [").put_fixed(r.stats.q1, 3);
+      t.put(" .. ").put_fixed(r.stats.q3, 3).put(']');
+      if (out.tsc_hz) t.put("  ").put_fixed(ns(r.stats.median, out.tsc_hz), 1).put(" ns");
+    } else {
+      t.put(status_name(r.status)).put(": ").put(r.reason);
+    }
+    console::serial_line(t);
+  }
+  if (!out.bare_metal)
+    console::serial_line("(not bare metal: see the NOTE above; these are not hardware timings)");
+}
+
+// The last thing on the screen: every result in columns, sized to the screen, so that a machine
+// without a serial port keeps the results in view (serial has the full table already). The
+// refill curve is thinned first when it does not fit.
+void print_screen_summary(const Row* rows, const Result* res, usize n, const OutputContext& out) {
+  const u32 cols = console::screen_columns(), lines_on_screen = console::screen_rows();
+  if (cols < 40 || lines_on_screen < 5 || n == 0) return;
+  constexpr u32 kCell = 40;
+  const u32 per_row = cols / kCell;
+  const u32 lines = lines_on_screen - 4;  // title, note, the PASS/FAIL line, and the line after it
+  u32 level = 0;
+  usize shown = 0;
+  for (; level < 3; ++level) {
+    shown = 0;
+    for (usize i = 0; i < n; ++i) shown += screen_worthy(rows[i], level) ? 1 : 0;
+    if (shown <= usize{per_row} * lines) break;
+  }
+  const usize capacity = usize{per_row} * lines;
+  const usize height = (shown < capacity ? shown : capacity) / per_row + ((shown % per_row) != 0);
+  console::screen_clear();
+  Text<200> t;
+  t.put("ptibench: median TSC ticks per operation");  // fits 80 columns
+  if (level > 0) t.put(" (refill curve thinned)");
+  console::screen_line(t);
+  // Column-major: read down, then across.
+  usize order[kMaxRows];
+  usize m = 0;
+  for (usize i = 0; i < n && m < kMaxRows; ++i)
+    if (screen_worthy(rows[i], level)) order[m++] = i;
+  for (usize row = 0; row < height && row < lines; ++row) {
+    t.clear();
+    for (u32 c = 0; c < per_row; ++c) {
+      usize k = c * height + row;
+      if (k >= m || k >= capacity) break;
+      const Result& r = res[order[k]];
+      usize start = t.size();
+      // The name, then the value right-aligned in the cell's last 9 columns.
+      Text<24> value;
+      if (r.status == Status::kOk) {
+        value.put_fixed(r.stats.median, r.stats.median < 100 ? 2 : 0);
+      } else {
+        value.put(status_name(r.status));
+      }
+      put_name(t, rows[order[k]]);
+      t.put(' ');
+      while (t.size() < start + kCell - 1 - value.size()) t.put(' ');
+      t.put(value.c_str()).pad_to(start, kCell);
+    }
+    console::screen_line(t);
+  }
+  t.clear();
+  if (m > capacity) t.put("... more in the serial log. ");
+  if (!out.bare_metal) t.put("Not bare metal: not hardware timings.");
+  console::screen_line(t);
+}
+
+}  // namespace ptb::bench

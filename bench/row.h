@@ -1,0 +1,122 @@
+// A benchmark variant is one Row of one table (bench/table.cpp): what it is (structured data
+// from which its name is rendered), how it is measured, the environment it runs in, the CPU
+// features it requires, and how many instructions one operation executes on the measured path
+// (what an instruction-counting TSC must read, exactly). Pure: compiled into the host tests.
+#pragma once
+
+#include "arch/x86/cpu_features.h"
+#include "arch/x86/pti.h"
+#include "bench/jit.h"
+#include "lib/format.h"
+#include "lib/types.h"
+
+namespace ptb::bench {
+
+// The first part of every name, and the record's "group".
+enum class Group : u8 {
+  kCr3,
+  kInvpcid,
+  kInvlpg,
+  kCr4,
+  kTlb,
+  kSyscall,
+  kFault,
+  kTrap,
+  kInt,
+  kCrossing
+};
+const char* group_name(Group g);
+
+enum class Method : u8 {
+  kLoop,       // ring 0: a body unrolled U and 2U times in a loop; the difference is U·iters bodies
+  kRefill,     // ring 0: touch K pages after a flush, minus the same touches with no flush
+  kRing3Loop,  // a ring-3 loop of round trips (system calls, faults, traps), unrolled U and 2U
+  kCrossing,   // one-way crossings: ring 3 and the kernel stub stamp on either side
+};
+
+// What a refill row flushes between the warm pass and the timed one.
+enum class Flush : u8 { kNone, kCr3, kCr3Noflush, kInvpcidSingle, kInvlpg };
+const char* flush_name(Flush f);
+
+// The crossing a one-way row times, and which way.
+enum class Cross : u8 { kNone, kSyscall, kPf, kInt3, kInt };
+const char* cross_name(Cross c);
+enum class Direction : u8 { kU2k, kK2u };
+
+// The CPU state a row runs in; bench/env.h applies it and restores the suite's state afterwards.
+struct Env {
+  x86::EntryScheme scheme = x86::EntryScheme::kNone;  // PTI pair and entry/exit CR3 switching
+  bool pcid = false;          // ring 0 on CR4.PCIDE = 1 and the kernel PCID (implied by PCID schemes)
+  const u8* lstar = nullptr;  // SYSCALL entry while the row runs; nullptr: syscall_entry_direct
+  u8 vector = 0;              // an IDT gate replaced while the row runs (0: none) ...
+  const u8* gate = nullptr;   // ... by this stub
+  bool pcid_mode() const { return pcid || x86::uses_pcid(scheme); }
+};
+
+// Everything a body's registers may point at, prepared once per run (bench/suite.cpp).
+struct Fixture {
+  u64 kernel_cr3;     // the kernel root, PCID 0
+  u64 pair_root;      // an 8 KiB-aligned pair of roots that both map the kernel (cr3.switch.*)
+  u64 mapped_page;    // a 4 KiB page mapped non-global in the kernel tables
+  u64 unmapped_page;  // a canonical address mapped nowhere
+  u64 refill_base;    // refill_pages pages, non-global
+  u64 refill_global;  // the same frames again, global
+  u32 refill_pages;
+  u64 cr4;  // CR4 as the suite runs it (PGE on where the CPU has it)
+};
+
+// Loads a loop body's registers (bench/bodies.asm says what each body expects).
+using Setup = void (*)(JitContext& regs, const Fixture& fx);
+
+constexpr u64 need(x86::Feature f) { return u64{1} << static_cast<u32>(f); }
+
+struct Row {
+  // ---- identity: the name is rendered from these (put_name) ----
+  Group group = Group::kCr3;
+  const char* label = "";      // after the group: "write.nopcid", "refill", "direct", "pf", ...
+  bool scheme_suffix = false;  // append the entry scheme: "" / ".pti" / ".pti.pcid"
+  Flush flush = Flush::kNone;  // refill: the flush, whether the pages are global, and K
+  bool global = false;
+  u32 pages = 0;
+  u32 touch = 0;  // syscall.*.touch.K: user pages touched after each call
+  Cross cross = Cross::kNone;
+  Direction direction = Direction::kU2k;
+
+  // ---- how it is measured ----
+  Method method = Method::kLoop;
+  Env env{};
+  u64 features = 0;  // bit per x86::Feature, all required
+  Template body{};   // kLoop, kRing3Loop: the body; kCrossing: the ring-3 driver
+  u32 ops_per_body = 1;
+  Setup setup = nullptr;  // kLoop: the body's registers
+
+  // ---- what an instruction-counting TSC must read per operation ----
+  u32 instructions = 0;  // retired instructions on the measured path
+  u32 faulting = 0;      // of which fault instead of retiring (Bochs ticks its TSC for them)
+};
+
+// The row's name (part of the output contract): group, label, then the generated parts.
+void put_name(TextBuf& out, const Row& row);
+inline constexpr usize kNameMax = 64;
+
+// ".pti", ".pti.pcid" or "" as the names spell the entry schemes (kPcidFlush: ".pti.pcid.flush").
+const char* scheme_suffix(x86::EntryScheme s);
+
+struct TableParams {
+  u32 refill_max;    // largest K of the refill curve
+  bool quick;        // suite=quick: fewer refill points
+  const u32* touch;  // K values of the syscall.*.touch.K rows (distinct)
+  usize touch_count;
+};
+// The table: the ring-0 rows, the ring-3 rows and the generated TLB refill curve (K = 1, 2, 4,
+// ... refill_max). Returns the number of rows written to `out` (at most `capacity`).
+usize build_table(Row* out, usize capacity, const TableParams& params);
+inline constexpr usize kMaxRows = 320;
+
+inline constexpr u32 kMaxTouch = 512;
+// Parses touch= ("1,8,64"): values 1..kMaxTouch, at most `cap`, each once. Entries out of range
+// or malformed are counted in *rejected, repeated values in *repeated.
+usize parse_touch_list(const char* s, usize len, u32* out, usize cap, usize* rejected,
+                       usize* repeated);
+
+}  // namespace ptb::bench

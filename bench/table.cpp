@@ -1,0 +1,294 @@
+// The table of benchmark variants: one row per variant or per generated family. Adding a variant
+// is adding a row (docs/benchmarks.md, "Adding a variant"). Pure: the host tests build the same
+// table against fakes of the assembly symbols.
+#include "arch/x86/layout.h"
+#include "arch/x86/regs.h"
+#include "bench/row.h"
+#include "bench/symbols.h"
+
+namespace ptb::bench {
+namespace {
+
+using x86::Cr3;
+using x86::EntryScheme;
+using x86::Feature;
+using x86::Pcid;
+
+constexpr Pcid kKernelPcid = x86::kernel_pcid(x86::Asid{0});  // 1, as Linux's first ASID slot
+constexpr u64 kPcid = need(Feature::kPcid);
+constexpr u64 kInvpcid = need(Feature::kInvpcid);
+constexpr u64 kPge = need(Feature::kPge);
+
+// ---- register setups: what each ring-0 body's registers hold -----------------------------
+void set_cr3_nopcid(JitContext& r, const Fixture& f) { r.rax = f.kernel_cr3; }
+void set_cr3_pcid_flush(JitContext& r, const Fixture& f) {
+  r.rax = Cr3{f.kernel_cr3}.with_pcid(kKernelPcid).raw;
+}
+void set_cr3_pcid_noflush(JitContext& r, const Fixture& f) {
+  r.rax = Cr3{f.kernel_cr3}.with_pcid(kKernelPcid).with_noflush(true).raw;
+}
+// The PTI pair: "user" root = kernel root + 4 KiB, user PCID = kernel PCID | 2048.
+void set_switch_nopcid(JitContext& r, const Fixture& f) {
+  r.rax = Cr3::root(f.pair_root).user_half().with_pcid(Pcid{0}).raw;
+  r.rbx = Cr3::root(f.pair_root).raw;
+}
+void set_switch_pcid_flush(JitContext& r, const Fixture& f) {
+  Cr3 k = Cr3::root(f.pair_root).with_pcid(kKernelPcid);
+  r.rax = k.user_half().raw;
+  r.rbx = k.raw;
+}
+void set_switch_pcid_noflush(JitContext& r, const Fixture& f) {
+  Cr3 k = Cr3::root(f.pair_root).with_pcid(kKernelPcid).with_noflush(true);
+  r.rax = k.user_half().raw;
+  r.rbx = k.raw;
+}
+
+// INVPCID descriptors (SDM Vol.2 INVPCID): 16 bytes, 16-aligned to be safe.
+alignas(16) u64 desc_addr[2];
+alignas(16) u64 desc_pcid[2];
+void set_invpcid(JitContext& r, u64 type, u64* desc, u64 addr) {
+  desc[0] = kKernelPcid.value;
+  desc[1] = addr;
+  r.rax = type;
+  r.rdx = reinterpret_cast<u64>(desc);
+}
+void set_invpcid_addr(JitContext& r, const Fixture& f) {
+  set_invpcid(r, 0, desc_addr, f.mapped_page);
+}
+void set_invpcid_single(JitContext& r, const Fixture&) { set_invpcid(r, 1, desc_pcid, 0); }
+void set_invpcid_all(JitContext& r, const Fixture&) { set_invpcid(r, 2, desc_pcid, 0); }
+void set_invpcid_allnonglobal(JitContext& r, const Fixture&) { set_invpcid(r, 3, desc_pcid, 0); }
+void set_invlpg_mapped(JitContext& r, const Fixture& f) { r.rsi = f.mapped_page; }
+void set_invlpg_unmapped(JitContext& r, const Fixture& f) { r.rsi = f.unmapped_page; }
+void set_cr4_toggle(JitContext& r, const Fixture& f) {
+  r.rax = f.cr4 & ~x86::Cr4::kPge;
+  r.rbx = f.cr4 | x86::Cr4::kPge;
+}
+
+// ---- instruction counts of the ring-3 paths (bench/entries.asm, bench/user.asm) ----------
+// Ring-3 `syscall` + kernel instructions up to and including SYSRET.
+constexpr u32 kSyscallDirect = 1 + 11;  // swapgs, 2 stack moves, 2 pushes, xor, 2 pops, rsp, swapgs, sysret
+constexpr u32 kSyscallTrampoline = 1 + 16;  // 8 entry + 3 stage 2 + 5 exit
+constexpr u32 kSyscallPti = 1 + 22;         // + 3 on entry (mov/and/mov cr3) + 3 on exit (mov/or/mov cr3)
+constexpr u32 kSyscallPtiPcid = 1 + 29;     // + 4 on entry (bts for NOFLUSH) + 9 on exit (the lazy-flush test)
+constexpr u32 kTouchBody = 2, kTouchPerPage = 4;  // body_syscall_touch: 2 moves, then 4 a page
+
+// One-way crossings: ring 3's stamp (rdtsc, shl, or), its `mov r12, rax`, and the crossing
+// instruction (none retires for the faulting store); back: the stub's stamp and `mov r9, rax`
+// plus SYSRET or IRETQ. The entry/exit work per scheme: nothing; the 3-instruction CR3 switch;
+// with PCID, SWAPGS and the 4-instruction switch in, the 9-instruction lazy-flush switch and
+// SWAPGS out.
+constexpr u32 kCrossIn = 4, kCrossOut = 5;
+struct CrossingWork {
+  EntryScheme scheme;
+  u32 in, out;
+};
+constexpr CrossingWork kCrossingWork[] = {
+    {EntryScheme::kNone, 0, 0}, {EntryScheme::kPti, 3, 3}, {EntryScheme::kPcid, 5, 10}};
+
+// Appends rows, derives what every row's environment implies, and never overruns `cap`.
+struct Builder {
+  Row* out;
+  usize cap;
+  usize n = 0;
+  void add(Row r) {
+    if (r.env.pcid_mode()) r.features |= kPcid;  // PCIDE is set only for rows that need PCID
+    if (r.method == Method::kRing3Loop || r.method == Method::kCrossing)
+      r.features |= need(Feature::kSyscall);  // ring 3 is entered and left via the SYSCALL MSRs
+    if (n < cap) out[n++] = r;
+  }
+};
+
+void ring0_rows(Builder& b) {
+  constexpr Group kCr3 = Group::kCr3;
+  constexpr Group kInv = Group::kInvpcid;
+  const Env kPcidEnv{.pcid = true};
+  // clang-format off
+  b.add({.group = kCr3, .label = "read",                                   .body = TEMPLATE_OF(body_cr3_read),                    .instructions = 1});
+  b.add({.group = kCr3, .label = "write.nopcid",                           .body = TEMPLATE_OF(body_cr3_write),   .setup = set_cr3_nopcid,         .instructions = 1});
+  b.add({.group = kCr3, .label = "write.pcid.flush",    .env = kPcidEnv,   .body = TEMPLATE_OF(body_cr3_write),   .setup = set_cr3_pcid_flush,     .instructions = 1});
+  b.add({.group = kCr3, .label = "write.pcid.noflush",  .env = kPcidEnv,   .body = TEMPLATE_OF(body_cr3_write),   .setup = set_cr3_pcid_noflush,   .instructions = 1});
+  b.add({.group = kCr3, .label = "switch.nopcid",                          .body = TEMPLATE_OF(body_cr3_switch),  .ops_per_body = 2, .setup = set_switch_nopcid,       .instructions = 1});
+  b.add({.group = kCr3, .label = "switch.pcid.flush",   .env = kPcidEnv,   .body = TEMPLATE_OF(body_cr3_switch),  .ops_per_body = 2, .setup = set_switch_pcid_flush,   .instructions = 1});
+  b.add({.group = kCr3, .label = "switch.pcid.noflush", .env = kPcidEnv,   .body = TEMPLATE_OF(body_cr3_switch),  .ops_per_body = 2, .setup = set_switch_pcid_noflush, .instructions = 1});
+  b.add({.group = kInv, .label = "addr",         .env = kPcidEnv, .features = kInvpcid, .body = TEMPLATE_OF(body_invpcid), .setup = set_invpcid_addr,         .instructions = 1});
+  b.add({.group = kInv, .label = "single",       .env = kPcidEnv, .features = kInvpcid, .body = TEMPLATE_OF(body_invpcid), .setup = set_invpcid_single,       .instructions = 1});
+  b.add({.group = kInv, .label = "all",          .env = kPcidEnv, .features = kInvpcid, .body = TEMPLATE_OF(body_invpcid), .setup = set_invpcid_all,          .instructions = 1});
+  b.add({.group = kInv, .label = "allnonglobal", .env = kPcidEnv, .features = kInvpcid, .body = TEMPLATE_OF(body_invpcid), .setup = set_invpcid_allnonglobal, .instructions = 1});
+  b.add({.group = Group::kInvlpg, .label = "",         .body = TEMPLATE_OF(body_invlpg), .setup = set_invlpg_mapped,   .instructions = 1});
+  b.add({.group = Group::kInvlpg, .label = "unmapped", .body = TEMPLATE_OF(body_invlpg), .setup = set_invlpg_unmapped, .instructions = 1});
+  b.add({.group = Group::kCr4, .label = "pge.toggle", .features = kPge, .body = TEMPLATE_OF(body_cr4_toggle), .setup = set_cr4_toggle, .instructions = 2});
+  // clang-format on
+}
+
+void syscall_rows(Builder& b, const u32* touch, usize touch_count) {
+  const Template sys = TEMPLATE_OF(body_syscall);
+  // The null system call through each entry scheme (LSTAR at the scheme's entry).
+  struct Entry {
+    const char* label;
+    EntryScheme scheme;
+    const u8* lstar;
+    u32 instructions;
+  };
+  const Entry entries[] = {
+      {"direct", EntryScheme::kNone, syscall_entry_direct, kSyscallDirect},
+      {"trampoline", EntryScheme::kNone, syscall_entry_trampoline, kSyscallTrampoline},
+      {"pti", EntryScheme::kPti, syscall_entry_pti, kSyscallPti},
+      {"pti.pcid", EntryScheme::kPcid, syscall_entry_pti_pcid, kSyscallPtiPcid},
+      {"pti.pcid.flush", EntryScheme::kPcidFlush, syscall_entry_pti_pcid_flush, kSyscallPti},
+      {"pti.pcid.extra1", EntryScheme::kPcid, syscall_entry_pti_pcid_extra1, kSyscallPtiPcid + 1},
+      {"pti.pcid.extra2", EntryScheme::kPcid, syscall_entry_pti_pcid_extra2, kSyscallPtiPcid + 2},
+  };
+  for (const Entry& e : entries) {
+    b.add({.group = Group::kSyscall,
+           .label = e.label,
+           .method = Method::kRing3Loop,
+           .env = {.scheme = e.scheme, .lstar = e.lstar},
+           .body = sys,
+           .instructions = e.instructions});
+  }
+  // A system call and then K user pages touched: without PCID every return to ring 3 has
+  // flushed them; with PCID and NOFLUSH they survive.
+  for (const Entry& e : {entries[0], entries[2], entries[3]}) {
+    for (usize i = 0; i < touch_count; ++i) {
+      b.add({.group = Group::kSyscall,
+             .label = e.label,
+             .touch = touch[i],
+             .method = Method::kRing3Loop,
+             .env = {.scheme = e.scheme, .lstar = e.lstar},
+             .body = TEMPLATE_OF(body_syscall_touch),
+             .instructions = e.instructions + kTouchBody + kTouchPerPage * touch[i]});
+    }
+  }
+}
+
+// Exceptions and software interrupts: PTI off, on, and on with Linux's PCID scheme (+ SWAPGS in
+// and out, RDX saved too, 4 instructions in and 9 out). The faulting store does not retire;
+// INT3 and INT n do.
+void exception_rows(Builder& b) {
+  const EntryScheme kOff = EntryScheme::kNone, kPti = EntryScheme::kPti,
+                    kPcidScheme = EntryScheme::kPcid;
+  constexpr u8 kPf = 14, kBp = 3, kSoft = x86::kVectorSoft;
+  const Template store = TEMPLATE_OF(body_store_fault), int3 = TEMPLATE_OF(body_int3),
+                 soft = TEMPLATE_OF(body_int_soft);
+  // clang-format off
+  const struct { Group group; const char* label; EntryScheme scheme; u8 vector; const u8* stub; Template body; u32 instructions, faulting; } rows[] = {
+      {Group::kFault, "pf",   kOff,        kPf,   exception_stub_pf,            store, 3,  1},
+      {Group::kFault, "pf",   kPti,        kPf,   exception_stub_pf_pti,        store, 11, 1},
+      {Group::kFault, "pf",   kPcidScheme, kPf,   exception_stub_pf_pti_pcid,   store, 22, 1},
+      {Group::kTrap,  "int3", kOff,        kBp,   exception_stub_trap,          int3,  2,  0},
+      {Group::kTrap,  "int3", kPti,        kBp,   exception_stub_trap_pti,      int3,  10, 0},
+      {Group::kTrap,  "int3", kPcidScheme, kBp,   exception_stub_trap_pti_pcid, int3,  21, 0},
+      {Group::kInt,   "soft", kOff,        kSoft, exception_stub_trap,          soft,  2,  0},
+      {Group::kInt,   "soft", kPti,        kSoft, exception_stub_trap_pti,      soft,  10, 0},
+      {Group::kInt,   "soft", kPcidScheme, kSoft, exception_stub_trap_pti_pcid, soft,  21, 0},
+  };
+  // clang-format on
+  for (const auto& r : rows) {
+    b.add({.group = r.group,
+           .label = r.label,
+           .scheme_suffix = true,
+           .method = Method::kRing3Loop,
+           .env = {.scheme = r.scheme, .vector = r.vector, .gate = r.stub},
+           .body = r.body,
+           .instructions = r.instructions,
+           .faulting = r.faulting});
+  }
+}
+
+// One-way crossings: for each kind and scheme, u2k and k2u from the same driver run.
+void crossing_rows(Builder& b) {
+  struct Kind {
+    Cross cross;
+    u8 vector;  // 0: SYSCALL (the stub is LSTAR)
+    Template driver;
+    const u8* stub[3];  // per kCrossingWork scheme
+    u32 crossing_insn;  // the crossing instruction, when it retires
+  };
+  const Kind kinds[] = {
+      {Cross::kSyscall,
+       0,
+       TEMPLATE_OF(crossing_driver_syscall),
+       {crossing_stub_syscall, crossing_stub_syscall_pti, crossing_stub_syscall_pti_pcid},
+       1},
+      {Cross::kPf,
+       14,
+       TEMPLATE_OF(crossing_driver_pf),
+       {crossing_stub_pf, crossing_stub_pf_pti, crossing_stub_pf_pti_pcid},
+       0},
+      {Cross::kInt3,
+       3,
+       TEMPLATE_OF(crossing_driver_int3),
+       {crossing_stub_trap, crossing_stub_trap_pti, crossing_stub_trap_pti_pcid},
+       1},
+      {Cross::kInt,
+       x86::kVectorSoft,
+       TEMPLATE_OF(crossing_driver_int),
+       {crossing_stub_trap, crossing_stub_trap_pti, crossing_stub_trap_pti_pcid},
+       1},
+  };
+  for (const Kind& k : kinds) {
+    for (usize m = 0; m < 3; ++m) {
+      const CrossingWork& w = kCrossingWork[m];
+      Env env{.scheme = w.scheme};
+      if (k.vector == 0) {
+        env.lstar = k.stub[m];
+      } else {
+        env.vector = k.vector;
+        env.gate = k.stub[m];
+      }
+      for (Direction d : {Direction::kU2k, Direction::kK2u}) {
+        const bool u2k = d == Direction::kU2k;
+        b.add({.group = Group::kCrossing,
+               .label = cross_name(k.cross),
+               .scheme_suffix = true,
+               .cross = k.cross,
+               .direction = d,
+               .method = Method::kCrossing,
+               .env = env,
+               .body = k.driver,
+               .instructions = u2k ? kCrossIn + k.crossing_insn + w.in : kCrossOut + w.out,
+               .faulting = (k.cross == Cross::kPf && u2k) ? 1u : 0u});
+      }
+    }
+  }
+}
+
+// The TLB refill curve: K = 1, 2, 4, ... and refill_max itself when it is no power of two.
+void refill_rows(Builder& b, u32 refill_max, bool quick) {
+  constexpr Flush kFlushes[] = {Flush::kNone, Flush::kCr3, Flush::kCr3Noflush,
+                                Flush::kInvpcidSingle, Flush::kInvlpg};
+  for (bool global : {false, true}) {
+    for (Flush f : kFlushes) {
+      for (u32 k = 1; k <= refill_max;
+           k = (k == refill_max ? k + 1 : (2 * k < refill_max ? 2 * k : refill_max))) {
+        if (quick && !(k == 1 || k == 16 || k == 256 || k == refill_max)) continue;
+        u64 features = global ? kPge : 0;
+        if (f == Flush::kInvpcidSingle) features |= kInvpcid;
+        b.add({.group = Group::kTlb,
+               .label = "refill",
+               .flush = f,
+               .global = global,
+               .pages = k,
+               .method = Method::kRefill,
+               .env = {.pcid = f == Flush::kCr3Noflush || f == Flush::kInvpcidSingle},
+               .features = features,
+               .instructions = 0});  // the same instructions run with and without the flush
+      }
+    }
+  }
+}
+
+}  // namespace
+
+usize build_table(Row* out, usize cap, const TableParams& tp) {
+  Builder b{out, cap};
+  ring0_rows(b);
+  syscall_rows(b, tp.touch, tp.touch_count);
+  exception_rows(b);
+  crossing_rows(b);
+  refill_rows(b, tp.refill_max, tp.quick);
+  return b.n;
+}
+
+}  // namespace ptb::bench

@@ -1,0 +1,169 @@
+#include "bench/user_space.h"
+
+#include "arch/x86/cpu.h"
+#include "arch/x86/cpu_setup.h"
+#include "arch/x86/layout.h"
+#include "arch/x86/pti.h"
+#include "arch/x86/regs.h"
+#include "bench/jit.h"
+#include "bench/options.h"
+#include "bench/symbols.h"
+#include "kernel/memory.h"
+#include "kernel/run.h"
+
+extern "C" void ring3_enter(ptb::u64 rip, ptb::u64 rsp, ptb::u64 arg0, ptb::u64 arg1);
+extern "C" const ptb::u8 ring3_exit_stub[];
+
+namespace ptb::bench {
+namespace {
+
+using x86::Pte;
+
+u64 addr(const u8* p) { return reinterpret_cast<u64>(p); }
+
+constexpr u64 kUserCode = memory::kUserBase;                 // user_main + the generated loops
+constexpr u64 kUserData = memory::kUserBase + 0x10'0000;     // contexts and the crossing arrays
+constexpr u64 kUserStack = memory::kUserBase + 0x20'0000;    // stack pages, top at the end
+constexpr u64 kUserTouch = memory::kUserBase + 0x40'0000;    // pages the .touch variants read
+constexpr u64 kUserFault = memory::kUserBase + 0x4000'0000;  // mapped nowhere
+constexpr u32 kCodePages = 16, kDataPages = 48, kStackPages = 4;
+constexpr u64 kLoopOffset[2] = {0x1000, 0x8000};  // where the U and 2U loops go in the code
+constexpr u64 kLoopCap = 0x7000;
+constexpr u64 kCrossingOffset = 0x100;  // CrossingContext in the data pages
+constexpr u64 kArrayOffset = 0x1000;
+
+static_assert(kArrayOffset + 2 * (kMaxReps + 1000) * 8 <= kDataPages * 4096);
+
+struct UserSpace {
+  bool ready = false;
+  u8* code = nullptr;  // kernel (identity) views of the frames
+  u8* data = nullptr;
+  x86::PageTable user_tables{x86::Arena{nullptr, nullptr, nullptr}, 0};
+} us;
+
+alignas(16) u8 syscall_stack[16 * 1024];
+
+void map_user(u64 va, u64 phys, u32 pages, u64 flags) {
+  for (u32 i = 0; i < pages; ++i) {
+    x86::MapError e = memory::kernel_tables().map_4k(va + i * x86::kPage, phys + i * x86::kPage,
+                                                     flags | Pte::kUser);
+    if (e != x86::MapError::kNone) run::fail(x86::map_error_name(e));
+  }
+}
+
+u8* alloc_user(u64 va, u32 pages, u64 flags) {
+  u64 phys = memory::frames().alloc_contiguous(pages, x86::kPage, memory::kLowTableLimit);
+  if (phys == 0) run::fail("out of memory for the ring-3 pages");
+  auto* p = reinterpret_cast<u8*>(phys);
+  for (u64 i = 0; i < u64{pages} * x86::kPage; ++i) p[i] = 0;
+  map_user(va, phys, pages, flags);
+  return p;
+}
+
+void copy_template(u8* dst, const Template& t) {
+  for (usize i = 0; i < t.size(); ++i) dst[i] = t.begin[i];
+}
+
+u64 user_stack_top() { return kUserStack + kStackPages * x86::kPage; }
+
+// Runs the ring-3 function at `fn_va` with RDI = `arg_va` until it returns (user_main then hands
+// the CPU back through VECTOR_RING3_EXIT).
+void run_in_ring3(u64 fn_va, u64 arg_va) {
+  ring3_enter(kUserCode, user_stack_top(), arg_va, fn_va);
+}
+
+struct ExpectedFault {
+  bool armed, seen;
+  u64 error_code, cr2;
+} expected;
+
+bool user_read_hook(x86::TrapFrame& f) {
+  if (f.vector != 14 || (f.cs & 3) != 3 || expected.seen) return false;
+  expected.seen = true;
+  expected.error_code = f.error_code;
+  expected.cr2 = x86::read_cr2();
+  f.rip += 2;  // skip `mov al, [rbx]`
+  return true;
+}
+
+}  // namespace
+
+void setup_user_space() {
+  if (us.ready) return;
+  const u64 nx = memory::nx_bit();
+  us.code = alloc_user(kUserCode, kCodePages, 0);
+  us.data = alloc_user(kUserData, kDataPages, Pte::kWritable | nx);
+  alloc_user(kUserStack, kStackPages, Pte::kWritable | nx);
+  // Distinct frames for the touched pages, like the refill curve's.
+  for (u32 i = 0; i < max_touch(); ++i)
+    map_user(kUserTouch + u64{i} * x86::kPage, memory::alloc_zeroed(), 1, Pte::kWritable | nx);
+  copy_template(us.code, TEMPLATE_OF(user_main));
+
+  const u64 user_root = reinterpret_cast<u64>(memory::user_pml4());
+  us.user_tables = x86::PageTable(memory::table_arena(), user_root);
+  x86::Range t = x86::entry_text(), ro = x86::entry_rodata(), d = x86::entry_data();
+  x86::EntryArea area{t.start, t.end, ro.start, ro.end, d.start, d.end};
+  unsigned slot = x86::table_index(memory::kUserBase, 4);
+  x86::MapError e =
+      x86::build_pti_user_tables(memory::kernel_tables(), us.user_tables, slot, slot, area, nx);
+  if (e != x86::MapError::kNone) run::fail(x86::map_error_name(e));
+
+  x86::init_syscall(addr(syscall_entry_direct),
+                    reinterpret_cast<u64>(syscall_stack) + sizeof(syscall_stack));
+  x86::set_gate(x86::kVectorRing3Exit, addr(ring3_exit_stub), 3);
+  us.ready = true;
+}
+
+const x86::PageTable& user_tables() { return us.user_tables; }
+u64 user_code_address() { return kUserCode; }
+
+Result measure_ring3_loop(const Row& row, const Params& p) {
+  for (int i = 0; i < 2; ++i) {
+    if (!emit_loop(us.code + kLoopOffset[i], kLoopCap, row.body, p.unroll * (i + 1)))
+      return {Status::kFail, "unrolled ring-3 loop does not fit the user code pages"};
+  }
+  auto* ctx = reinterpret_cast<JitContext*>(us.data);
+  *ctx = JitContext{};
+  ctx->iters = p.iters;
+  ctx->rbx = row.touch ? kUserTouch : kUserFault;
+  ctx->r12 = row.touch;
+  // The loops run in ring 3 (user code pages, context in the user data page).
+  auto run = [](void* c, int which) {
+    run_in_ring3(kUserCode + kLoopOffset[which], kUserData);
+    auto* jc = static_cast<JitContext*>(c);
+    return jc->t1 - jc->t0;
+  };
+  return sample_difference(p, u64{p.iters} * p.unroll, run, ctx);
+}
+
+Result measure_crossing(const Row& row, const Params& p) {
+  copy_template(us.code + kLoopOffset[0], row.body);
+  u32 count = p.warmup + p.reps;
+  auto* ctx = reinterpret_cast<CrossingContext*>(us.data + kCrossingOffset);
+  ctx->count = count;
+  ctx->fault = kUserFault;
+  ctx->u2k = kUserData + kArrayOffset;
+  ctx->k2u = kUserData + kArrayOffset + u64{count} * 8;
+  run_in_ring3(kUserCode + kLoopOffset[0], kUserData + kCrossingOffset);
+  const bool k2u = row.direction == Direction::kK2u;
+  const i64* values = reinterpret_cast<const i64*>(us.data + kArrayOffset) + (k2u ? count : 0);
+  i64* samples = sample_buffer();
+  for (u32 i = 0; i < p.reps; ++i) samples[i] = values[p.warmup + i];
+  return summarize_samples(p, 1);
+}
+
+void user_read_unguarded(u64 target) {
+  setup_user_space();
+  copy_template(us.code + kLoopOffset[0], TEMPLATE_OF(user_read_fn));
+  run_in_ring3(kUserCode + kLoopOffset[0], target);
+}
+
+UserReadFault user_read(u64 target) {
+  expected = {};
+  x86::set_trap_hook(user_read_hook);
+  user_read_unguarded(target);
+  x86::set_trap_hook(nullptr);
+  return {expected.seen, expected.error_code, expected.cr2};
+}
+
+}  // namespace ptb::bench

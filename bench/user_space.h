@@ -1,0 +1,30 @@
+// The ring-3 side of the benchmarks: a user address space (PML4 slot 255; see kernel/memory.h),
+// the PTI user page tables, the ring-3 loops and one-way crossing drivers, and ring-3 reads for
+// the isolation self-tests. Which page tables ring 3 runs on is the environment's (bench/env.h).
+#pragma once
+
+#include "arch/x86/page_table.h"
+#include "bench/measure.h"
+#include "bench/row.h"
+
+namespace ptb::bench {
+
+// Maps the user pages and builds the PTI user tables (once; later calls return at once).
+void setup_user_space();
+const x86::PageTable& user_tables();
+u64 user_code_address();
+
+Result measure_ring3_loop(const Row& row, const Params& p);
+Result measure_crossing(const Row& row, const Params& p);
+
+// Reads one byte at `target` from ring 3 in the current environment; returns whether it faulted,
+// with the fault's error code and CR2.
+struct UserReadFault {
+  bool faulted;
+  u64 error_code, cr2;
+};
+UserReadFault user_read(u64 target);
+// The same without catching the fault (fault=user-read: the fault report takes it).
+void user_read_unguarded(u64 target);
+
+}  // namespace ptb::bench
