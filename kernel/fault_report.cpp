@@ -4,6 +4,7 @@
 #include "arch/x86/cpu_setup.h"
 #include "kernel/console.h"
 #include "kernel/run.h"
+#include "lib/json.h"
 
 extern "C" char kernel_stack_guard[];
 
@@ -62,19 +63,13 @@ void reg(TextBuf& t, const char* name, u64 v) {
   }
   console::line("=======================================================================");
 
-  Text<600> j;
-  j.put("{\"type\":\"fault\",\"vector\":")
-      .put_u64(vector)
-      .put(",\"mnemonic\":")
-      .put_json_string(mnemonic);
-  j.put(",\"name\":").put_json_string(name).put(",\"error_code\":").put_u64(f.error_code);
-  j.put(",\"rip\":\"").put_hex(f.rip).put("\",\"cs\":\"").put_hex(f.cs);
-  j.put("\",\"rflags\":\"").put_hex(f.rflags).put("\",\"rsp\":\"").put_hex(f.rsp);
-  j.put("\",\"cr2\":\"").put_hex(cr2).put("\",\"cr3\":\"").put_hex(cr3);
-  j.put("\",\"cr4\":\"").put_hex(cr4).put("\",\"ring\":").put_u64(ring);
-  j.put(",\"pti\":").put(pti ? "true" : "false");
-  j.put(",\"phase\":").put_json_string(run::phase()).put('}');
-  console::record(j);
+  Text<600> buf;
+  JsonRecord j(buf, "fault");
+  j.num("vector", vector).str("mnemonic", mnemonic).str("name", name).num("error_code", f.error_code);
+  j.hex("rip", f.rip).hex("cs", f.cs).hex("rflags", f.rflags).hex("rsp", f.rsp);
+  j.hex("cr2", cr2).hex("cr3", cr3).hex("cr4", cr4).num("ring", ring).boolean("pti", pti);
+  j.str("phase", run::phase());
+  console::record(j.finish());
   run::tally().failed++;
   run::finish();
 }

@@ -2,6 +2,7 @@
 
 #include "arch/x86/cpu.h"
 #include "kernel/console.h"
+#include "lib/json.h"
 
 namespace ptb::run {
 namespace {
@@ -26,11 +27,10 @@ void check(const char* name, bool ok, const char* detail) {
   Text<256> h;
   h.put("check ").put(name).put(": ").put(ok ? "ok" : "FAILED").put(" - ").put(detail);
   console::line(h);
-  Text<512> j;
-  j.put("{\"type\":\"check\",\"name\":").put_json_string(name);
-  j.put(",\"status\":").put(ok ? "\"ok\"" : "\"fail\"");
-  j.put(",\"detail\":").put_json_string(detail).put('}');
-  console::record(j);
+  Text<512> buf;
+  JsonRecord j(buf, "check");
+  j.str("name", name).str("status", ok ? "ok" : "fail").str("detail", detail);
+  console::record(j.finish());
 }
 
 void finish() {
@@ -41,11 +41,11 @@ void finish() {
   h.put_u64(t.failed).put(" failed; checks ").put_u64(t.checks_ok).put(" ok, ");
   h.put_u64(t.checks_failed).put(" failed: ").put(pass ? "PASS" : "FAIL");
   console::line(h);
-  Text<200> j;
-  j.put("{\"type\":\"summary\",\"ok\":").put_u64(t.ok).put(",\"skipped\":").put_u64(t.skipped);
-  j.put(",\"failed\":").put_u64(t.failed).put(",\"checks_failed\":").put_u64(t.checks_failed);
-  j.put(",\"status\":").put(pass ? "\"pass\"" : "\"fail\"").put('}');
-  console::record(j);
+  Text<200> buf;
+  JsonRecord j(buf, "summary");
+  j.num("ok", t.ok).num("skipped", t.skipped).num("failed", t.failed);
+  j.num("checks_failed", t.checks_failed).str("status", pass ? "pass" : "fail");
+  console::record(j.finish());
   console::drain();
   // QEMU exits with (value << 1) | 1: 1 for pass, 3 for fail. On other machines nothing listens.
   x86::outl(kQemuDebugExit, pass ? 0 : 1);
