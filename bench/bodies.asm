@@ -52,6 +52,10 @@ TEMPLATE body_cr3_read            ; mov from CR3
     mov rax, cr3
 END_TEMPLATE body_cr3_read
 
+TEMPLATE body_cr4_read            ; mov from CR4
+    mov rax, cr4
+END_TEMPLATE body_cr4_read
+
 TEMPLATE body_cr3_write           ; RAX = the CR3 value to write
     mov cr3, rax
 END_TEMPLATE body_cr3_write

@@ -19,6 +19,11 @@
 
 bits 64
 
+; ---- syscall.bare: SYSCALL and SYSRET alone (RCX, R11 hold the return state already) ---------
+section .text
+BENCH_ENTRY syscall_entry_bare
+    o64 sysret                          ; straight back: no SWAPGS, no stack switch
+
 ; ---- syscall.direct: LSTAR straight at the kernel entry, no trampoline, no CR3 switch ---------
 section .text
 BENCH_ENTRY syscall_entry_direct

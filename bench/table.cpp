@@ -117,6 +117,7 @@ void ring0_rows(Builder& b) {
   b.add({.group = kInv, .label = "allnonglobal", .env = kPcidEnv, .features = kInvpcid, .body = TEMPLATE_OF(body_invpcid), .setup = set_invpcid_allnonglobal, .instructions = 1});
   b.add({.group = Group::kInvlpg, .label = "",         .body = TEMPLATE_OF(body_invlpg), .setup = set_invlpg_mapped,   .instructions = 1});
   b.add({.group = Group::kInvlpg, .label = "unmapped", .body = TEMPLATE_OF(body_invlpg), .setup = set_invlpg_unmapped, .instructions = 1});
+  b.add({.group = Group::kCr4, .label = "read", .body = TEMPLATE_OF(body_cr4_read), .instructions = 1});
   b.add({.group = Group::kCr4, .label = "pge.toggle", .features = kPge, .body = TEMPLATE_OF(body_cr4_toggle), .setup = set_cr4_toggle, .instructions = 2});
   // clang-format on
 }
@@ -131,6 +132,7 @@ void syscall_rows(Builder& b, const u32* touch, usize touch_count) {
     u32 instructions;
   };
   const Entry entries[] = {
+      {"bare", EntryScheme::kNone, syscall_entry_bare, 1 + 1},
       {"direct", EntryScheme::kNone, syscall_entry_direct, kSyscallDirect},
       {"trampoline", EntryScheme::kNone, syscall_entry_trampoline, kSyscallTrampoline},
       {"pti", EntryScheme::kPti, syscall_entry_pti, kSyscallPti},
@@ -149,7 +151,8 @@ void syscall_rows(Builder& b, const u32* touch, usize touch_count) {
   }
   // A system call and then K user pages touched: without PCID every return to ring 3 has
   // flushed them; with PCID and NOFLUSH they survive.
-  for (const Entry& e : {entries[0], entries[2], entries[3]}) {
+  const Entry touchers[] = {entries[1], entries[3], entries[4]};  // direct, pti, pti.pcid
+  for (const Entry& e : touchers) {
     for (usize i = 0; i < touch_count; ++i) {
       b.add({.group = Group::kSyscall,
              .label = e.label,
@@ -237,7 +240,8 @@ void crossing_rows(Builder& b) {
         env.vector = k.vector;
         env.gate = k.stub[m];
       }
-      for (Direction d : {Direction::kU2k, Direction::kK2u}) {
+      constexpr Direction kDirections[] = {Direction::kU2k, Direction::kK2u};
+      for (Direction d : kDirections) {
         const bool u2k = d == Direction::kU2k;
         b.add({.group = Group::kCrossing,
                .label = cross_name(k.cross),
@@ -258,7 +262,8 @@ void crossing_rows(Builder& b) {
 void refill_rows(Builder& b, u32 refill_max, bool quick) {
   constexpr Flush kFlushes[] = {Flush::kNone, Flush::kCr3, Flush::kCr3Noflush,
                                 Flush::kInvpcidSingle, Flush::kInvlpg};
-  for (bool global : {false, true}) {
+  constexpr bool kGlobal[] = {false, true};
+  for (bool global : kGlobal) {
     for (Flush f : kFlushes) {
       for (u32 k = 1; k <= refill_max;
            k = (k == refill_max ? k + 1 : (2 * k < refill_max ? 2 * k : refill_max))) {

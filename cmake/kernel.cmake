@@ -44,6 +44,7 @@ add_custom_target(ptibench_version
           -P ${CMAKE_SOURCE_DIR}/cmake/version.cmake
   BYPRODUCTS ${PTIBENCH_VERSION_HEADER})
 add_dependencies(ptibench.elf ptibench_version)
+include(${CMAKE_SOURCE_DIR}/cmake/bench_symbols_rules.cmake)
 target_include_directories(ptibench.elf PRIVATE ${CMAKE_BINARY_DIR}/generated)
 target_compile_options(ptibench.elf PRIVATE $<$<COMPILE_LANGUAGE:CXX>:${PTIBENCH_KERNEL_CXX_FLAGS}>)
 set(CMAKE_CXX_LINK_EXECUTABLE

@@ -100,6 +100,16 @@ void write(const char* s, usize n) {
   screen_write(s, n);
 }
 
+void serial_line(const char* s) {
+  serial_write(s, str_len(s));
+  serial_write("\n", 1);
+}
+
+void serial_line(const TextBuf& t) {
+  serial_write(t.c_str(), t.size());
+  serial_write("\n", 1);
+}
+
 void line(const char* s) {
   write(s, str_len(s));
   write("\n", 1);

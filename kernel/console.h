@@ -27,6 +27,9 @@ u32 screen_rows();
 void screen_clear();
 void screen_line(const TextBuf& t);
 
+// Serial alone (a wide form the screen gets in another shape).
+void serial_line(const char* s);
+void serial_line(const TextBuf& t);
 // Writes `s` followed by a line end to serial and screen.
 void line(const char* s);
 void line(const TextBuf& t);

@@ -3,7 +3,7 @@
 #include "arch/x86/cpu_features.h"
 #include "arch/x86/cpu_setup.h"
 #include "arch/x86/regs.h"
-#include "bench/ring3.h"
+#include "bench/options.h"
 #include "bench/suite.h"
 #include "kernel/console.h"
 #include "kernel/fault_report.h"
@@ -83,39 +83,6 @@ void enable_cpu_features(const x86::CpuInfo& cpu) {
   }
 }
 
-[[noreturn]] void provoke_fault(FaultKind kind) {
-  run::set_phase("fault", "deliberate (fault= on the command line)");
-  console::line("ptibench: provoking the fault requested on the command line");
-  switch (kind) {
-    case FaultKind::kUd:
-      asm volatile("ud2");
-      break;
-    case FaultKind::kPf: {
-      volatile u64* p = reinterpret_cast<volatile u64*>(u64{8});
-      (void)*p;
-      break;
-    }
-    case FaultKind::kGp: {
-      volatile u64* p = reinterpret_cast<volatile u64*>(u64{0x8000'0000'0000'0000});
-      (void)*p;
-      break;
-    }
-    case FaultKind::kDe:
-      // In asm: the compiler may turn a C++ division by a known-zero (undefined) into anything.
-      asm volatile("xorl %%edx, %%edx; movl $1, %%eax; divl %0" ::"r"(0u) : "rax", "rdx");
-      break;
-    case FaultKind::kStack:
-      bench::overflow_stack();
-      break;
-    case FaultKind::kUserRead:
-      bench::user_read_kernel();
-      break;
-    case FaultKind::kNone:
-      break;
-  }
-  run::fail("the requested fault did not happen");
-}
-
 }  // namespace
 }  // namespace ptb
 
@@ -146,13 +113,17 @@ extern "C" [[noreturn]] void kmain(ptb::u32 magic, ptb::u64 info_addr) {
   report_boot_problems(boot_info);
   if (!info_ok) run::fail("the multiboot2 boot information is unusable");
 
-  if (boot_info.cmdline) parse_options(boot_info.cmdline, boot_info.cmdline_len);
+  usize bench_option_count = 0;
+  const cmdline::Option* bench_options = bench::option_table(&bench_option_count);
+  if (boot_info.cmdline)
+    parse_options(boot_info.cmdline, boot_info.cmdline_len, bench_options, bench_option_count);
   const Options& opt = options();
   console::set_machine_lines_on_screen(opt.screen_all);
   if (opt.help) {
-    print_options_help();
+    print_options_help(bench_options, bench_option_count);
     run::finish();
   }
+  bench::parse_touch_option();
 
   run::set_phase("cpu");
   x86::CpuInfo cpu = x86::decode_cpu(cpuid_fn);
@@ -169,7 +140,6 @@ extern "C" [[noreturn]] void kmain(ptb::u32 magic, ptb::u64 info_addr) {
   bench::SuiteContext ctx{cpu, boot_info.efi ? "uefi" : "bios", boot_info.cmdline,
                           boot_info.cmdline_len, boot_info.rsdp};
   bench::print_environment(ctx);
-  if (opt.fault_kind() != FaultKind::kNone) provoke_fault(opt.fault_kind());
   bench::run_suite(ctx);
   run::finish();
 }

@@ -1,116 +1,85 @@
 // The variant table's integrity: unique names of the contract's shape, features declared for
-// every variant that needs them, exact instruction counts where the method defines them.
+// every row that needs them, exact instruction counts where the method defines them, and the same
+// rows (names and recorded identity fields) as the 0.1 kernel's real captures.
 #include <gtest/gtest.h>
 
 #include <cstring>
+#include <fstream>
 #include <map>
 #include <regex>
 #include <set>
+#include <sstream>
 #include <string>
+#include <vector>
 
-#include "bench/ring3_table.h"
-#include "bench/variant.h"
-
-// The table names assembly templates and entry points; on the host any distinct bytes will do.
-#define FAKE(name) extern "C" const ptb::u8 name[4] = {0x90, 0x90, 0x90, 0x90}
-#define FAKE_TEMPLATE(name) \
-  FAKE(name);               \
-  FAKE(name##_end)
-FAKE_TEMPLATE(body_cr3_read);
-FAKE_TEMPLATE(body_cr3_write);
-FAKE_TEMPLATE(body_cr3_switch);
-FAKE_TEMPLATE(body_invpcid);
-FAKE_TEMPLATE(body_invlpg);
-FAKE_TEMPLATE(body_cr4_toggle);
-FAKE_TEMPLATE(body_syscall);
-FAKE_TEMPLATE(body_store_fault);
-FAKE_TEMPLATE(body_int3);
-FAKE_TEMPLATE(body_int_soft);
-FAKE_TEMPLATE(body_syscall_touch);
-FAKE(syscall_entry_direct);
-FAKE(syscall_entry_trampoline);
-FAKE(syscall_entry_pti);
-FAKE(syscall_entry_pti_pcid);
-FAKE(syscall_entry_pti_pcid_flush);
-FAKE(syscall_entry_pti_pcid_extra1);
-FAKE(syscall_entry_pti_pcid_extra2);
-FAKE(exception_stub_pf);
-FAKE(exception_stub_pf_pti);
-FAKE(exception_stub_pf_pti_pcid);
-FAKE(exception_stub_trap);
-FAKE(exception_stub_trap_pti);
-FAKE(exception_stub_trap_pti_pcid);
-FAKE(crossing_stub_syscall);
-FAKE(crossing_stub_syscall_pti);
-FAKE(crossing_stub_syscall_pti_pcid);
-FAKE(crossing_stub_pf);
-FAKE(crossing_stub_pf_pti);
-FAKE(crossing_stub_pf_pti_pcid);
-FAKE(crossing_stub_trap);
-FAKE(crossing_stub_trap_pti);
-FAKE(crossing_stub_trap_pti_pcid);
+#include "bench/row.h"
 
 namespace ptb::bench {
 namespace {
 
+using x86::EntryScheme;
 using x86::Feature;
 
+std::string name_of(const Row& r) {
+  Text<kNameMax> t;
+  put_name(t, r);
+  EXPECT_FALSE(t.truncated());
+  return t.c_str();
+}
+
 struct Table {
-  Variant rows[320];  // as bench/suite.cpp's table
+  std::vector<Row> rows = std::vector<Row>(kMaxRows);
   usize n = 0;
-  std::map<std::string, const Variant*> by_name;
+  std::map<std::string, const Row*> by_name;
 };
 
 Table build(u32 refill_max = 1024, bool quick = false, std::vector<u32> touch = {1, 8, 64}) {
   Table t;
-  t.n = build_table(t.rows, 320, TableParams{refill_max, quick, touch.data(), touch.size()});
-  for (usize i = 0; i < t.n; ++i) t.by_name[t.rows[i].name] = &t.rows[i];
+  t.n = build_table(t.rows.data(), kMaxRows,
+                    TableParams{refill_max, quick, touch.data(), touch.size()});
+  for (usize i = 0; i < t.n; ++i) t.by_name[name_of(t.rows[i])] = &t.rows[i];
   return t;
 }
 
-bool needs(const Variant& v, Feature f) { return (v.features >> static_cast<u32>(f)) & 1; }
+bool needs(const Row& r, Feature f) { return (r.features >> static_cast<u32>(f)) & 1; }
 
 TEST(VariantTable, NamesAreUniqueAndShapedLikeTheContract) {
   Table t = build();
   std::set<std::string> seen;
   const std::regex shape("[a-z0-9]+(\\.[a-z0-9]+)*");
   for (usize i = 0; i < t.n; ++i) {
-    std::string name = t.rows[i].name;
+    std::string name = name_of(t.rows[i]);
     EXPECT_TRUE(seen.insert(name).second) << "duplicate " << name;
     EXPECT_TRUE(std::regex_match(name, shape)) << name;
     EXPECT_EQ(name.substr(0, name.find('.')), group_name(t.rows[i].group)) << name;
+    EXPECT_LT(name.size(), kNameMax) << name;
   }
+}
+
+TEST(VariantTable, NamesAreRenderedFromTheRowsIdentity) {
+  Row refill{.group = Group::kTlb, .label = "refill", .flush = Flush::kInvpcidSingle,
+             .global = true, .pages = 4095, .method = Method::kRefill};
+  EXPECT_EQ(name_of(refill), "tlb.refill.global.invpcid.single.4095");
+  Row crossing{.group = Group::kCrossing, .label = "pf", .scheme_suffix = true,
+               .direction = Direction::kK2u, .method = Method::kCrossing,
+               .env = {.scheme = EntryScheme::kPcid}};
+  EXPECT_EQ(name_of(crossing), "crossing.pf.pti.pcid.k2u");
+  Row touch{.group = Group::kSyscall, .label = "pti", .touch = 512};
+  EXPECT_EQ(name_of(touch), "syscall.pti.touch.512");
+  Row bare{.group = Group::kInvlpg, .label = ""};
+  EXPECT_EQ(name_of(bare), "invlpg");
 }
 
 TEST(VariantTable, EveryNameTheIssuesPromiseIsThere) {
   Table t = build();
-  for (const char* n : {"cr3.read",
-                        "cr3.write.nopcid",
-                        "cr3.write.pcid.flush",
-                        "cr3.write.pcid.noflush",
-                        "cr3.switch.nopcid",
-                        "cr3.switch.pcid.flush",
-                        "cr3.switch.pcid.noflush",
-                        "invpcid.addr",
-                        "invpcid.single",
-                        "invpcid.all",
-                        "invpcid.allnonglobal",
-                        "invlpg",
-                        "invlpg.unmapped",
-                        "cr4.pge.toggle",
-                        "syscall.direct",
-                        "syscall.trampoline",
-                        "syscall.pti",
-                        "syscall.pti.pcid",
-                        "syscall.pti.pcid.flush",
-                        "syscall.pti.pcid.extra1",
-                        "syscall.pti.pcid.extra2",
-                        "fault.pf",
-                        "fault.pf.pti",
-                        "trap.int3",
-                        "trap.int3.pti",
-                        "int.soft",
-                        "int.soft.pti"}) {
+  for (const char* n :
+       {"cr3.read", "cr3.write.nopcid", "cr3.write.pcid.flush", "cr3.write.pcid.noflush",
+        "cr3.switch.nopcid", "cr3.switch.pcid.flush", "cr3.switch.pcid.noflush", "invpcid.addr",
+        "invpcid.single", "invpcid.all", "invpcid.allnonglobal", "invlpg", "invlpg.unmapped",
+        "cr4.pge.toggle", "syscall.direct", "syscall.trampoline", "syscall.pti",
+        "syscall.pti.pcid", "syscall.pti.pcid.flush", "syscall.pti.pcid.extra1",
+        "syscall.pti.pcid.extra2", "fault.pf", "fault.pf.pti", "fault.pf.pti.pcid", "trap.int3",
+        "trap.int3.pti", "trap.int3.pti.pcid", "int.soft", "int.soft.pti", "int.soft.pti.pcid"}) {
     EXPECT_TRUE(t.by_name.count(n)) << n;
   }
   for (const char* kind : {"syscall", "pf", "int3", "int"}) {
@@ -124,53 +93,69 @@ TEST(VariantTable, EveryNameTheIssuesPromiseIsThere) {
 }
 
 TEST(VariantTable, PcidStateIsNeverUsedWithoutDeclaringPcid) {
-  // The runner sets CR4.PCIDE only for rows that declare it; a row that forgot the feature would
-  // set a bit the CPU does not report (QEMU TCG hangs on CR3 bit 63).
+  // The environment sets CR4.PCIDE only for rows that declare it; a row that forgot the feature
+  // would set a bit the CPU does not report (QEMU TCG hangs on CR3 bit 63).
   Table t = build();
   for (usize i = 0; i < t.n; ++i) {
-    const Variant& v = t.rows[i];
-    std::string name = v.name;
-    bool pcid_env = v.env & kEnvPcid;
-    bool pcid_ring3 =
-        v.method == Method::kRing3 && (ring3_spec(v.ring3_kind).pti == Pti::kPcid ||
-                                       ring3_spec(v.ring3_kind).pti == Pti::kPcidFlush);
-    if (pcid_env || pcid_ring3) {
-      EXPECT_TRUE(needs(v, Feature::kPcid)) << name;
+    const Row& r = t.rows[i];
+    std::string name = name_of(r);
+    if (r.env.pcid_mode()) {
+      EXPECT_TRUE(needs(r, Feature::kPcid)) << name;
     }
     if (name.find("invpcid") != std::string::npos) {
-      EXPECT_TRUE(needs(v, Feature::kInvpcid)) << name;
+      EXPECT_TRUE(needs(r, Feature::kInvpcid)) << name;
     }
     if (name.find(".pcid") != std::string::npos || name.find(".noflush") != std::string::npos) {
-      EXPECT_TRUE(needs(v, Feature::kPcid)) << name;
+      EXPECT_TRUE(needs(r, Feature::kPcid)) << name;
     }
     if (name.find(".global.") != std::string::npos || name == "cr4.pge.toggle") {
-      EXPECT_TRUE(needs(v, Feature::kPge)) << name;
+      EXPECT_TRUE(needs(r, Feature::kPge)) << name;
     }
-    if (v.method == Method::kRing3) {
-      EXPECT_TRUE(needs(v, Feature::kSyscall)) << name;
+    if (r.method == Method::kRing3Loop || r.method == Method::kCrossing) {
+      EXPECT_TRUE(needs(r, Feature::kSyscall)) << name;
     }
   }
   // And nothing else asks for PCID: the non-PCID rows must run on a CPU without it.
   for (const char* n : {"cr3.read", "cr3.write.nopcid", "cr3.switch.nopcid", "invlpg",
-                        "syscall.pti", "fault.pf.pti"}) {
+                        "syscall.pti", "fault.pf.pti", "crossing.pf.pti.u2k"}) {
     EXPECT_FALSE(needs(*t.by_name.at(n), Feature::kPcid)) << n;
   }
 }
 
-TEST(VariantTable, LoopRowsHaveABodyAndCountTheirInstructions) {
+TEST(VariantTable, Ring3RowsInstallAnEntryAndRing0RowsNone) {
   Table t = build();
   for (usize i = 0; i < t.n; ++i) {
-    const Variant& v = t.rows[i];
-    if (v.method == Method::kRefill) {
-      EXPECT_EQ(v.instructions, 0u) << v.name;
+    const Row& r = t.rows[i];
+    std::string name = name_of(r);
+    const bool ring3 = r.method == Method::kRing3Loop || r.method == Method::kCrossing;
+    if (!ring3) {
+      EXPECT_EQ(r.env.lstar, nullptr) << name;
+      EXPECT_EQ(r.env.vector, 0u) << name;
+      EXPECT_EQ(r.env.scheme, EntryScheme::kNone) << name;
       continue;
     }
-    bool crossing = v.group == Group::kCrossing;
-    if (!crossing) {
-      EXPECT_NE(v.body.begin, nullptr) << v.name;
-      EXPECT_GT(v.ops_per_body, 0u) << v.name;
+    // Exactly one way in: a SYSCALL entry or an IDT gate (syscall rows keep the gates alone).
+    EXPECT_NE(r.env.lstar != nullptr, r.env.vector != 0 && r.env.gate != nullptr) << name;
+    // The faulting store is on every #PF path except the one-way exit (k2u).
+    const bool store_on_path = r.env.vector == 14 && r.direction == Direction::kU2k;
+    EXPECT_EQ(r.faulting != 0, store_on_path) << name;
+  }
+}
+
+TEST(VariantTable, RowsHaveABodyAndCountTheirInstructions) {
+  Table t = build();
+  for (usize i = 0; i < t.n; ++i) {
+    const Row& r = t.rows[i];
+    std::string name = name_of(r);
+    if (r.method == Method::kRefill) {
+      EXPECT_EQ(r.instructions, 0u) << name;
+      continue;
     }
-    EXPECT_GT(v.instructions, 0u) << v.name;
+    EXPECT_NE(r.body.begin, nullptr) << name;
+    EXPECT_GT(r.body.size(), 0u) << name;
+    EXPECT_GT(r.ops_per_body, 0u) << name;
+    EXPECT_GT(r.instructions, 0u) << name;
+    EXPECT_LE(r.faulting, r.instructions) << name;
   }
   // The issue's exactness relations hold by construction of the table.
   EXPECT_EQ(t.by_name.at("syscall.pti.pcid.extra1")->instructions,
@@ -188,10 +173,11 @@ TEST(VariantTable, TouchRowsFollowTheTouchList) {
   EXPECT_TRUE(t.by_name.count("syscall.pti.pcid.touch.2"));
   EXPECT_TRUE(t.by_name.count("syscall.pti.touch.512"));
   EXPECT_FALSE(t.by_name.count("syscall.pti.touch.8"));
-  const Variant& a = *t.by_name.at("syscall.direct.touch.2");
-  const Variant& b = *t.by_name.at("syscall.direct.touch.512");
+  const Row& a = *t.by_name.at("syscall.direct.touch.2");
+  const Row& b = *t.by_name.at("syscall.direct.touch.512");
   EXPECT_EQ(b.instructions - a.instructions, 4u * (512 - 2));  // 4 instructions a page
-  EXPECT_EQ(ring3_spec(a.ring3_kind).touch, 2u);
+  EXPECT_EQ(a.touch, 2u);
+  EXPECT_EQ(a.env.lstar, t.by_name.at("syscall.direct")->env.lstar);
 }
 
 TEST(VariantTable, RefillCurveCoversEveryFlushAndPowerOfTwo) {
@@ -201,10 +187,10 @@ TEST(VariantTable, RefillCurveCoversEveryFlushAndPowerOfTwo) {
       for (const char* g : {"", "global."}) {
         std::string name = std::string("tlb.refill.") + g + flush + "." + std::to_string(k);
         ASSERT_TRUE(t.by_name.count(name)) << name;
-        const Variant& v = *t.by_name.at(name);
-        EXPECT_EQ(v.pages, k);
-        EXPECT_EQ(v.global, *g != '\0');
-        EXPECT_STREQ(flush_name(v.flush), flush);
+        const Row& r = *t.by_name.at(name);
+        EXPECT_EQ(r.pages, k);
+        EXPECT_EQ(r.global, *g != '\0');
+        EXPECT_STREQ(flush_name(r.flush), flush);
       }
     }
   }
@@ -232,19 +218,123 @@ TEST(VariantTable, LargestOptionsStillFitEveryRow) {
   EXPECT_TRUE(t.by_name.count("tlb.refill.global.invlpg.2048"));
   EXPECT_TRUE(t.by_name.count("syscall.pti.pcid.touch.16"));
   EXPECT_TRUE(t.by_name.count("crossing.int.pti.pcid.k2u"));
-  EXPECT_LT(t.n, 320u);
+  EXPECT_LT(t.n, kMaxRows);
+}
+
+TEST(VariantTable, ACapacityTooSmallCutsRowsOffButNeverOverruns) {
+  std::vector<Row> rows(11);
+  const u32 touch[] = {1};
+  EXPECT_EQ(build_table(rows.data(), 10, TableParams{1024, false, touch, 1}), 10u);
+}
+
+// ---- the same rows as the 0.1 kernel printed ------------------------------------------------
+
+std::string read_fixture(const char* relative) {
+  std::ifstream in(std::string(PTIBENCH_SOURCE_DIR) + "/" + relative, std::ios::binary);
+  EXPECT_TRUE(in.good()) << relative;
+  std::ostringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+// What a row's result record says about its identity, as "key=value;..." (the fields that
+// do not depend on the CPU or the measurement).
+std::string identity_of_record(const std::string& line) {
+  std::string out;
+  for (const char* key : {"group", "instructions", "faulting", "flush", "pages", "global", "pti",
+                          "pcid", "kind", "direction"}) {
+    std::smatch m;
+    std::regex field(std::string("\"") + key + "\":(\"[^\"]*\"|[0-9a-z]+)");
+    if (std::regex_search(line, m, field)) out += std::string(key) + "=" + m[1].str() + ";";
+  }
+  return out;
+}
+
+std::string identity_of_row(const Row& r) {
+  std::string out = std::string("group=\"") + group_name(r.group) + "\";";
+  out += "instructions=" + std::to_string(r.instructions) + ";";
+  if (r.faulting) out += "faulting=" + std::to_string(r.faulting) + ";";
+  const bool ring3 = r.method == Method::kRing3Loop || r.method == Method::kCrossing;
+  if (r.method == Method::kRefill) {
+    out += std::string("flush=\"") + flush_name(r.flush) + "\";";
+    out += "pages=" + std::to_string(r.pages) + ";";
+    out += std::string("global=") + (r.global ? "true" : "false") + ";";
+  }
+  if (r.touch) out += "pages=" + std::to_string(r.touch) + ";";
+  if (ring3) {
+    out += std::string("pti=") + (r.env.scheme != EntryScheme::kNone ? "true" : "false") + ";";
+    out += std::string("pcid=") + (x86::uses_pcid(r.env.scheme) ? "true" : "false") + ";";
+  }
+  if (r.method == Method::kCrossing) {
+    out += std::string("kind=\"") + cross_name(r.cross) + "\";";
+    out += std::string("direction=\"") + (r.direction == Direction::kU2k ? "u2k" : "k2u") + "\";";
+  }
+  return out;
+}
+
+// Every result the 0.1 kernel recorded (`ok` records carry the instruction count) is a row of
+// today's table with the same identity; rows added since (names are added, never taken away)
+// are the only ones the capture lacks.
+void expect_same_rows_as(const char* fixture, const Table& t) {
+  std::istringstream in(read_fixture(fixture));
+  std::string line;
+  const std::regex name_re("\"type\":\"result\",\"name\":\"([^\"]+)\"");
+  std::set<std::string> recorded;
+  while (std::getline(in, line)) {
+    std::smatch m;
+    if (!std::regex_search(line, m, name_re)) continue;
+    const std::string name = m[1].str();
+    recorded.insert(name);
+    auto it = t.by_name.find(name);
+    if (it == t.by_name.end()) {
+      ADD_FAILURE() << fixture << ": " << name << " is no longer a row";
+      continue;
+    }
+    if (line.find("\"status\":\"ok\"") == std::string::npos) continue;
+    std::string want = identity_of_record(line), got = identity_of_row(*it->second);
+    EXPECT_EQ(got, want) << fixture << ": " << name;
+  }
+  const std::set<std::string> added_since = {"cr4.read", "syscall.bare"};
+  for (const auto& [name, row] : t.by_name)
+    EXPECT_TRUE(recorded.count(name) || added_since.count(name))
+        << fixture << " has no record of " << name;
+}
+
+TEST(VariantTable, TheFullSuiteHasTheRowsOfTheZeroOneCapture) {
+  expect_same_rows_as("tests/report/fixtures/kernel/bochs-haswell-full.log", build());
+}
+
+TEST(VariantTable, TheQuickSuiteHasTheRowsOfTheZeroOneCapture) {
+  expect_same_rows_as("tests/report/fixtures/kernel/tcg-max-quick.log", build(1024, true));
 }
 
 TEST(TouchList, ParsesValidValuesAndCountsTheRest) {
   u32 out[8];
-  usize rejected = 99;
+  usize rejected = 99, repeated = 99;
   const char* s = "1,8,,x,600,0,64";
-  usize n = parse_touch_list(s, std::strlen(s), out, 8, &rejected);
+  usize n = parse_touch_list(s, std::strlen(s), out, 8, &rejected, &repeated);
   ASSERT_EQ(n, 3u);
   EXPECT_EQ(out[0], 1u);
   EXPECT_EQ(out[1], 8u);
   EXPECT_EQ(out[2], 64u);
   EXPECT_EQ(rejected, 3u);  // x, 600, 0
+  EXPECT_EQ(repeated, 0u);
+}
+
+TEST(TouchList, RepeatedValuesGiveOneRowEach) {
+  // touch=16,16 made two rows called syscall.direct.touch.16 in 0.1.
+  u32 out[8];
+  usize rejected = 99, repeated = 99;
+  const char* s = "16,16,8,16";
+  usize n = parse_touch_list(s, std::strlen(s), out, 8, &rejected, &repeated);
+  ASSERT_EQ(n, 2u);
+  EXPECT_EQ(out[0], 16u);
+  EXPECT_EQ(out[1], 8u);
+  EXPECT_EQ(rejected, 0u);
+  EXPECT_EQ(repeated, 2u);
+  Table t = build(1024, false, std::vector<u32>(out, out + n));
+  std::set<std::string> names;
+  for (usize i = 0; i < t.n; ++i) EXPECT_TRUE(names.insert(name_of(t.rows[i])).second);
 }
 
 }  // namespace
