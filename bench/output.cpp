@@ -1,5 +1,6 @@
 #include "bench/output.h"
 
+#include "bench/render.h"
 #include "kernel/console.h"
 #include "kernel/run.h"
 #include "lib/json.h"
@@ -64,37 +65,14 @@ void put_record(const Row& row, const Result& r, const Params& p, const OutputCo
   console::record(j.finish());
 }
 
-// "median 12.000  q1 12.000  q3 12.000  min 12.000  n 31  (4.000 ns)" or ": reason".
-void put_human(TextBuf& h, const Result& r, const OutputContext& out) {
-  h.put(status_name(r.status));
-  if (r.status != Status::kOk) {
-    h.put(": ").put(r.reason);
-    return;
-  }
-  h.put("  median ").put_fixed(r.stats.median, 3).put("  q1 ").put_fixed(r.stats.q1, 3);
-  h.put("  q3 ").put_fixed(r.stats.q3, 3).put("  min ").put_fixed(r.stats.min, 3);
-  h.put("  n ").put_u64(r.stats.n);
-  if (out.tsc_hz) h.put("  (").put_fixed(ns(r.stats.median, out.tsc_hz), 3).put(" ns)");
-}
-
-// The same on a screen: "name  median [q1 .. q3]", cut to the screen's width (80 columns on VGA
-// text; a wide framebuffer gets the serial form).
+// The screen's form of the same line (bench/render.h), when there is a screen.
 void put_screen(const char* name, const Result& r, const OutputContext& out) {
   const u32 cols = console::screen_columns();
   if (cols == 0) return;
-  char storage[256];
-  TextBuf t(storage, cols < sizeof(storage) ? cols + 1 : sizeof(storage));
-  t.put("  ").put(name).put(' ').pad_to(0, 40);
-  if (cols >= 120) {
-    put_human(t, r, out);
-  } else if (r.status == Status::kOk) {
-    usize col = t.size();
-    t.put_fixed(r.stats.median, 3).pad_to(col, 12).put(" [").put_fixed(r.stats.q1, 3);
-    t.put(" .. ").put_fixed(r.stats.q3, 3).put(']');
-  } else {
-    t.put(status_name(r.status)).put(": ").put(r.reason);
-  }
-  console::screen_line(t);
+  Text<320> line, more;
+  usize n = put_screen_result(line, more, name, r, cols, out.tsc_hz);
+  console::screen_line(line);
+  if (n > 1) console::screen_line(more);
 }
 
 // The refill points kept on a crowded screen.
@@ -110,9 +88,8 @@ void emit_result(const Row& row, const Result& r, const Params& p, const OutputC
   (r.status == Status::kOk ? t.ok : r.status == Status::kSkip ? t.skipped : t.failed)++;
   Text<kNameMax> name;
   put_name(name, row);
-  Text<240> h;
-  h.put("  ").put(name.c_str()).put(' ').pad_to(0, 42);
-  put_human(h, r, out);
+  Text<320> h;
+  put_result_line(h, name.c_str(), r, out.tsc_hz);
   console::serial_line(h);
   put_screen(name.c_str(), r, out);
   put_record(row, r, p, out);

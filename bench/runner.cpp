@@ -118,18 +118,6 @@ Result summarize_samples(const Params& p, u64 ops) {
 
 i64* sample_buffer() { return samples; }
 
-const char* status_name(Status s) {
-  switch (s) {
-    case Status::kOk:
-      return "ok";
-    case Status::kSkip:
-      return "skip";
-    case Status::kFail:
-      return "fail";
-  }
-  return "?";
-}
-
 Result run_row(const Row& row, const Fixture& fx, const Params& p, const x86::CpuInfo& cpu) {
   if (const char* missing = missing_feature(row.features, cpu)) return {Status::kSkip, missing};
   if (row.method == Method::kRing3Loop || row.method == Method::kCrossing) setup_user_space();
