@@ -3,7 +3,6 @@
 #include "arch/x86/cpu.h"
 #include "arch/x86/page_table.h"
 #include "arch/x86/regs.h"
-#include "arch/x86/tsc.h"
 #include "bench/faults.h"
 #include "bench/options.h"
 #include "bench/output.h"
@@ -14,6 +13,7 @@
 #include "kernel/console.h"
 #include "kernel/memory.h"
 #include "kernel/options.h"
+#include "kernel/platform.h"
 #include "kernel/run.h"
 #include "lib/json.h"
 #include "ptibench_version.h"
@@ -30,18 +30,6 @@ Fixture fixture;
 bool bare_metal = true;
 
 // ---- environment -------------------------------------------------------------------------
-
-// ACPI OEM ID from the RSDP (bytes 9..14): "BOCHS " on QEMU's and Bochs' firmware, which
-// have no hypervisor CPUID bit under full emulation.
-void acpi_oem(const u8* rsdp, char out[7]) {
-  out[0] = '\0';
-  if (!rsdp) return;
-  for (int i = 0; i < 6; ++i) {
-    char c = static_cast<char>(rsdp[9 + i]);
-    out[i] = (c >= 0x20 && c < 0x7f) ? c : '?';
-  }
-  out[6] = '\0';
-}
 
 // ---- fixture -----------------------------------------------------------------------------
 
@@ -132,16 +120,9 @@ Params effective_params() {
 
 void print_environment(SuiteContext& ctx) {
   const x86::CpuInfo& cpu = ctx.cpu;
-  if (ptb::options().tsc_hz != 0) {
-    ctx.tsc_hz = ptb::options().tsc_hz;
-    ctx.tsc_source = "cmdline";
-  } else {
-    x86::TscFrequency f = x86::tsc_frequency(cpu);
-    ctx.tsc_hz = f.hz;
-    ctx.tsc_source = f.source;
-  }
-  char oem[7];
-  acpi_oem(ctx.rsdp, oem);
+  const calibration::Verdict& tsc = ctx.tsc;
+  const char* oem = ctx.acpi.rsdp_ok ? ctx.acpi.oem : "";
+  // QEMU's and Bochs' firmware, which under full emulation set no hypervisor bit.
   bool emulated_firmware = str_eq(oem, "BOCHS ");
   bare_metal = !cpu.has(Feature::kHypervisor) && !emulated_firmware;
   ctx.bare_metal = bare_metal;
@@ -167,14 +148,27 @@ void print_environment(SuiteContext& ctx) {
   console::line(t);
   t.clear();
   t.put("tsc: ");
-  if (ctx.tsc_hz) {
-    t.put_fixed(static_cast<double>(ctx.tsc_hz) / 1e6, 3).put(" MHz");
+  if (tsc.hz) {
+    t.put_fixed(static_cast<double>(tsc.hz) / 1e6, 3).put(" MHz");
   } else {
     t.put("frequency unknown");
   }
-  t.put(" (source: ").put(ctx.tsc_source).put("); memory: ").put_u64(memory::usable_bytes() >> 20);
+  t.put(" (source: ").put(tsc.source);
+  if (tsc.check_hz) {
+    t.put(", checked against ").put(tsc.check_source).put(": ");
+    t.put_fixed(static_cast<double>(tsc.diff_ppm) / 1e4, 2).put(" % apart");
+  }
+  t.put("); memory: ").put_u64(memory::usable_bytes() >> 20);
   t.put(" MiB usable; boot: ").put(ctx.boot).put("; screen: ").put(console::screen_kind());
   console::line(t);
+  if (tsc.disagree) {
+    t.clear();
+    t.put("warning: tsc: ").put(tsc.source).put(" gives ");
+    t.put_fixed(static_cast<double>(tsc.hz) / 1e6, 3).put(" MHz but ").put(tsc.check_source);
+    t.put(" measures ").put_fixed(static_cast<double>(tsc.check_hz) / 1e6, 3);
+    t.put(" MHz: nanosecond figures may be off (tsc_hz= overrides)");
+    console::line(t);
+  }
   if (!bare_metal) {
     t.clear();
     t.put("NOTE: not bare metal (");
@@ -199,7 +193,15 @@ void print_environment(SuiteContext& ctx) {
   j.end_object();
   j.num("pmu_version", cpu.pmu_version).boolean("hypervisor", cpu.has(Feature::kHypervisor));
   j.str("hypervisor_vendor", cpu.hypervisor_vendor).str("acpi_oem", oem);
-  j.boolean("bare_metal", bare_metal).num("tsc_hz", ctx.tsc_hz).str("tsc_source", ctx.tsc_source);
+  j.boolean("bare_metal", bare_metal).num("tsc_hz", tsc.hz).str("tsc_source", tsc.source);
+  j.begin_object("tsc_check").str("source", tsc.check_source).num("hz", tsc.check_hz);
+  j.num("diff_ppm", tsc.diff_ppm).boolean("agree", tsc.check_hz != 0 && !tsc.disagree);
+  j.end_object();
+  j.str("platform", platform::kind_name(platform::current()));
+  j.begin_object("acpi").boolean("rsdp", ctx.acpi.rsdp_ok);
+  j.boolean("pm_timer", ctx.acpi.pm_timer.present).boolean("hpet", ctx.acpi.hpet.present);
+  j.num("madt_cpus", ctx.acpi.madt.cpu_count);
+  j.num("problems", ctx.acpi.problem_count + ctx.acpi.problems_dropped).end_object();
   j.str("timer", "lfence;rdtsc;lfence").num("memory_bytes", memory::usable_bytes());
   j.str("cmdline", ctx.cmdline ? ctx.cmdline : "", ctx.cmdline ? ctx.cmdline_len : 0);
   j.str("boot", ctx.boot).str("suite", suite_name(bench::options().suite_kind()));
@@ -229,7 +231,7 @@ void run_suite(SuiteContext& ctx) {
   usize count = build_table(table, kMaxRows,
                             TableParams{refill_max, suite == Suite::kQuick, touch, touch_count});
   const Params p = effective_params();
-  const OutputContext out{ctx.tsc_hz, bare_metal, opt.raw_samples()};
+  const OutputContext out{ctx.tsc.hz, bare_metal, opt.raw_samples()};
   if (suite == Suite::kSeeds) {
     run_seed_experiments(table, count, fixture, p, ctx.cpu, out);
     return;

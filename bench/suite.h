@@ -3,6 +3,8 @@
 #pragma once
 
 #include "arch/x86/cpu_features.h"
+#include "kernel/acpi.h"
+#include "kernel/calibration.h"
 #include "lib/types.h"
 
 namespace ptb::bench {
@@ -12,13 +14,12 @@ struct SuiteContext {
   const char* boot;  // "bios" or "uefi"
   const char* cmdline;
   usize cmdline_len;
-  const u8* rsdp;  // ACPI RSDP copy from the boot loader, or nullptr
-  u64 tsc_hz = 0;
-  const char* tsc_source = "unknown";
+  const acpi::Tables& acpi;
+  calibration::Verdict tsc;  // the TSC rate, its source and the cross-check (kernel/clock.h)
   bool bare_metal = true;
 };
 
-// Determines the TSC frequency and prints the environment (human lines and the env record).
+// Prints the environment (human lines and the env record).
 void print_environment(SuiteContext& ctx);
 // Provokes the fault= fault if one is asked for, runs the self-tests and then the variants the
 // command line selects.

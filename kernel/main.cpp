@@ -5,11 +5,15 @@
 #include "arch/x86/regs.h"
 #include "bench/options.h"
 #include "bench/suite.h"
+#include "kernel/acpi.h"
+#include "kernel/calibration.h"
+#include "kernel/clock.h"
 #include "kernel/console.h"
 #include "kernel/fault_report.h"
 #include "kernel/memory.h"
 #include "kernel/multiboot2.h"
 #include "kernel/options.h"
+#include "kernel/platform.h"
 #include "kernel/run.h"
 #include "ptibench_version.h"
 
@@ -17,6 +21,8 @@ namespace ptb {
 namespace {
 
 mb2::BootInfo boot_info;  // large: keep it off the stack
+acpi::Tables acpi_tables;  // likewise
+x86::CpuInfo cpu;
 
 x86::CpuidResult cpuid_fn(u32 leaf, u32 subleaf) {
   x86::CpuidRegs r = x86::cpuid(leaf, subleaf);
@@ -49,6 +55,30 @@ void attach_screen(const mb2::BootInfo& info) {
   } else {
     console::line("warning: screen: indexed-colour framebuffer not supported; serial only");
   }
+}
+
+// ACPI tables are read in place: only where the kernel tables map every page of them.
+const u8* mapped_memory(void*, u64 phys, usize len) {
+  if (len == 0 || phys + len < phys) return nullptr;
+  const x86::PageTable& kt = memory::kernel_tables();
+  for (u64 page = phys & ~(x86::kPage - 1); page < phys + len; page += x86::kPage)
+    if (!kt.translate(page).present) return nullptr;
+  return reinterpret_cast<const u8*>(phys);
+}
+
+void read_acpi(const mb2::BootInfo& info) {
+  const usize rsdp_len = info.rsdp_version == 2 ? 36 : 20;
+  acpi::read_tables(info.rsdp, info.rsdp ? rsdp_len : 0, acpi::MemoryReader{mapped_memory, nullptr},
+                    acpi_tables);
+  for (usize i = 0; i < acpi_tables.problem_count; ++i) {
+    const acpi::Problem& p = acpi_tables.problems[i];
+    Text<160> t;
+    t.put("warning: acpi: ");
+    if (p.table[0]) t.put(p.table).put(": ");
+    console::line(t.put(p.what));
+  }
+  platform::set(platform::classify(cpu.has(x86::Feature::kHypervisor), cpu.hypervisor_vendor,
+                                   acpi_tables.rsdp_ok ? acpi_tables.oem : ""));
 }
 
 void report_boot_problems(const mb2::BootInfo& info) {
@@ -90,6 +120,10 @@ extern "C" [[noreturn]] void kmain(ptb::u32 magic, ptb::u64 info_addr) {
   using namespace ptb;
   console::init_serial();
   run::set_phase("boot");
+  // CPUID first: it tells QEMU (TCG) apart, so even an early failure reaches its exit port.
+  cpu = x86::decode_cpu(cpuid_fn);
+  platform::set(platform::classify(cpu.has(x86::Feature::kHypervisor), cpu.hypervisor_vendor,
+                                   nullptr));
   x86::init_descriptors();
   install_fault_report();
 
@@ -125,9 +159,6 @@ extern "C" [[noreturn]] void kmain(ptb::u32 magic, ptb::u64 info_addr) {
   }
   bench::parse_touch_option();
 
-  run::set_phase("cpu");
-  x86::CpuInfo cpu = x86::decode_cpu(cpuid_fn);
-
   run::set_phase("memory");
   if (boot_info.memory_count == 0) run::fail("the boot loader gave no memory map");
   memory::init_frames(boot_info, info_addr, boot_info.total_size);
@@ -136,9 +167,13 @@ extern "C" [[noreturn]] void kmain(ptb::u32 magic, ptb::u64 info_addr) {
   memory::init_paging(fb_end, cpu.has(x86::Feature::kNx));
   if (!screen_reachable_early(boot_info)) attach_screen(boot_info);
   enable_cpu_features(cpu);
+  run::set_phase("acpi");
+  read_acpi(boot_info);
+  run::set_phase("clock");
+  const calibration::Verdict tsc = clock::calibrate_tsc(cpu, acpi_tables, options().tsc_hz);
 
-  bench::SuiteContext ctx{cpu, boot_info.efi ? "uefi" : "bios", boot_info.cmdline,
-                          boot_info.cmdline_len, boot_info.rsdp};
+  bench::SuiteContext ctx{cpu,         boot_info.efi ? "uefi" : "bios", boot_info.cmdline,
+                          boot_info.cmdline_len, acpi_tables, tsc};
   bench::print_environment(ctx);
   bench::run_suite(ctx);
   run::finish();

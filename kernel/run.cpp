@@ -2,6 +2,7 @@
 
 #include "arch/x86/cpu.h"
 #include "kernel/console.h"
+#include "kernel/platform.h"
 #include "lib/json.h"
 
 namespace ptb::run {
@@ -47,9 +48,15 @@ void finish() {
   j.num("checks_failed", t.checks_failed).str("status", pass ? "pass" : "fail");
   console::record(j.finish());
   console::drain();
-  // QEMU exits with (value << 1) | 1: 1 for pass, 3 for fail. On other machines nothing listens.
-  x86::outl(kQemuDebugExit, pass ? 0 : 1);
-  for (const char* s = "Shutdown"; *s; ++s) x86::outb(kBochsShutdown, static_cast<u8>(*s));
+  // The emulators' exit ports, only where the platform is known to be that emulator: on other
+  // machines those ports may belong to real devices (kernel/platform.h).
+  const platform::Kind where = platform::current();
+  if (where == platform::Kind::kQemu) {
+    // isa-debug-exit: QEMU exits with (value << 1) | 1, 1 for pass and 3 for fail.
+    x86::outl(kQemuDebugExit, pass ? 0 : 1);
+  } else if (where == platform::Kind::kBochs) {
+    for (const char* s = "Shutdown"; *s; ++s) x86::outb(kBochsShutdown, static_cast<u8>(*s));
+  }
   // Real hardware: keep the results on screen.
   for (;;) {
     x86::cli();

@@ -25,6 +25,11 @@ PTB_INLINE u8 inb(u16 port) {
   asm volatile("inb %1, %0" : "=a"(v) : "Nd"(port) : "memory");
   return v;
 }
+PTB_INLINE u32 inl(u16 port) {
+  u32 v;
+  asm volatile("inl %1, %0" : "=a"(v) : "Nd"(port) : "memory");
+  return v;
+}
 
 struct CpuidRegs {
   u32 eax, ebx, ecx, edx;

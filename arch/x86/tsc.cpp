@@ -31,15 +31,4 @@ u64 calibrate_tsc_with_pit() {
   return (now - start) * kPitHz / kCount;
 }
 
-TscFrequency tsc_frequency(const CpuInfo& cpu) {
-  if (cpu.tsc_hz_leaf15 != 0) return {cpu.tsc_hz_leaf15, "cpuid.15h"};
-  // Leaf 16h states the base frequency, which equals the TSC rate on the Intel parts that lack
-  // the crystal clock in 15h; AMD has neither leaf.
-  if (cpu.vendor_kind == Vendor::kIntel && cpu.base_hz_leaf16 != 0)
-    return {cpu.base_hz_leaf16, "cpuid.16h"};
-  u64 hz = calibrate_tsc_with_pit();
-  if (hz != 0) return {hz, "pit"};
-  return {0, "unknown"};
-}
-
 }  // namespace ptb::x86
