@@ -1,14 +1,10 @@
 """Read serial captures into runs of validated records (docs/output-format.md).
 
 Real captures are messy: GRUB menus, firmware escapes, CR/LF mixes, a reset in the middle of a
-line, garbage bytes from a UART without flow control. The rules below follow the contract's
-advice to readers and add what real logs need:
+line, garbage bytes from a UART without flow control. Records are found by records.scan (the
+reader run-qemu.sh and the boot tests share); on top of it:
 
-- a physical line ends at "\\n" (line numbers match `grep -n`); inside it, ANSI escape sequences
-  are removed and a lone "\\r" (a terminal's carriage return) separates segments, so a record
-  that follows progress text overwritten with "\\r" is still found;
-- a record is `PTIBENCH {` anywhere in a segment followed by one JSON object; a record that does
-  not parse is *damaged*: it is reported and skipped, and reading goes on;
+- a record that does not parse is *damaged*: it is reported and skipped, and reading goes on;
 - every field is type-checked against the contract; a wrong type is reported and the field is
   treated as missing, so one bad value costs one cell, not the run;
 - nothing raises on bad input: the only exceptions that leave this module are programming
@@ -19,7 +15,6 @@ from __future__ import annotations
 
 import json
 import math
-import re
 import sys
 from typing import Any, Callable, Iterator, Optional
 
@@ -34,27 +29,7 @@ from .model import (
     Run,
     Summary,
 )
-
-MARKER = "PTIBENCH {"
-
-# ANSI/VT escape sequences. OSC and DCS-like strings only when terminated: an unterminated one
-# would otherwise swallow the rest of the line, record included.
-_ANSI_RE = re.compile(
-    r"""
-      \x1b\[[0-?]*[ -/]*[@-~]                  # CSI: colours, cursor moves, clear screen
-    | \x1b\][^\x07\x1b]*(?:\x07|\x1b\\)        # OSC ... BEL or ST: window titles
-    | \x1b[PX^_][^\x1b]*\x1b\\                 # DCS/SOS/PM/APC ... ST
-    | \x1b[ -/]*[0-~]                          # two/three-byte escapes: ESC c, ESC ( B, ESC 7
-    | \x1b                                     # a lone ESC (cut sequence)
-    """,
-    re.VERBOSE,
-)
-
-
-def strip_ansi(text: str) -> str:
-    """Remove ANSI escape sequences. Never touches a valid record: JSON cannot hold a raw ESC."""
-    return _ANSI_RE.sub("", text)
-
+from .records import Found, decode, line_count, scan, strip_ansi  # noqa: F401 (strip_ansi: re-exported)
 
 # --- field validation -----------------------------------------------------------------------
 
@@ -144,68 +119,38 @@ class _Reader:
     def __init__(self, path: str) -> None:
         self.cap = Capture(path=path)
         self.current: Optional[Run] = None  # the open run, if any
-        self.decoder = json.JSONDecoder(parse_constant=self._reject_constant)
 
     # -- diagnostics
 
     def diag(self, line: int, message: str, severity: str = "warning") -> None:
         self.cap.diagnostics.append(Diagnostic(self.cap.path, line, message, severity))
 
-    @staticmethod
-    def _reject_constant(name: str) -> Any:
-        # Python's json accepts NaN/Infinity; RFC 8259 (and the contract) does not.
-        raise ValueError(f"{name} is not valid JSON")
-
     # -- lines and records
 
     def feed(self, text: str) -> None:
-        lines = text.split("\n")
-        tail = lines.pop()  # text after the last "\n": "" when the file ends with a newline
-        self.cap.lines = len(lines) + (1 if tail else 0)
-        for number, line in enumerate(lines, 1):
-            self._line(number, line, last=False)
-        if tail:
-            self._line(len(lines) + 1, tail, last=True)
+        self.cap.lines = line_count(text)
+        for found in scan(text):
+            self._found(found)
         self._close_at_eof()
         # Run closures are noticed late (at the next env); report in file order regardless.
         self.cap.diagnostics.sort(key=lambda d: d.line)
 
-    def _line(self, number: int, raw: str, last: bool) -> None:
-        if "PTIBENCH" not in raw:  # fast path: most of a log is human text
-            return
-        for segment in strip_ansi(raw).split("\r"):
-            start = segment.find(MARKER)
-            while start >= 0:
-                start = self._record_at(number, segment, start, last)
-
-    def _record_at(self, number: int, segment: str, start: int, last: bool) -> int:
-        """Decode the record at `start`; return where to look for the next marker (or -1)."""
-        body = start + len(MARKER) - 1  # the "{"
-        try:
-            obj, end = self.decoder.raw_decode(segment, body)
-        except ValueError as err:  # JSONDecodeError is a ValueError; so is our NaN refusal
+    def _found(self, found: Found) -> None:
+        number = found.line
+        if found.record is None:
             self.cap.damaged += 1
-            if isinstance(err, json.JSONDecodeError):
-                msg = err.msg[:-3] if err.msg.endswith(" at") else err.msg
-                why, where = msg, f" at character {err.pos - body + 1} of the record"
-            else:
-                why, where = str(err), ""
-            if last:
+            if found.last:
                 self.diag(number, f"truncated last line: the capture ends inside a PTIBENCH "
-                          f"record ({why}{where}); ignored", "error")
+                          f"record ({found.error}); ignored", "error")
             else:
-                self.diag(number, f"damaged PTIBENCH record ({why}{where}); ignored", "error")
-            return segment.find(MARKER, start + 1)
-        rest = segment[end:]
-        nxt = rest.find(MARKER)
-        trailing = rest if nxt < 0 else rest[:nxt]
-        if trailing.strip():
-            self.diag(number, f"text after the PTIBENCH record ({_show(trailing.strip(), 30)}) "
-                      "ignored")
-        if not segment[body:end].isascii():
+                self.diag(number, f"damaged PTIBENCH record ({found.error}); ignored", "error")
+            return
+        trailing = found.trailing.strip()
+        if trailing:
+            self.diag(number, f"text after the PTIBENCH record ({_show(trailing, 30)}) ignored")
+        if not found.json_text.isascii():
             self.diag(number, "non-ASCII characters inside a PTIBENCH record (line noise?)")
-        self._record(number, obj)
-        return -1 if nxt < 0 else end + nxt
+        self._record(number, found.record)
 
     # -- validation
 
@@ -406,15 +351,6 @@ def parse_text(text: str, path: str = "<text>") -> Capture:
     reader = _Reader(path)
     reader.feed(text)
     return reader.cap
-
-
-def decode(data: bytes) -> str:
-    """Bytes from a serial port to text.
-
-    UTF-8 with replacement: records are ASCII, so a byte that is not valid UTF-8 can only be
-    noise, and replacing it keeps line structure and numbering intact.
-    """
-    return data.decode("utf-8", errors="replace")
 
 
 def read_capture(path: str) -> Capture:
