@@ -7,10 +7,12 @@ so that the Markdown, CSV and JSON outputs cannot disagree (they all render thes
 from __future__ import annotations
 
 import fnmatch
+import math
 import os
 import re
+import warnings
 from dataclasses import dataclass, field
-from typing import Iterable, Optional
+from typing import Callable, Iterable, Optional
 
 from .model import Capture, Result, Run
 
@@ -132,6 +134,7 @@ class Value:
     median: float
     q1: Optional[float]
     q3: Optional[float]
+    samples: Optional[list[float]] = None  # each repetition's value (samples=raw), or None
 
 
 def value_of(r: Optional[Result], run: Run, unit: str) -> Optional[Value]:
@@ -147,7 +150,8 @@ def value_of(r: Optional[Result], run: Run, unit: str) -> Optional[Value]:
         scale = 1e9 / hz
     return Value(r.median * scale,
                  None if r.q1 is None else r.q1 * scale,
-                 None if r.q3 is None else r.q3 * scale)
+                 None if r.q3 is None else r.q3 * scale,
+                 [x * scale for x in r.samples] if r.samples else None)
 
 
 def overlap(a: Value, b: Value) -> Optional[bool]:
@@ -164,12 +168,65 @@ def ratio(a: Optional[Value], b: Optional[Value]) -> Optional[float]:
     return b.median / a.median
 
 
+#: A difference is significant when the two-sided p-value is below this.
+ALPHA = 0.05
+MANN_WHITNEY = "Mann-Whitney U (two-sided)"
+IQR_RULE = "IQR overlap (not a significance test)"
+NO_SCIPY = ("both runs carry samples, but scipy is not installed (Debian: python3-scipy), so "
+            "the IQR overlap rule was used")
+
+MannWhitney = Callable[..., object]
+
+
+def mann_whitney() -> Optional[MannWhitney]:
+    """scipy.stats.mannwhitneyu when scipy is importable (Debian's python3-scipy), else None."""
+    try:
+        from scipy.stats import mannwhitneyu
+    except ImportError:
+        return None
+    return mannwhitneyu
+
+
+def mann_whitney_p(a: list[float], b: list[float], mwu: MannWhitney) -> float:
+    """Two-sided p-value of the Mann-Whitney U test of `a` against `b`.
+
+    Emulators give zero spread: when every value of both samples is the same there is no
+    evidence of a difference at all (p = 1), whatever scipy's version makes of the all-tied case.
+    """
+    if len(set(a) | set(b)) <= 1:
+        return 1.0
+    with warnings.catch_warnings():  # ties: scipy may warn about the normal approximation
+        warnings.simplefilter("ignore")
+        p = float(mwu(a, b, alternative="two-sided").pvalue)  # type: ignore[attr-defined]
+    return 1.0 if math.isnan(p) else p
+
+
 @dataclass
 class CompareCell:
     result: Optional[Result]
     value: Optional[Value]
     ratio: Optional[float] = None  # to the baseline (first run); None for the baseline itself
-    significant: Optional[bool] = None  # False: IQRs overlap ("~"); None: cannot tell
+    significant: Optional[bool] = None  # False: not significant ("~"); None: cannot tell
+    test: Optional[str] = None  # the rule that decided `significant`: MANN_WHITNEY or IQR_RULE
+    p_value: Optional[float] = None  # with MANN_WHITNEY
+    note: Optional[str] = None  # why the better rule could not be used (NO_SCIPY)
+
+
+def judge_difference(cell: CompareCell, base: Value, v: Value,
+                     mwu: Optional[MannWhitney]) -> None:
+    """Set cell.significant/test/p_value: a Mann-Whitney U test when both runs carry samples
+    and scipy is there, else whether the IQRs overlap (which is not a significance test)."""
+    if base.samples and v.samples and mwu is not None:
+        cell.test = MANN_WHITNEY
+        cell.p_value = mann_whitney_p(base.samples, v.samples, mwu)
+        cell.significant = cell.p_value < ALPHA
+        return
+    o = overlap(base, v)
+    if o is not None:
+        cell.test = IQR_RULE
+        cell.significant = not o
+    if base.samples and v.samples:
+        cell.note = NO_SCIPY
 
 
 @dataclass
@@ -181,7 +238,9 @@ class CompareRow:
 
 def compare(runs: list[Run], unit: str = "tsc",
             patterns: Optional[list[str]] = None) -> list[CompareRow]:
-    """One row per variant seen in any run (in order of first appearance), ratios to runs[0]."""
+    """One row per variant seen in any run (in order of first appearance), ratios to runs[0],
+    each judged significant or not (judge_difference)."""
+    mwu = mann_whitney()
     names: dict[str, str] = {}
     for run in runs:
         for r in filter_results(run, patterns):
@@ -199,8 +258,7 @@ def compare(runs: list[Run], unit: str = "tsc",
             else:
                 cell.ratio = ratio(base, v)
                 if base is not None and v is not None:
-                    o = overlap(base, v)
-                    cell.significant = None if o is None else not o
+                    judge_difference(cell, base, v, mwu)
             cells.append(cell)
         rows.append(CompareRow(name, family, cells))
     return rows

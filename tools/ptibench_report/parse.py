@@ -36,6 +36,7 @@ from .records import Found, decode, line_count, scan, strip_ansi  # noqa: F401 (
 # Field kinds. "int" accepts an integral float (31.0): the contract says integers have no
 # decimals, but a value that is exactly integral loses nothing and is not worth dropping.
 _NUM, _INT, _STR, _BOOL, _OBJ = "number", "integer", "string", "boolean", "object"
+_NUMS = "array of numbers"
 
 _RESULT_FIELDS: dict[str, str] = {
     "name": _STR, "group": _STR, "status": _STR, "reason": _STR, "unit": _STR,
@@ -45,6 +46,7 @@ _RESULT_FIELDS: dict[str, str] = {
     "pages": _INT,
     "global": _BOOL,
     "pti": _BOOL, "pcid": _BOOL, "kind": _STR, "direction": _STR,
+    "samples": _NUMS,  # only with the kernel's samples=raw
 }
 _ENV_FIELDS: dict[str, str] = {
     "version": _STR, "vendor": _STR, "family": _INT, "model": _INT, "stepping": _INT,
@@ -102,6 +104,11 @@ def _coerce(value: Any, kind: str) -> tuple[bool, Any]:
         return isinstance(value, bool), value
     if kind == _OBJ:
         return isinstance(value, dict), value
+    if kind == _NUMS:
+        if not isinstance(value, list):
+            return False, None
+        values = [_coerce(v, _NUM) for v in value]
+        return (True, [v for _, v in values]) if all(ok for ok, _ in values) else (False, None)
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         return False, None
     if isinstance(value, float) and not math.isfinite(value):
@@ -274,6 +281,8 @@ class _Reader:
                         if getattr(r, "global_" if k == "global" else k) is None]
             if missing:
                 self.diag(number, f"{label}: ok but without usable {', '.join(missing)}")
+            if r.samples is not None and r.n is not None and len(r.samples) != r.n:
+                self.diag(number, f"{label}: {len(r.samples)} samples but n is {r.n}")
             chain = [r.min, r.q1, r.median, r.q3, r.max]
             known = [v for v in chain if v is not None]
             if any(a > b for a, b in zip(known, known[1:])):
