@@ -265,6 +265,11 @@ def compare(runs: list[Run], unit: str = "tsc",
 
 
 # --- the seed tables ------------------------------------------------------------------------
+#
+# The one definition of the two seed tables in Python: rows, reference, columns, formulas. The
+# kernel prints the same two tables for suite=seeds (bench/ring3.cpp run_seed_experiments);
+# tests/report/test_seed_tables.py checks, on real captures, that every cell it printed is
+# what these functions compute from its records.
 
 @dataclass(frozen=True)
 class SeedRow1:
@@ -274,19 +279,24 @@ class SeedRow1:
     variant: str
     step_from: Optional[str]  # the row the seed compared this one with
     seed: str
+    kernel_label: str  # the row's label in the kernel's own table
 
+
+SEED1_REFERENCE = "syscall.direct"  # PTI off: what "loss" and "x PTI off" are relative to
 
 SEED1 = (
-    SeedRow1("PTI off", "syscall.direct", None, "reference (unixbench 689 host, 679 guest)"),
-    SeedRow1("trampoline, PTI off", "syscall.trampoline", "syscall.direct",
-             "4% (680 -> 651)"),
-    SeedRow1("PTI without PCID", "syscall.pti", "syscall.direct",
-             "68% (KVM guest without PCID: 679 -> 200)"),
-    SeedRow1("PTI with PCID", "syscall.pti.pcid", "syscall.direct", "45.7% (host: 689 -> 374)"),
+    SeedRow1("PTI off", SEED1_REFERENCE, None, "reference (unixbench 689 host, 679 guest)",
+             "PTI off"),
+    SeedRow1("trampoline, PTI off", "syscall.trampoline", SEED1_REFERENCE,
+             "4% (680 -> 651)", "trampoline, PTI off"),
+    SeedRow1("PTI without PCID", "syscall.pti", SEED1_REFERENCE,
+             "68% (KVM guest without PCID: 679 -> 200)", "PTI, no PCID"),
+    SeedRow1("PTI with PCID", "syscall.pti.pcid", SEED1_REFERENCE, "45.7% (host: 689 -> 374)",
+             "PTI + PCID (Linux)"),
     SeedRow1("PTI with PCID, +1 mov-to-CR3", "syscall.pti.pcid.extra1", "syscall.pti.pcid",
-             "17% (374 -> 311)"),
+             "17% (374 -> 311)", "PTI + PCID, +1 mov-to-CR3"),
     SeedRow1("PTI with PCID, +2 mov-to-CR3", "syscall.pti.pcid.extra2",
-             "syscall.pti.pcid.extra1", "13% (311 -> 270)"),
+             "syscall.pti.pcid.extra1", "13% (311 -> 270)", "PTI + PCID, +2 mov-to-CR3"),
 )
 
 
@@ -306,26 +316,45 @@ def loss(reference: Optional[Result], variant: Optional[Result]) -> Optional[flo
     return (1.0 - reference.median / variant.median) * 100.0
 
 
+def cost_ratio(reference: Optional[Result], variant: Optional[Result]) -> Optional[float]:
+    """median(variant) / median(reference): how many times PTI off's cost a call costs."""
+    if reference is None or variant is None or not reference.usable or not variant.usable:
+        return None
+    assert reference.median is not None and variant.median is not None
+    if reference.median <= 0 or variant.median < 0:
+        return None
+    return variant.median / reference.median
+
+
 @dataclass
 class Seed1Line:
     row: SeedRow1
     result: Optional[Result]
-    loss_vs_off: Optional[float]
+    loss_vs_off: Optional[float]  # None for the reference row itself
     step_loss: Optional[float]
+    ratio_vs_off: Optional[float] = None  # 1.0 for the reference row
 
 
 def seed_table1(run: Run) -> list[Seed1Line]:
-    direct = run.results.get("syscall.direct")
+    direct = run.results.get(SEED1_REFERENCE)
     out = []
     for row in SEED1:
         r = run.results.get(row.variant)
         step_ref = run.results.get(row.step_from) if row.step_from else None
         out.append(Seed1Line(row, r, None if row.step_from is None else loss(direct, r),
-                             loss(step_ref, r) if row.step_from else None))
+                             loss(step_ref, r) if row.step_from else None,
+                             cost_ratio(direct, r)))
     return out
 
 
 CROSSING_KINDS = ("syscall", "pf", "int3", "int")
+#: Seed table 2's columns, in the order both the kernel and the report print them.
+SEED2_COLUMNS = (("u2k", False), ("k2u", False), ("u2k", True), ("k2u", True))
+
+
+def crossing_name(kind: str, pti: bool, direction: str) -> str:
+    """The stable variant name of a one-way crossing: crossing.<kind>[.pti].<direction>."""
+    return f"crossing.{kind}.{'pti.' if pti else ''}{direction}"
 
 
 @dataclass
@@ -345,7 +374,7 @@ def seed_table2(run: Run) -> dict[str, dict[tuple[str, bool], Seed2Cell]]:
         if r.family == "crossing" and r.kind and r.kind not in kinds:
             kinds.append(r.kind)
     table: dict[str, dict[tuple[str, bool], Seed2Cell]] = {
-        k: {(d, p): Seed2Cell(None) for d in ("u2k", "k2u") for p in (False, True)} for k in kinds
+        k: {(d, p): Seed2Cell(None) for d, p in SEED2_COLUMNS} for k in kinds
     }
     for r in run.results.values():
         # Seed 003's "PTI on" is PTI without PCID; the .pti.pcid rows are not part of its table.
@@ -354,7 +383,7 @@ def seed_table2(run: Run) -> dict[str, dict[tuple[str, bool], Seed2Cell]]:
     for kind, cells in table.items():
         for (d, p), cell in cells.items():
             if cell.result is None:
-                cell.result = run.results.get(f"crossing.{kind}.{'pti.' if p else ''}{d}")
+                cell.result = run.results.get(crossing_name(kind, p, d))
     return table
 
 

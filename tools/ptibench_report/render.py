@@ -18,6 +18,7 @@ from .analysis import (
     ALPHA,
     IQR_RULE,
     MANN_WHITNEY,
+    SEED2_COLUMNS,
     CompareCell,
     CompareRow,
     Picked,
@@ -456,22 +457,24 @@ def seeds_markdown(p: Picked) -> str:
         r = line.result
         if r is None or not r.usable:
             why = "missing: no record" if r is None else status_text(r)
-            rows.append([line.row.label, line.row.variant, why, "", "", "", "", line.row.seed])
+            rows.append([line.row.label, line.row.variant, why, "", "", "", "", "",
+                         line.row.seed])
             continue
         ref = "reference" if line.row.step_from is None else pct(line.loss_vs_off)
         step = "" if line.row.step_from is None or line.row.step_from == "syscall.direct" else \
             f"{pct(line.step_loss)} vs {line.row.step_from}"
+        times = "n/a" if line.ratio_vs_off is None else f"{line.ratio_vs_off:.2f}"
         rows.append([line.row.label, line.row.variant, num(r.median), iqr(r.q1, r.q3),
-                     "" if r.ns_median is None else num(r.ns_median), ref, step, line.row.seed])
+                     "" if r.ns_median is None else num(r.ns_median), ref, step, times,
+                     line.row.seed])
     out.append(md_table(["configuration", "variant", "median (ticks)", f"q1{DASH}q3", "ns",
-                         "loss vs PTI off", "step loss", "seed 000 loss (unixbench)"], rows,
-                        right=(2, 3, 4, 5)))
+                         "loss vs PTI off", "step loss", "x PTI off",
+                         "seed 000 loss (unixbench)"], rows, right=(2, 3, 4, 5, 7)))
     out.append(SEED1_NOTE + "\n")
     out.append("## 2. One-way crossings per entry kind, PTI off and on (seed 003)\n")
     out.append(f"Median [q1{DASH}q3] in TSC ticks; u2k = user to kernel, k2u = kernel to user.\n")
     table = seed_table2(run)
-    rows = [[kind, *(_seed2_cell(cells[key], run) for key in
-                     (("u2k", False), ("k2u", False), ("u2k", True), ("k2u", True)))]
+    rows = [[kind, *(_seed2_cell(cells[key], run) for key in SEED2_COLUMNS)]
             for kind, cells in table.items()]
     out.append(md_table(["entry", "u2k PTI off", "k2u PTI off", "u2k PTI on", "k2u PTI on"],
                         rows, right=(1, 2, 3, 4)))
@@ -489,7 +492,8 @@ def _seed_rows(p: Picked) -> list[dict[str, Any]]:
                      "median": r.median if r else None, "q1": r.q1 if r else None,
                      "q3": r.q3 if r else None, "ns_median": r.ns_median if r else None,
                      "loss_vs_off_pct": line.loss_vs_off, "step_from": line.row.step_from,
-                     "step_loss_pct": line.step_loss, "seed": line.row.seed})
+                     "step_loss_pct": line.step_loss, "seed": line.row.seed,
+                     "ratio_vs_off": line.ratio_vs_off})
     for kind, cells in seed_table2(run).items():
         for (direction, pti), cell in cells.items():
             r = cell.result
@@ -504,7 +508,8 @@ def _seed_rows(p: Picked) -> list[dict[str, Any]]:
 def seeds_csv(p: Picked) -> str:
     buf = io.StringIO()
     keys = ["table", "row", "variant", "direction", "pti", "status", "reason", "median", "q1",
-            "q3", "ns_median", "loss_vs_off_pct", "step_from", "step_loss_pct", "seed"]
+            "q3", "ns_median", "loss_vs_off_pct", "step_from", "step_loss_pct", "seed",
+            "ratio_vs_off"]
     w = csv.writer(buf, lineterminator="\n")
     w.writerow(["file", "run"] + keys)
     for row in _seed_rows(p):
