@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 import sys
 from typing import Any, Callable, Iterator, Optional
 
@@ -92,8 +93,57 @@ def _json_type(value: Any) -> str:
 
 def _show(value: Any, limit: int = 40) -> str:
     """A value as it appeared in JSON, shortened for a one-line message."""
-    text = json.dumps(value, ensure_ascii=True)
+    try:
+        text = json.dumps(value, ensure_ascii=True)
+    except (RecursionError, ValueError):  # nested deeper than json can write back
+        return f"(a deeply nested {_json_type(value)})"
     return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def _too_big(value: Any) -> bool:
+    """An integer beyond what a float holds (309+ digits): JSON allows it, nothing can use it."""
+    return isinstance(value, int) and not isinstance(value, bool) and \
+        abs(value) > sys.float_info.max
+
+
+def _problem(value: Any, kind: str) -> str:
+    """Why `value` does not fit `kind`, for a message."""
+    if _too_big(value):
+        return f"should be {_article(kind)} {kind}, got a number too large to use " \
+               f"({len(str(abs(value)))} digits)"
+    return f"should be {_article(kind)} {kind}, got {_json_type(value)} {_show(value)}"
+
+
+def _article(kind: str) -> str:
+    return "an" if kind[0] in "aeiou" else "a"
+
+
+# Lone UTF-16 surrogates: JSON can spell them ("\ud800"), but they are not characters, and
+# writing them as UTF-8 fails. Only a record whose text has such an escape can hold one.
+_SURROGATE = re.compile("[\ud800-\udfff]")
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F][0-9a-fA-F]{2}")
+
+
+def _replace_surrogates(rec: dict[str, Any]) -> list[str]:
+    """Replace lone surrogates by U+FFFD in every string and key of `rec`, in place (without
+    recursion: the record may be nested deep); return the top-level fields that held one."""
+    fields: set[str] = set()
+    stack: list[tuple[Any, Optional[str]]] = [(rec, None)]
+    while stack:
+        obj, top = stack.pop()
+        keys = list(obj) if isinstance(obj, dict) else range(len(obj))
+        for k in keys:
+            where = k if top is None else top
+            v = obj[k]
+            if isinstance(v, str) and _SURROGATE.search(v):
+                obj[k] = _SURROGATE.sub("\ufffd", v)
+                fields.add(_SURROGATE.sub("\ufffd", where))
+            elif isinstance(v, (dict, list)):
+                stack.append((v, where))
+            if isinstance(k, str) and _SURROGATE.search(k):
+                obj[_SURROGATE.sub("\ufffd", k)] = obj.pop(k)
+                fields.add(_SURROGATE.sub("\ufffd", where))
+    return sorted(fields)
 
 
 def _coerce(value: Any, kind: str) -> tuple[bool, Any]:
@@ -109,7 +159,7 @@ def _coerce(value: Any, kind: str) -> tuple[bool, Any]:
             return False, None
         values = [_coerce(v, _NUM) for v in value]
         return (True, [v for _, v in values]) if all(ok for ok, _ in values) else (False, None)
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or _too_big(value):
         return False, None
     if isinstance(value, float) and not math.isfinite(value):
         return False, None
@@ -157,6 +207,12 @@ class _Reader:
             self.diag(number, f"text after the PTIBENCH record ({_show(trailing, 30)}) ignored")
         if not found.json_text.isascii():
             self.diag(number, "non-ASCII characters inside a PTIBENCH record (line noise?)")
+        if _SURROGATE_ESCAPE.search(found.json_text):
+            fields = _replace_surrogates(found.record)
+            if fields:
+                self.diag(number, "a lone UTF-16 surrogate (not a character) in "
+                          + ", ".join(f"field {_show(f)}" for f in fields)
+                          + "; replaced by U+FFFD")
         self._record(number, found.record)
 
     # -- validation
@@ -176,9 +232,8 @@ class _Reader:
             if ok:
                 out[key] = value
             else:
-                article = "an" if kind[0] in "aeiou" else "a"
-                self.diag(number, f"{what}: field \"{key}\" should be {article} {kind}, got "
-                          f"{_json_type(rec[key])} {_show(rec[key])}; treated as missing")
+                self.diag(number, f"{what}: field \"{key}\" {_problem(rec[key], kind)}; treated "
+                          "as missing")
         return out
 
     def _record(self, number: int, rec: dict[str, Any]) -> None:
@@ -232,8 +287,8 @@ class _Reader:
             if ok:
                 env.params[key] = v
             else:
-                self.diag(number, f"env.params: \"{key}\" should be an integer, got "
-                          f"{_json_type(value)} {_show(value)}; treated as missing")
+                self.diag(number, f"env.params: \"{key}\" {_problem(value, _INT)}; treated as "
+                          "missing")
         if self.current is not None:
             self.diag(self.current.last_line, f"run {self.current.index} (from line "
                       f"{self.current.first_line}) has no summary: incomplete (cut off); "

@@ -98,8 +98,10 @@ def _decode_at(segment: str, start: int) -> tuple[Optional[dict[str, Any]], int,
     except json.JSONDecodeError as err:
         msg = err.msg[:-3] if err.msg.endswith(" at") else err.msg
         return None, start, f"{msg} at character {err.pos - body + 1} of the record"
-    except ValueError as err:  # our NaN/Infinity refusal
+    except ValueError as err:  # our NaN/Infinity refusal; an integer of over 4300 digits
         return None, start, str(err)
+    except RecursionError:  # Python's decoder recurses once per level of nesting
+        return None, start, "nested too deeply to read"
     return obj, end, None
 
 
