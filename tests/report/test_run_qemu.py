@@ -125,6 +125,8 @@ def test_a_cut_or_odd_summary_does_not_count():
     assert facts(ENV, PASS[:-3]).summary is None
     assert facts(ENV, PASS + ' PTIBENCH {"type":"summary","status":"maybe"}').summary == "pass"
     assert facts(ENV, PASS.replace('"pass"', '"PASS"')).summary is None
+    assert facts(ENV, PASS + " noise").summary is None  # not a whole line, as bootlib says
+    assert facts(ENV, PASS + " \t").summary == "pass"
 
 
 def test_started_and_long_mode():

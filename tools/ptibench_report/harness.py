@@ -180,8 +180,9 @@ class LogFacts:
 
 
 def read_facts(text: str) -> LogFacts:
-    """A summary counts only when it is a whole record after the last env record; a damaged
-    env record (a reset cut it) still starts a new run, so a summary before it does not count."""
+    """A summary counts only when it is a whole record, with nothing but blanks after it (as for
+    bootlib), after the last env record; a damaged env record (a reset cut it) still starts a
+    new run, so a summary before it does not count."""
     summary: Optional[str] = None
     started = False
     for found in scan(text):
@@ -192,7 +193,8 @@ def read_facts(text: str) -> LogFacts:
             continue
         if rec.get("type") == "env":
             summary, started = None, True
-        elif rec.get("type") == "summary" and rec.get("status") in ("pass", "fail"):
+        elif rec.get("type") == "summary" and rec.get("status") in ("pass", "fail") and \
+                not found.trailing.strip():
             summary = rec["status"]
     return LogFacts(summary, started, LONG_MODE_MESSAGE in text)
 
