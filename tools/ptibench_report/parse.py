@@ -30,7 +30,7 @@ from .model import (
     Run,
     Summary,
 )
-from .records import Found, decode, line_count, scan, strip_ansi  # noqa: F401 (strip_ansi: re-exported)
+from .records import Found, decode, line_count, scan
 
 # --- field validation -----------------------------------------------------------------------
 
