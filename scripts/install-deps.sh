@@ -11,8 +11,8 @@ PACKAGES=(
   grub-common grub-pc-bin grub-efi-amd64-bin xorriso mtools
   # emulators and firmware
   qemu-system-x86 ovmf bochs bochsbios vgabios bochs-term
-  # boot tests and the report tool
-  python3 python3-pytest python3-matplotlib
+  # boot tests and the report tool (scipy: compare's Mann-Whitney U test; optional there)
+  python3 python3-pytest python3-matplotlib python3-scipy
   # used by the scripts: timeout, sha256sum, realpath (coreutils), awk
   coreutils mawk
 )

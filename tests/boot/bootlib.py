@@ -6,8 +6,9 @@
     assert run.summary()["status"] == "pass"
     assert run.results()["cr3.write.nopcid"]["status"] == "ok"
 
-Every `PTIBENCH {json}` line of the serial log is a record (docs/output-format.md); lines that
-carry the marker but do not parse are kept in `Run.damaged`. Runs are cached for the life of
+Every `PTIBENCH {json}` of the serial log is a record (docs/output-format.md), found by the
+report tool's reader (tools/ptibench_report/records.py) that run-qemu.sh also uses; markers that
+do not start a whole record are kept in `Run.damaged`. Runs are cached for the life of
 the Python process: the same run-qemu.sh arguments give the same Run, so several test functions
 can assert on one boot.
 
@@ -19,21 +20,21 @@ Environment:
 
 from __future__ import annotations
 
-import json
 import os
 import re
 import signal
 import subprocess
+import sys
 import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 RUN_QEMU = ROOT / "run-qemu.sh"
-MARKER = "PTIBENCH {"
-LONG_MODE_MESSAGE = "ptibench: this CPU has no 64-bit long mode"
+sys.path.insert(0, str(ROOT / "tools"))
 
-# CSI sequences (ESC [ ... final), OSC sequences (ESC ] ... BEL or ST), and two-byte escapes.
-_ANSI = re.compile(r"\x1b(?:\[[0-?]*[ -/]*[@-~]|\][^\x07\x1b]*(?:\x07|\x1b\\)|[@-Z\\-_])")
+# One reader for run-qemu.sh, these tests and the report tool (tools/ptibench_report/records.py).
+from ptibench_report.harness import LONG_MODE_MESSAGE  # noqa: E402,F401  (re-exported)
+from ptibench_report.records import MARKER, clean_line, scan  # noqa: E402,F401
 
 
 def iso_path() -> Path:
@@ -48,30 +49,20 @@ def default_timeout() -> int:
     return int(os.environ.get("PTIBENCH_BOOT_TIMEOUT") or 600)
 
 
-def clean_line(line: str) -> str:
-    """A serial line without its line end and ANSI escape sequences."""
-    return _ANSI.sub("", line.rstrip("\r\n")).rstrip("\r")
-
-
 def parse_records(text: str) -> tuple[list[dict], list[str]]:
-    """All records of a capture, in order, and the marker lines that did not parse."""
+    """All records of a capture, in order, and the marker segments that are not whole records.
+
+    Stricter than the report tool, which warns and goes on: for a test of the kernel's output a
+    record without a "type" string, or with text after its JSON, is damaged.
+    """
     records: list[dict] = []
     damaged: list[str] = []
-    for raw in text.split("\n"):
-        line = clean_line(raw)
-        at = line.find(MARKER)
-        if at < 0:
-            continue
-        payload = line[at + len("PTIBENCH "):].strip()
-        try:
-            record = json.loads(payload)
-        except ValueError:
-            damaged.append(line)
-            continue
-        if not isinstance(record, dict) or not isinstance(record.get("type"), str):
-            damaged.append(line)
-            continue
-        records.append(record)
+    for found in scan(text):
+        rec = found.record
+        if rec is None or not isinstance(rec.get("type"), str) or found.trailing.strip():
+            damaged.append(found.segment)
+        else:
+            records.append(rec)
     return records, damaged
 
 

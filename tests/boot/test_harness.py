@@ -86,6 +86,12 @@ def test_parser_finds_records_anywhere_and_keeps_damaged_lines():
     assert len(damaged) == 3
     assert all("\x1b" not in d and "\r" not in d for d in damaged)
     assert clean_line("\x1b]0;title\x07ab\x1b[0mc\r\n") == "abc"
+    # a record glued behind half a record of the previous boot: one damaged, one read
+    records, damaged = parse_records('PTIBENCH {"type":"res'
+                                     'PTIBENCH {"type":"env","boot":"bios"}\n')
+    assert records == [{"type": "env", "boot": "bios"}] and damaged == ['PTIBENCH {"type":"res'
+                                                                        'PTIBENCH {"type":"env"'
+                                                                        ',"boot":"bios"}']
 
 
 # -- run-qemu.sh without booting --------------------------------------------------------------------

@@ -226,6 +226,8 @@ def test_seeds_json_matches_records(run_cli) -> None:
     for row in doc["table1"][1:]:
         med = record(METAL, row["variant"])["median"]
         assert row["loss_vs_off_pct"] == pytest.approx((1 - direct / med) * 100)
+        assert row["ratio_vs_off"] == pytest.approx(med / direct)
+    assert doc["table1"][0]["ratio_vs_off"] == 1.0
     t2 = {(r["row"], r["direction"], r["pti"]): r for r in doc["table2"]}
     assert t2[("int3", "k2u", True)]["median"] == record(METAL, "crossing.int3.pti.k2u")["median"]
     assert len(doc["table2"]) == 16

@@ -19,7 +19,8 @@ from conftest import (
     text_of,
 )
 
-from ptibench_report.parse import parse_text, read_capture, strip_ansi
+from ptibench_report.parse import parse_text, read_capture
+from ptibench_report.records import strip_ansi
 
 
 def messages(cap) -> list[str]:

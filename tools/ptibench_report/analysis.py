@@ -7,10 +7,12 @@ so that the Markdown, CSV and JSON outputs cannot disagree (they all render thes
 from __future__ import annotations
 
 import fnmatch
+import math
 import os
 import re
+import warnings
 from dataclasses import dataclass, field
-from typing import Iterable, Optional
+from typing import Callable, Iterable, Optional
 
 from .model import Capture, Result, Run
 
@@ -132,6 +134,7 @@ class Value:
     median: float
     q1: Optional[float]
     q3: Optional[float]
+    samples: Optional[list[float]] = None  # each repetition's value (samples=raw), or None
 
 
 def value_of(r: Optional[Result], run: Run, unit: str) -> Optional[Value]:
@@ -147,7 +150,8 @@ def value_of(r: Optional[Result], run: Run, unit: str) -> Optional[Value]:
         scale = 1e9 / hz
     return Value(r.median * scale,
                  None if r.q1 is None else r.q1 * scale,
-                 None if r.q3 is None else r.q3 * scale)
+                 None if r.q3 is None else r.q3 * scale,
+                 [x * scale for x in r.samples] if r.samples else None)
 
 
 def overlap(a: Value, b: Value) -> Optional[bool]:
@@ -164,12 +168,65 @@ def ratio(a: Optional[Value], b: Optional[Value]) -> Optional[float]:
     return b.median / a.median
 
 
+#: A difference is significant when the two-sided p-value is below this.
+ALPHA = 0.05
+MANN_WHITNEY = "Mann-Whitney U (two-sided)"
+IQR_RULE = "IQR overlap (not a significance test)"
+NO_SCIPY = ("both runs carry samples, but scipy is not installed (Debian: python3-scipy), so "
+            "the IQR overlap rule was used")
+
+MannWhitney = Callable[..., object]
+
+
+def mann_whitney() -> Optional[MannWhitney]:
+    """scipy.stats.mannwhitneyu when scipy is importable (Debian's python3-scipy), else None."""
+    try:
+        from scipy.stats import mannwhitneyu
+    except ImportError:
+        return None
+    return mannwhitneyu
+
+
+def mann_whitney_p(a: list[float], b: list[float], mwu: MannWhitney) -> float:
+    """Two-sided p-value of the Mann-Whitney U test of `a` against `b`.
+
+    Emulators give zero spread: when every value of both samples is the same there is no
+    evidence of a difference at all (p = 1), whatever scipy's version makes of the all-tied case.
+    """
+    if len(set(a) | set(b)) <= 1:
+        return 1.0
+    with warnings.catch_warnings():  # ties: scipy may warn about the normal approximation
+        warnings.simplefilter("ignore")
+        p = float(mwu(a, b, alternative="two-sided").pvalue)  # type: ignore[attr-defined]
+    return 1.0 if math.isnan(p) else p
+
+
 @dataclass
 class CompareCell:
     result: Optional[Result]
     value: Optional[Value]
     ratio: Optional[float] = None  # to the baseline (first run); None for the baseline itself
-    significant: Optional[bool] = None  # False: IQRs overlap ("~"); None: cannot tell
+    significant: Optional[bool] = None  # False: not significant ("~"); None: cannot tell
+    test: Optional[str] = None  # the rule that decided `significant`: MANN_WHITNEY or IQR_RULE
+    p_value: Optional[float] = None  # with MANN_WHITNEY
+    note: Optional[str] = None  # why the better rule could not be used (NO_SCIPY)
+
+
+def judge_difference(cell: CompareCell, base: Value, v: Value,
+                     mwu: Optional[MannWhitney]) -> None:
+    """Set cell.significant/test/p_value: a Mann-Whitney U test when both runs carry samples
+    and scipy is there, else whether the IQRs overlap (which is not a significance test)."""
+    if base.samples and v.samples and mwu is not None:
+        cell.test = MANN_WHITNEY
+        cell.p_value = mann_whitney_p(base.samples, v.samples, mwu)
+        cell.significant = cell.p_value < ALPHA
+        return
+    o = overlap(base, v)
+    if o is not None:
+        cell.test = IQR_RULE
+        cell.significant = not o
+    if base.samples and v.samples:
+        cell.note = NO_SCIPY
 
 
 @dataclass
@@ -181,7 +238,9 @@ class CompareRow:
 
 def compare(runs: list[Run], unit: str = "tsc",
             patterns: Optional[list[str]] = None) -> list[CompareRow]:
-    """One row per variant seen in any run (in order of first appearance), ratios to runs[0]."""
+    """One row per variant seen in any run (in order of first appearance), ratios to runs[0],
+    each judged significant or not (judge_difference)."""
+    mwu = mann_whitney()
     names: dict[str, str] = {}
     for run in runs:
         for r in filter_results(run, patterns):
@@ -199,14 +258,18 @@ def compare(runs: list[Run], unit: str = "tsc",
             else:
                 cell.ratio = ratio(base, v)
                 if base is not None and v is not None:
-                    o = overlap(base, v)
-                    cell.significant = None if o is None else not o
+                    judge_difference(cell, base, v, mwu)
             cells.append(cell)
         rows.append(CompareRow(name, family, cells))
     return rows
 
 
 # --- the seed tables ------------------------------------------------------------------------
+#
+# The one definition of the two seed tables in Python: rows, reference, columns, formulas. The
+# kernel prints the same two tables for suite=seeds (bench/ring3.cpp run_seed_experiments);
+# tests/report/test_seed_tables.py checks, on real captures, that every cell it printed is
+# what these functions compute from its records.
 
 @dataclass(frozen=True)
 class SeedRow1:
@@ -216,19 +279,24 @@ class SeedRow1:
     variant: str
     step_from: Optional[str]  # the row the seed compared this one with
     seed: str
+    kernel_label: str  # the row's label in the kernel's own table
 
+
+SEED1_REFERENCE = "syscall.direct"  # PTI off: what "loss" and "x PTI off" are relative to
 
 SEED1 = (
-    SeedRow1("PTI off", "syscall.direct", None, "reference (unixbench 689 host, 679 guest)"),
-    SeedRow1("trampoline, PTI off", "syscall.trampoline", "syscall.direct",
-             "4% (680 -> 651)"),
-    SeedRow1("PTI without PCID", "syscall.pti", "syscall.direct",
-             "68% (KVM guest without PCID: 679 -> 200)"),
-    SeedRow1("PTI with PCID", "syscall.pti.pcid", "syscall.direct", "45.7% (host: 689 -> 374)"),
+    SeedRow1("PTI off", SEED1_REFERENCE, None, "reference (unixbench 689 host, 679 guest)",
+             "PTI off"),
+    SeedRow1("trampoline, PTI off", "syscall.trampoline", SEED1_REFERENCE,
+             "4% (680 -> 651)", "trampoline, PTI off"),
+    SeedRow1("PTI without PCID", "syscall.pti", SEED1_REFERENCE,
+             "68% (KVM guest without PCID: 679 -> 200)", "PTI, no PCID"),
+    SeedRow1("PTI with PCID", "syscall.pti.pcid", SEED1_REFERENCE, "45.7% (host: 689 -> 374)",
+             "PTI + PCID (Linux)"),
     SeedRow1("PTI with PCID, +1 mov-to-CR3", "syscall.pti.pcid.extra1", "syscall.pti.pcid",
-             "17% (374 -> 311)"),
+             "17% (374 -> 311)", "PTI + PCID, +1 mov-to-CR3"),
     SeedRow1("PTI with PCID, +2 mov-to-CR3", "syscall.pti.pcid.extra2",
-             "syscall.pti.pcid.extra1", "13% (311 -> 270)"),
+             "syscall.pti.pcid.extra1", "13% (311 -> 270)", "PTI + PCID, +2 mov-to-CR3"),
 )
 
 
@@ -248,26 +316,45 @@ def loss(reference: Optional[Result], variant: Optional[Result]) -> Optional[flo
     return (1.0 - reference.median / variant.median) * 100.0
 
 
+def cost_ratio(reference: Optional[Result], variant: Optional[Result]) -> Optional[float]:
+    """median(variant) / median(reference): how many times PTI off's cost a call costs."""
+    if reference is None or variant is None or not reference.usable or not variant.usable:
+        return None
+    assert reference.median is not None and variant.median is not None
+    if reference.median <= 0 or variant.median < 0:
+        return None
+    return variant.median / reference.median
+
+
 @dataclass
 class Seed1Line:
     row: SeedRow1
     result: Optional[Result]
-    loss_vs_off: Optional[float]
+    loss_vs_off: Optional[float]  # None for the reference row itself
     step_loss: Optional[float]
+    ratio_vs_off: Optional[float] = None  # 1.0 for the reference row
 
 
 def seed_table1(run: Run) -> list[Seed1Line]:
-    direct = run.results.get("syscall.direct")
+    direct = run.results.get(SEED1_REFERENCE)
     out = []
     for row in SEED1:
         r = run.results.get(row.variant)
         step_ref = run.results.get(row.step_from) if row.step_from else None
         out.append(Seed1Line(row, r, None if row.step_from is None else loss(direct, r),
-                             loss(step_ref, r) if row.step_from else None))
+                             loss(step_ref, r) if row.step_from else None,
+                             cost_ratio(direct, r)))
     return out
 
 
 CROSSING_KINDS = ("syscall", "pf", "int3", "int")
+#: Seed table 2's columns, in the order both the kernel and the report print them.
+SEED2_COLUMNS = (("u2k", False), ("k2u", False), ("u2k", True), ("k2u", True))
+
+
+def crossing_name(kind: str, pti: bool, direction: str) -> str:
+    """The stable variant name of a one-way crossing: crossing.<kind>[.pti].<direction>."""
+    return f"crossing.{kind}.{'pti.' if pti else ''}{direction}"
 
 
 @dataclass
@@ -287,7 +374,7 @@ def seed_table2(run: Run) -> dict[str, dict[tuple[str, bool], Seed2Cell]]:
         if r.family == "crossing" and r.kind and r.kind not in kinds:
             kinds.append(r.kind)
     table: dict[str, dict[tuple[str, bool], Seed2Cell]] = {
-        k: {(d, p): Seed2Cell(None) for d in ("u2k", "k2u") for p in (False, True)} for k in kinds
+        k: {(d, p): Seed2Cell(None) for d, p in SEED2_COLUMNS} for k in kinds
     }
     for r in run.results.values():
         # Seed 003's "PTI on" is PTI without PCID; the .pti.pcid rows are not part of its table.
@@ -296,7 +383,7 @@ def seed_table2(run: Run) -> dict[str, dict[tuple[str, bool], Seed2Cell]]:
     for kind, cells in table.items():
         for (d, p), cell in cells.items():
             if cell.result is None:
-                cell.result = run.results.get(f"crossing.{kind}.{'pti.' if p else ''}{d}")
+                cell.result = run.results.get(crossing_name(kind, p, d))
     return table
 
 

@@ -233,8 +233,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = add("compare", cmd_compare, "medians and ratios of several runs side by side",
             "Side-by-side medians [q1-q3] per variant for two or more runs, with each run's "
-            "ratio to the first (B/A, C/A, ...). A ratio whose interquartile ranges overlap "
-            "with A's is marked '~' (not significant).")
+            "ratio to the first (B/A, C/A, ...). A difference that is not significant is "
+            "marked '~': by a two-sided Mann-Whitney U test when both runs carry samples "
+            "(kernel option samples=raw) and scipy is installed, else by whether the "
+            "interquartile ranges overlap (not a significance test); the output names the "
+            "rule used.")
     p.add_argument("inputs", nargs="*", metavar="INPUT",
                    help="LOG (its last complete run) or LOG:N; at least two")
     p.add_argument("--unit", choices=("tsc", "ns"), default="tsc",

@@ -199,6 +199,7 @@ class Result:
     pcid: Optional[bool] = None
     kind: Optional[str] = None
     direction: Optional[str] = None
+    samples: Optional[list[float]] = None  # per-operation value of each repetition (samples=raw)
 
     @property
     def family(self) -> str:

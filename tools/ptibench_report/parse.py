@@ -1,14 +1,10 @@
 """Read serial captures into runs of validated records (docs/output-format.md).
 
 Real captures are messy: GRUB menus, firmware escapes, CR/LF mixes, a reset in the middle of a
-line, garbage bytes from a UART without flow control. The rules below follow the contract's
-advice to readers and add what real logs need:
+line, garbage bytes from a UART without flow control. Records are found by records.scan (the
+reader run-qemu.sh and the boot tests share); on top of it:
 
-- a physical line ends at "\\n" (line numbers match `grep -n`); inside it, ANSI escape sequences
-  are removed and a lone "\\r" (a terminal's carriage return) separates segments, so a record
-  that follows progress text overwritten with "\\r" is still found;
-- a record is `PTIBENCH {` anywhere in a segment followed by one JSON object; a record that does
-  not parse is *damaged*: it is reported and skipped, and reading goes on;
+- a record that does not parse is *damaged*: it is reported and skipped, and reading goes on;
 - every field is type-checked against the contract; a wrong type is reported and the field is
   treated as missing, so one bad value costs one cell, not the run;
 - nothing raises on bad input: the only exceptions that leave this module are programming
@@ -34,33 +30,14 @@ from .model import (
     Run,
     Summary,
 )
-
-MARKER = "PTIBENCH {"
-
-# ANSI/VT escape sequences. OSC and DCS-like strings only when terminated: an unterminated one
-# would otherwise swallow the rest of the line, record included.
-_ANSI_RE = re.compile(
-    r"""
-      \x1b\[[0-?]*[ -/]*[@-~]                  # CSI: colours, cursor moves, clear screen
-    | \x1b\][^\x07\x1b]*(?:\x07|\x1b\\)        # OSC ... BEL or ST: window titles
-    | \x1b[PX^_][^\x1b]*\x1b\\                 # DCS/SOS/PM/APC ... ST
-    | \x1b[ -/]*[0-~]                          # two/three-byte escapes: ESC c, ESC ( B, ESC 7
-    | \x1b                                     # a lone ESC (cut sequence)
-    """,
-    re.VERBOSE,
-)
-
-
-def strip_ansi(text: str) -> str:
-    """Remove ANSI escape sequences. Never touches a valid record: JSON cannot hold a raw ESC."""
-    return _ANSI_RE.sub("", text)
-
+from .records import Found, decode, line_count, scan
 
 # --- field validation -----------------------------------------------------------------------
 
 # Field kinds. "int" accepts an integral float (31.0): the contract says integers have no
 # decimals, but a value that is exactly integral loses nothing and is not worth dropping.
 _NUM, _INT, _STR, _BOOL, _OBJ = "number", "integer", "string", "boolean", "object"
+_NUMS = "array of numbers"
 
 _RESULT_FIELDS: dict[str, str] = {
     "name": _STR, "group": _STR, "status": _STR, "reason": _STR, "unit": _STR,
@@ -70,6 +47,7 @@ _RESULT_FIELDS: dict[str, str] = {
     "pages": _INT,
     "global": _BOOL,
     "pti": _BOOL, "pcid": _BOOL, "kind": _STR, "direction": _STR,
+    "samples": _NUMS,  # only with the kernel's samples=raw
 }
 _ENV_FIELDS: dict[str, str] = {
     "version": _STR, "vendor": _STR, "family": _INT, "model": _INT, "stepping": _INT,
@@ -115,8 +93,57 @@ def _json_type(value: Any) -> str:
 
 def _show(value: Any, limit: int = 40) -> str:
     """A value as it appeared in JSON, shortened for a one-line message."""
-    text = json.dumps(value, ensure_ascii=True)
+    try:
+        text = json.dumps(value, ensure_ascii=True)
+    except (RecursionError, ValueError):  # nested deeper than json can write back
+        return f"(a deeply nested {_json_type(value)})"
     return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def _too_big(value: Any) -> bool:
+    """An integer beyond what a float holds (309+ digits): JSON allows it, nothing can use it."""
+    return isinstance(value, int) and not isinstance(value, bool) and \
+        abs(value) > sys.float_info.max
+
+
+def _problem(value: Any, kind: str) -> str:
+    """Why `value` does not fit `kind`, for a message."""
+    if _too_big(value):
+        return f"should be {_article(kind)} {kind}, got a number too large to use " \
+               f"({len(str(abs(value)))} digits)"
+    return f"should be {_article(kind)} {kind}, got {_json_type(value)} {_show(value)}"
+
+
+def _article(kind: str) -> str:
+    return "an" if kind[0] in "aeiou" else "a"
+
+
+# Lone UTF-16 surrogates: JSON can spell them ("\ud800"), but they are not characters, and
+# writing them as UTF-8 fails. Only a record whose text has such an escape can hold one.
+_SURROGATE = re.compile("[\ud800-\udfff]")
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F][0-9a-fA-F]{2}")
+
+
+def _replace_surrogates(rec: dict[str, Any]) -> list[str]:
+    """Replace lone surrogates by U+FFFD in every string and key of `rec`, in place (without
+    recursion: the record may be nested deep); return the top-level fields that held one."""
+    fields: set[str] = set()
+    stack: list[tuple[Any, Optional[str]]] = [(rec, None)]
+    while stack:
+        obj, top = stack.pop()
+        keys = list(obj) if isinstance(obj, dict) else range(len(obj))
+        for k in keys:
+            where = k if top is None else top
+            v = obj[k]
+            if isinstance(v, str) and _SURROGATE.search(v):
+                obj[k] = _SURROGATE.sub("\ufffd", v)
+                fields.add(_SURROGATE.sub("\ufffd", where))
+            elif isinstance(v, (dict, list)):
+                stack.append((v, where))
+            if isinstance(k, str) and _SURROGATE.search(k):
+                obj[_SURROGATE.sub("\ufffd", k)] = obj.pop(k)
+                fields.add(_SURROGATE.sub("\ufffd", where))
+    return sorted(fields)
 
 
 def _coerce(value: Any, kind: str) -> tuple[bool, Any]:
@@ -127,7 +154,12 @@ def _coerce(value: Any, kind: str) -> tuple[bool, Any]:
         return isinstance(value, bool), value
     if kind == _OBJ:
         return isinstance(value, dict), value
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
+    if kind == _NUMS:
+        if not isinstance(value, list):
+            return False, None
+        values = [_coerce(v, _NUM) for v in value]
+        return (True, [v for _, v in values]) if all(ok for ok, _ in values) else (False, None)
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or _too_big(value):
         return False, None
     if isinstance(value, float) and not math.isfinite(value):
         return False, None
@@ -144,68 +176,44 @@ class _Reader:
     def __init__(self, path: str) -> None:
         self.cap = Capture(path=path)
         self.current: Optional[Run] = None  # the open run, if any
-        self.decoder = json.JSONDecoder(parse_constant=self._reject_constant)
 
     # -- diagnostics
 
     def diag(self, line: int, message: str, severity: str = "warning") -> None:
         self.cap.diagnostics.append(Diagnostic(self.cap.path, line, message, severity))
 
-    @staticmethod
-    def _reject_constant(name: str) -> Any:
-        # Python's json accepts NaN/Infinity; RFC 8259 (and the contract) does not.
-        raise ValueError(f"{name} is not valid JSON")
-
     # -- lines and records
 
     def feed(self, text: str) -> None:
-        lines = text.split("\n")
-        tail = lines.pop()  # text after the last "\n": "" when the file ends with a newline
-        self.cap.lines = len(lines) + (1 if tail else 0)
-        for number, line in enumerate(lines, 1):
-            self._line(number, line, last=False)
-        if tail:
-            self._line(len(lines) + 1, tail, last=True)
+        self.cap.lines = line_count(text)
+        for found in scan(text):
+            self._found(found)
         self._close_at_eof()
         # Run closures are noticed late (at the next env); report in file order regardless.
         self.cap.diagnostics.sort(key=lambda d: d.line)
 
-    def _line(self, number: int, raw: str, last: bool) -> None:
-        if "PTIBENCH" not in raw:  # fast path: most of a log is human text
-            return
-        for segment in strip_ansi(raw).split("\r"):
-            start = segment.find(MARKER)
-            while start >= 0:
-                start = self._record_at(number, segment, start, last)
-
-    def _record_at(self, number: int, segment: str, start: int, last: bool) -> int:
-        """Decode the record at `start`; return where to look for the next marker (or -1)."""
-        body = start + len(MARKER) - 1  # the "{"
-        try:
-            obj, end = self.decoder.raw_decode(segment, body)
-        except ValueError as err:  # JSONDecodeError is a ValueError; so is our NaN refusal
+    def _found(self, found: Found) -> None:
+        number = found.line
+        if found.record is None:
             self.cap.damaged += 1
-            if isinstance(err, json.JSONDecodeError):
-                msg = err.msg[:-3] if err.msg.endswith(" at") else err.msg
-                why, where = msg, f" at character {err.pos - body + 1} of the record"
-            else:
-                why, where = str(err), ""
-            if last:
+            if found.last:
                 self.diag(number, f"truncated last line: the capture ends inside a PTIBENCH "
-                          f"record ({why}{where}); ignored", "error")
+                          f"record ({found.error}); ignored", "error")
             else:
-                self.diag(number, f"damaged PTIBENCH record ({why}{where}); ignored", "error")
-            return segment.find(MARKER, start + 1)
-        rest = segment[end:]
-        nxt = rest.find(MARKER)
-        trailing = rest if nxt < 0 else rest[:nxt]
-        if trailing.strip():
-            self.diag(number, f"text after the PTIBENCH record ({_show(trailing.strip(), 30)}) "
-                      "ignored")
-        if not segment[body:end].isascii():
+                self.diag(number, f"damaged PTIBENCH record ({found.error}); ignored", "error")
+            return
+        trailing = found.trailing.strip()
+        if trailing:
+            self.diag(number, f"text after the PTIBENCH record ({_show(trailing, 30)}) ignored")
+        if not found.json_text.isascii():
             self.diag(number, "non-ASCII characters inside a PTIBENCH record (line noise?)")
-        self._record(number, obj)
-        return -1 if nxt < 0 else end + nxt
+        if _SURROGATE_ESCAPE.search(found.json_text):
+            fields = _replace_surrogates(found.record)
+            if fields:
+                self.diag(number, "a lone UTF-16 surrogate (not a character) in "
+                          + ", ".join(f"field {_show(f)}" for f in fields)
+                          + "; replaced by U+FFFD")
+        self._record(number, found.record)
 
     # -- validation
 
@@ -224,9 +232,8 @@ class _Reader:
             if ok:
                 out[key] = value
             else:
-                article = "an" if kind[0] in "aeiou" else "a"
-                self.diag(number, f"{what}: field \"{key}\" should be {article} {kind}, got "
-                          f"{_json_type(rec[key])} {_show(rec[key])}; treated as missing")
+                self.diag(number, f"{what}: field \"{key}\" {_problem(rec[key], kind)}; treated "
+                          "as missing")
         return out
 
     def _record(self, number: int, rec: dict[str, Any]) -> None:
@@ -280,8 +287,8 @@ class _Reader:
             if ok:
                 env.params[key] = v
             else:
-                self.diag(number, f"env.params: \"{key}\" should be an integer, got "
-                          f"{_json_type(value)} {_show(value)}; treated as missing")
+                self.diag(number, f"env.params: \"{key}\" {_problem(value, _INT)}; treated as "
+                          "missing")
         if self.current is not None:
             self.diag(self.current.last_line, f"run {self.current.index} (from line "
                       f"{self.current.first_line}) has no summary: incomplete (cut off); "
@@ -329,6 +336,8 @@ class _Reader:
                         if getattr(r, "global_" if k == "global" else k) is None]
             if missing:
                 self.diag(number, f"{label}: ok but without usable {', '.join(missing)}")
+            if r.samples is not None and r.n is not None and len(r.samples) != r.n:
+                self.diag(number, f"{label}: {len(r.samples)} samples but n is {r.n}")
             chain = [r.min, r.q1, r.median, r.q3, r.max]
             known = [v for v in chain if v is not None]
             if any(a > b for a, b in zip(known, known[1:])):
@@ -406,15 +415,6 @@ def parse_text(text: str, path: str = "<text>") -> Capture:
     reader = _Reader(path)
     reader.feed(text)
     return reader.cap
-
-
-def decode(data: bytes) -> str:
-    """Bytes from a serial port to text.
-
-    UTF-8 with replacement: records are ASCII, so a byte that is not valid UTF-8 can only be
-    noise, and replacing it keeps line structure and numbering intact.
-    """
-    return data.decode("utf-8", errors="replace")
 
 
 def read_capture(path: str) -> Capture:

@@ -21,6 +21,7 @@ from typing import Any, Callable, Optional
 
 from .analysis import (
     CROSSING_KINDS,
+    crossing_name,
     FLUSH_ORDER,
     Point,
     Value,
@@ -413,7 +414,7 @@ def compare_families(runs: list[Run]) -> dict[str, list[str]]:
             if r.name not in names:
                 names.append(r.name)
     if "crossings" in fams:
-        order = {f"crossing.{k}.{'pti.' if p else ''}{d}": i
+        order = {crossing_name(k, p, d): i
                  for i, (k, p, d) in enumerate((k, p, d) for k in CROSSING_KINDS
                                                for p in (False, True) for d in ("u2k", "k2u"))}
         fams["crossings"].sort(key=lambda n: order.get(n, len(order)))

@@ -15,6 +15,11 @@ from typing import Any, Iterable, Optional
 
 from . import __version__
 from .analysis import (
+    ALPHA,
+    IQR_RULE,
+    MANN_WHITNEY,
+    SEED2_COLUMNS,
+    CompareCell,
     CompareRow,
     Picked,
     Seed2Cell,
@@ -47,7 +52,7 @@ def pct(v: Optional[float]) -> str:
 
 
 def ratio_text(r: Optional[float], significant: Optional[bool]) -> str:
-    """"~1.02" when the IQRs overlap (not significant), "1.52?" when quartiles are missing."""
+    """"~1.02" when not significant, "1.52?" when it cannot be judged (no quartiles)."""
     if r is None:
         return "n/a"
     text = f"{r:.2f}"
@@ -102,7 +107,8 @@ def mib(n: Optional[int]) -> str:
 
 _RESULT_KEYS = ("name", "group", "status", "reason", "unit", "n", "min", "q1", "median", "mean",
                 "q3", "max", "stddev", "ns_median", "instructions", "faulting", "ops", "reps",
-                "unroll", "iters", "warmup", "flush", "pages", "global", "pti", "pcid", "kind", "direction", "line")
+                "unroll", "iters", "warmup", "flush", "pages", "global", "pti", "pcid", "kind", "direction",
+                "samples", "line")
 
 
 def result_json(r: Result) -> dict[str, Any]:
@@ -292,10 +298,37 @@ def letters(n: int) -> list[str]:
     return out
 
 
-def compare_notes(picks: list[Picked], unit: str) -> list[str]:
+def test_text(c: CompareCell) -> str:
+    """Which rule judged a ratio, and what it found: "MWU p=0.0079", "IQR rule: apart"."""
+    if c.test == MANN_WHITNEY and c.p_value is not None:
+        return f"MWU p={c.p_value:.2g}"
+    if c.test == IQR_RULE:
+        return "IQR rule: " + ("apart" if c.significant else "overlap")
+    return "n/a"
+
+
+def significance_note(rows: list[CompareRow]) -> str:
+    """How the ratios were judged, naming only the rules that were used."""
+    used = {c.test for row in rows for c in row.cells[1:] if c.test}
+    parts = []
+    if MANN_WHITNEY in used:
+        parts.append(f"`MWU` = {MANN_WHITNEY} test on the two runs' samples (scipy), significant "
+                     f"when p < {ALPHA:g}")
+    if IQR_RULE in used:
+        parts.append(f"`IQR rule` = {IQR_RULE}: a difference counts when the two interquartile "
+                     "ranges [q1, q3] do not overlap; used where a run has no samples (kernel "
+                     "option samples=raw)" + (" or scipy is missing" if any(
+                         c.note for row in rows for c in row.cells) else ""))
+    return "; ".join(parts) if parts else "no ratio could be judged"
+
+
+def compare_notes(picks: list[Picked], unit: str,
+                  rows: Optional[list[CompareRow]] = None) -> list[str]:
     """Caveats that apply to the comparison as a whole."""
     names = letters(len(picks))
     out = []
+    for note in sorted({c.note for row in rows or [] for c in row.cells if c.note}):
+        out.append(f"Some variants: {note}.")
     for name, p in zip(names, picks):
         for w in run_warnings(p.run):
             out.append(f"{name} ({p.run.label}): {w}")
@@ -317,13 +350,14 @@ def compare_markdown(picks: list[Picked], rows: list[CompareRow], unit: str) -> 
                        env.hypervisor_short if env else "unknown",
                        env.tsc_text if env else "unknown", p.run.state])
     out.append(md_table(["", "run", "CPU", "machine", "TSC", "state"], legend))
-    for note in compare_notes(picks, unit):
+    for note in compare_notes(picks, unit, rows):
         out.append(f"> **Warning:** {note}\n")
     what = "TSC ticks per operation" if unit == "tsc" else "nanoseconds per operation"
     out.append(f"Medians in {what} with [q1{DASH}q3]. Ratios are medians divided by A's; `~` "
-               "marks a ratio whose interquartile ranges overlap (difference not significant), "
-               "`?` one that cannot be judged (quartiles missing).\n")
-    ratio_heads = [f"{n}/A" for n in names[1:]]
+               "marks a difference that is not significant, `?` one that cannot be judged "
+               "(quartiles missing). The `vs A` columns say which rule judged each ratio: "
+               f"{significance_note(rows)}.\n")
+    ratio_heads = [f"{n}/A" for n in names[1:]] + [f"{n} vs A" for n in names[1:]]
     by_family: dict[str, list[CompareRow]] = {}
     for row in rows:
         by_family.setdefault(row.family, []).append(row)
@@ -333,7 +367,8 @@ def compare_markdown(picks: list[Picked], rows: list[CompareRow], unit: str) -> 
         for row in frows:
             cells = [value_cell(c.result, c.value) for c in row.cells]
             ratios = [ratio_text(c.ratio, c.significant) for c in row.cells[1:]]
-            table_rows.append([row.name] + cells + ratios)
+            tests = [test_text(c) for c in row.cells[1:]]
+            table_rows.append([row.name] + cells + ratios + tests)
         n = len(picks)
         out.append(md_table(["variant"] + names + ratio_heads, table_rows,
                             right=range(1, 2 * n)))
@@ -349,6 +384,8 @@ def compare_csv(picks: list[Picked], rows: list[CompareRow], unit: str) -> str:
         head += [f"{n}_status", f"{n}_median", f"{n}_q1", f"{n}_q3"]
     for n in names[1:]:
         head += [f"{n}/A", f"{n}/A_significant"]
+    for n in names[1:]:  # added later: at the end, so that older column positions stay
+        head += [f"{n}/A_test", f"{n}/A_p"]
     w.writerow(head)
     for row in rows:
         line: list[Any] = [row.name, row.family]
@@ -358,6 +395,8 @@ def compare_csv(picks: list[Picked], rows: list[CompareRow], unit: str) -> str:
                      v.median if v else None, v.q1 if v else None, v.q3 if v else None]
         for c in row.cells[1:]:
             line += [None if c.ratio is None else f"{c.ratio:.4f}", c.significant]
+        for c in row.cells[1:]:
+            line += [c.test, None if c.p_value is None else f"{c.p_value:.4g}"]
         w.writerow([_csv_value(x) for x in line])
     return buf.getvalue()
 
@@ -371,13 +410,17 @@ def compare_json(picks: list[Picked], rows: list[CompareRow], unit: str) -> str:
                   "machine": p.run.env.hypervisor_short if p.run.env else None,
                   "bare_metal": p.run.env.is_bare_metal if p.run.env else None}
                  for n, p in zip(names, picks)],
-        "notes": compare_notes(picks, unit),
+        "notes": compare_notes(picks, unit, rows),
+        "significance": {"alpha": ALPHA, "tests": sorted(
+            {c.test for row in rows for c in row.cells[1:] if c.test}),
+            "note": significance_note(rows)},
         "rows": [{"variant": row.name, "group": row.family, "cells": [
             {"run": n, "status": c.result.status if c.result else "absent",
              "reason": c.result.reason if c.result else None,
              "median": c.value.median if c.value else None,
              "q1": c.value.q1 if c.value else None, "q3": c.value.q3 if c.value else None,
-             "ratio": c.ratio, "significant": c.significant}
+             "ratio": c.ratio, "significant": c.significant, "test": c.test,
+             "p_value": c.p_value, "test_note": c.note}
             for n, c in zip(names, row.cells)]} for row in rows],
     })
 
@@ -414,22 +457,24 @@ def seeds_markdown(p: Picked) -> str:
         r = line.result
         if r is None or not r.usable:
             why = "missing: no record" if r is None else status_text(r)
-            rows.append([line.row.label, line.row.variant, why, "", "", "", "", line.row.seed])
+            rows.append([line.row.label, line.row.variant, why, "", "", "", "", "",
+                         line.row.seed])
             continue
         ref = "reference" if line.row.step_from is None else pct(line.loss_vs_off)
         step = "" if line.row.step_from is None or line.row.step_from == "syscall.direct" else \
             f"{pct(line.step_loss)} vs {line.row.step_from}"
+        times = "n/a" if line.ratio_vs_off is None else f"{line.ratio_vs_off:.2f}"
         rows.append([line.row.label, line.row.variant, num(r.median), iqr(r.q1, r.q3),
-                     "" if r.ns_median is None else num(r.ns_median), ref, step, line.row.seed])
+                     "" if r.ns_median is None else num(r.ns_median), ref, step, times,
+                     line.row.seed])
     out.append(md_table(["configuration", "variant", "median (ticks)", f"q1{DASH}q3", "ns",
-                         "loss vs PTI off", "step loss", "seed 000 loss (unixbench)"], rows,
-                        right=(2, 3, 4, 5)))
+                         "loss vs PTI off", "step loss", "x PTI off",
+                         "seed 000 loss (unixbench)"], rows, right=(2, 3, 4, 5, 7)))
     out.append(SEED1_NOTE + "\n")
     out.append("## 2. One-way crossings per entry kind, PTI off and on (seed 003)\n")
     out.append(f"Median [q1{DASH}q3] in TSC ticks; u2k = user to kernel, k2u = kernel to user.\n")
     table = seed_table2(run)
-    rows = [[kind, *(_seed2_cell(cells[key], run) for key in
-                     (("u2k", False), ("k2u", False), ("u2k", True), ("k2u", True)))]
+    rows = [[kind, *(_seed2_cell(cells[key], run) for key in SEED2_COLUMNS)]
             for kind, cells in table.items()]
     out.append(md_table(["entry", "u2k PTI off", "k2u PTI off", "u2k PTI on", "k2u PTI on"],
                         rows, right=(1, 2, 3, 4)))
@@ -447,7 +492,8 @@ def _seed_rows(p: Picked) -> list[dict[str, Any]]:
                      "median": r.median if r else None, "q1": r.q1 if r else None,
                      "q3": r.q3 if r else None, "ns_median": r.ns_median if r else None,
                      "loss_vs_off_pct": line.loss_vs_off, "step_from": line.row.step_from,
-                     "step_loss_pct": line.step_loss, "seed": line.row.seed})
+                     "step_loss_pct": line.step_loss, "seed": line.row.seed,
+                     "ratio_vs_off": line.ratio_vs_off})
     for kind, cells in seed_table2(run).items():
         for (direction, pti), cell in cells.items():
             r = cell.result
@@ -462,7 +508,8 @@ def _seed_rows(p: Picked) -> list[dict[str, Any]]:
 def seeds_csv(p: Picked) -> str:
     buf = io.StringIO()
     keys = ["table", "row", "variant", "direction", "pti", "status", "reason", "median", "q1",
-            "q3", "ns_median", "loss_vs_off_pct", "step_from", "step_loss_pct", "seed"]
+            "q3", "ns_median", "loss_vs_off_pct", "step_from", "step_loss_pct", "seed",
+            "ratio_vs_off"]
     w = csv.writer(buf, lineterminator="\n")
     w.writerow(["file", "run"] + keys)
     for row in _seed_rows(p):
