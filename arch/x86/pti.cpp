@@ -1,5 +1,7 @@
 #include "arch/x86/pti.h"
 
+#include "arch/x86/regs.h"
+
 namespace ptb::x86 {
 namespace {
 
@@ -49,6 +51,22 @@ usize kernel_pages_in(const PageTable& tables, ExposedRun* out, usize cap) {
   Collector c{out, cap, 0};
   tables.for_each_leaf(collect, &c);
   return c.n;
+}
+
+PtiCr3 pti_cr3(EntryScheme scheme, u64 kernel_root) {
+  const Cr3 root = Cr3::root(kernel_root);
+  switch (scheme) {
+    case EntryScheme::kNone:
+      break;
+    case EntryScheme::kPti:
+      return {root.raw, Cr3::root(kernel_root + kUserPgdOffset).raw};
+    case EntryScheme::kPcid:
+    case EntryScheme::kPcidFlush: {
+      const Cr3 k = root.with_pcid(kernel_pcid(Asid{0}));
+      return {k.raw, k.user_half().raw};
+    }
+  }
+  return {root.raw, root.raw};
 }
 
 }  // namespace ptb::x86

@@ -32,4 +32,23 @@ struct ExposedRun {
 // Returns the number of runs (at most `cap` are stored).
 usize kernel_pages_in(const PageTable& tables, ExposedRun* out, usize cap);
 
+// How an entry path crosses between the two address spaces (the entry stubs' ENTRY_* in NASM):
+//   kNone       no PTI: one set of tables, CR3 untouched;
+//   kPti        PTI without PCID: CR3 bit 12 flips between the halves of the pair, every switch
+//               flushes (CR4.PCIDE = 0);
+//   kPcid       PTI with PCID as Linux does it: kernel PCID on entry with NOFLUSH (CR3 bit 63),
+//               user PCID on exit with NOFLUSH unless the per-CPU user_pcid_flush mask asks for
+//               the lazy flush (SDM Vol.3 4.10.4.1);
+//   kPcidFlush  PTI with PCID but every switch flushes (NOFLUSH never set).
+enum class EntryScheme : u8 { kNone = 0, kPti = 1, kPcid = 2, kPcidFlush = 3 };
+
+// The CR3 values a scheme runs with: the kernel's while in the kernel, the user's in ring 3.
+// kNone: ring 3 stays on the kernel tables. kPti: the pair's user half (PGD + 4 KiB), PCID 0.
+// kPcid, kPcidFlush: kernel PCID 1 and user PCID 2049 (Linux's first ASID slot), the user value
+// being the kernel value with both PTI bits set (Cr3::user_half).
+struct PtiCr3 {
+  u64 kernel, user;
+};
+PtiCr3 pti_cr3(EntryScheme scheme, u64 kernel_root);
+
 }  // namespace ptb::x86
