@@ -9,7 +9,7 @@
 ; Timestamps are LFENCE; RDTSC; LFENCE: the first LFENCE waits for everything before to finish,
 ; the second keeps everything after from starting early (SDM Vol.2 RDTSC; AMD: with DE_CFG[1]).
 
-%include "jit.inc"
+%include "bench_constants.inc"
 %include "macros.inc"
 %include "template.inc"
 

@@ -8,7 +8,7 @@
 ; instruction itself clobbers RCX and R11; the kernel may clobber RDX. R8/R9 carry TSC stamps back
 ; from the crossing stubs. Every other register survives.
 
-%include "layout.inc"
+%include "arch_constants.inc"
 %include "macros.inc"
 
 ; ---- CR3 switching, as Linux's SWITCH_TO_KERNEL_CR3 / SWITCH_TO_USER_CR3 (calling.h) -------

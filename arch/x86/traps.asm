@@ -7,7 +7,7 @@
 ; where the CPU does not, then the vector number, and joins trap_common, which pushes the general
 ; registers to complete a TrapFrame (arch/x86/layout.h) and calls trap_dispatch(frame).
 
-%include "layout.inc"
+%include "arch_constants.inc"
 
 ; Under PTI, load the per-CPU CR3 value at offset %1 (PERCPU_KERNEL_CR3 on entry from ring 3,
 ; PERCPU_USER_CR3 on the way back). Needs GS = per-CPU (after the entry SWAPGS, before the exit
