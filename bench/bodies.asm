@@ -8,7 +8,7 @@
 ;
 ; Timestamps are TIMESTAMP (bench/timestamp.inc): LFENCE; RDTSC; LFENCE.
 
-%include "jit.inc"
+%include "bench_constants.inc"
 %include "macros.inc"
 %include "template.inc"
 %include "timestamp.inc"

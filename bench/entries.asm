@@ -12,7 +12,7 @@
 ; The instruction counts in bench/table.cpp are counted from these macros: change a path here and
 ; the exactness tests say by how much.
 
-%include "layout.inc"
+%include "arch_constants.inc"
 %include "pti.inc"
 %include "template.inc"
 %include "timestamp.inc"

@@ -2,8 +2,8 @@
 ; into the user code pages (user-accessible, and mapped in the PTI user page tables), where the
 ; kernel's own text is not reachable.
 
-%include "layout.inc"
-%include "jit.inc"
+%include "arch_constants.inc"
+%include "bench_constants.inc"
 %include "macros.inc"
 %include "template.inc"
 %include "timestamp.inc"

@@ -5,7 +5,7 @@
 ; The early page tables identity-map the first 4 GiB with 2 MiB pages: enough for the kernel,
 ; the boot information and the screen until kmain builds the real tables.
 
-%include "layout.inc"
+%include "arch_constants.inc"
 
 MB2_MAGIC     equ 0xe85250d6
 MB2_ARCH_I386 equ 0

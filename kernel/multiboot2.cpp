@@ -61,15 +61,6 @@ void read_cmdline(const Tag& t, BootInfo& out) {
   out.cmdline_len = len;
 }
 
-void read_loader_name(const Tag& t, BootInfo& out) {
-  const char* s = tag_string(t, 8, nullptr);
-  if (s == nullptr) {
-    note(out, "boot loader name not NUL-terminated; ignored", t.type, t.offset);
-    return;
-  }
-  out.loader_name = s;
-}
-
 // Multiboot2 spec §3.6.6: { type, size, u32 mod_start, u32 mod_end, char string[] }.
 void read_module(const Tag& t, BootInfo& out) {
   if (t.size < 16) {
@@ -87,17 +78,6 @@ void read_module(const Tag& t, BootInfo& out) {
     return;
   }
   out.modules[out.module_count++] = m;
-}
-
-// Multiboot2 spec §3.6.7: { type, size, u32 mem_lower, u32 mem_upper } in KiB.
-void read_basic_meminfo(const Tag& t, BootInfo& out) {
-  if (t.size < 16) {
-    note(out, "basic memory information tag too short", t.type, t.offset);
-    return;
-  }
-  out.has_basic_meminfo = true;
-  out.mem_lower_kib = load32(t.p + 8);
-  out.mem_upper_kib = load32(t.p + 12);
 }
 
 bool overlaps(const MemoryRegion& a, const MemoryRegion& b) {
@@ -199,17 +179,6 @@ void read_framebuffer(const Tag& t, BootInfo& out) {
   out.framebuffer = fb;
 }
 
-// Multiboot2 spec §3.6.13/§3.6.14: { type, size, u32 or u64 pointer }.
-void read_efi_system_table(const Tag& t, BootInfo& out) {
-  out.efi = true;
-  u32 need = t.type == kTagEfi32 ? 12 : 16;
-  if (t.size < need) {
-    note(out, "EFI system table tag too short", t.type, t.offset);
-    return;
-  }
-  out.efi_system_table = t.type == kTagEfi32 ? load32(t.p + 8) : load64(t.p + 8);
-}
-
 // Multiboot2 spec §3.6.16/§3.6.17: { type, size, copy of the RSDP }. ACPI 6.x 5.2.5.3: the
 // ACPI 1.0 RSDP is 20 bytes; the 2.0+ one (with XsdtAddress) is 36.
 void read_rsdp(const Tag& t, BootInfo& out) {
@@ -227,41 +196,23 @@ void read_rsdp(const Tag& t, BootInfo& out) {
   out.rsdp_version = is_new ? 2 : 1;
 }
 
-// Multiboot2 spec §3.6.20: { type, size, u32 load_base_addr }.
-void read_load_base(const Tag& t, BootInfo& out) {
-  if (t.size < 12) {
-    note(out, "image load base tag too short", t.type, t.offset);
-    return;
-  }
-  out.has_load_base = true;
-  out.load_base_addr = load32(t.p + 8);
-}
-
 void read_tag(const Tag& t, BootInfo& out) {
   switch (t.type) {
     case kTagCmdline:
       return read_cmdline(t, out);
-    case kTagLoaderName:
-      return read_loader_name(t, out);
     case kTagModule:
       return read_module(t, out);
-    case kTagBasicMeminfo:
-      return read_basic_meminfo(t, out);
     case kTagMemoryMap:
       return read_memory_map(t, out);
     case kTagFramebuffer:
       return read_framebuffer(t, out);
-    case kTagEfi32:
+    case kTagEfi32:  // Multiboot2 spec §3.6.13/§3.6.14: only the tag's presence is used
     case kTagEfi64:
-      return read_efi_system_table(t, out);
+      out.efi = true;
+      return;
     case kTagAcpiOld:
     case kTagAcpiNew:
       return read_rsdp(t, out);
-    case kTagEfiBootServices:
-      out.efi_boot_services_not_terminated = true;
-      return;
-    case kTagLoadBase:
-      return read_load_base(t, out);
     default:
       return;  // unknown or uninteresting: skipped by its size
   }
@@ -299,6 +250,7 @@ bool parse(const u8* info, usize readable, BootInfo& out) {
 
   const usize limit = out.total_size;
   usize offset = 8;
+  bool end_tag = false;
   while (offset < limit) {
     if (limit - offset < 8) {
       note(out, "tag header runs past the end of the boot information", kNoTag, offset);
@@ -307,7 +259,7 @@ bool parse(const u8* info, usize readable, BootInfo& out) {
     Tag t{info + offset, load32(info + offset), load32(info + offset + 4), offset};
     if (t.type == kTagEnd) {
       if (t.size != 8) note(out, "end tag size is not 8", t.type, offset);
-      out.has_end_tag = true;
+      end_tag = true;
       break;
     }
     if (t.size < 8) {
@@ -321,7 +273,7 @@ bool parse(const u8* info, usize readable, BootInfo& out) {
     read_tag(t, out);
     offset += (usize{t.size} + 7) & ~usize{7};
   }
-  if (!out.has_end_tag) note(out, "no end tag", kNoTag, offset < limit ? offset : limit);
+  if (!end_tag) note(out, "no end tag", kNoTag, offset < limit ? offset : limit);
   return true;
 }
 
@@ -348,12 +300,8 @@ const char* tag_name(u32 type) {
       return "end";
     case kTagCmdline:
       return "command line";
-    case kTagLoaderName:
-      return "boot loader name";
     case kTagModule:
       return "module";
-    case kTagBasicMeminfo:
-      return "basic memory information";
     case kTagMemoryMap:
       return "memory map";
     case kTagFramebuffer:
@@ -366,10 +314,6 @@ const char* tag_name(u32 type) {
       return "ACPI old RSDP";
     case kTagAcpiNew:
       return "ACPI new RSDP";
-    case kTagEfiBootServices:
-      return "EFI boot services not terminated";
-    case kTagLoadBase:
-      return "image load base";
     case kNoTag:
       return "header";
     default:

@@ -12,21 +12,18 @@ namespace ptb::mb2 {
 // Multiboot2 spec §3.3: EAX holds this on entry to the OS image; EBX holds the info's address.
 inline constexpr u32 kBootMagic = 0x36d76289;
 
-// Multiboot2 spec §3.6.x tag type numbers (only the ones this reader understands are named).
+// Multiboot2 spec §3.6.x tag type numbers (only the ones this reader uses are named; every other
+// tag, e.g. the boot loader name or the basic memory information, is skipped by its size).
 enum TagType : u32 {
   kTagEnd = 0,
   kTagCmdline = 1,
-  kTagLoaderName = 2,
   kTagModule = 3,
-  kTagBasicMeminfo = 4,
   kTagMemoryMap = 6,
   kTagFramebuffer = 8,
   kTagEfi32 = 11,
   kTagEfi64 = 12,
   kTagAcpiOld = 14,
   kTagAcpiNew = 15,
-  kTagEfiBootServices = 18,
-  kTagLoadBase = 21,
 };
 
 // Problem::tag_type for problems that belong to the header rather than to a tag.
@@ -75,12 +72,10 @@ inline constexpr usize kMaxProblems = 16;
 
 struct BootInfo {
   u32 total_size;
-  bool has_end_tag;
 
-  // Both point into the info and are NUL-terminated; nullptr/0 when absent or malformed.
+  // Points into the info and is NUL-terminated; nullptr/0 when absent or malformed.
   const char* cmdline;
   usize cmdline_len;  // without the NUL
-  const char* loader_name;
 
   MemoryRegion memory[kMaxMemoryRegions];  // in the order given; zero-length entries dropped
   usize memory_count;
@@ -96,15 +91,7 @@ struct BootInfo {
   const u8* rsdp;   // the RSDP copy inside the tag; nullptr when absent
   u8 rsdp_version;  // 1 (tag 14, ACPI 1.0 RSDP, >= 20 bytes) or 2 (tag 15, XSDP, >= 36 bytes)
 
-  bool efi;                               // an EFI system table tag (11 or 12) was seen: UEFI boot
-  u64 efi_system_table;                   // its pointer (0 when the tag was too short)
-  bool efi_boot_services_not_terminated;  // tag 18
-
-  bool has_basic_meminfo;
-  u32 mem_lower_kib, mem_upper_kib;
-
-  bool has_load_base;
-  u32 load_base_addr;  // tag 21: physical address the image was loaded at
+  bool efi;  // an EFI system table tag (11 or 12) was seen: UEFI boot (the pointer is not used)
 
   Problem problems[kMaxProblems];
   usize problem_count;

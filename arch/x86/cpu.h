@@ -14,9 +14,6 @@ namespace ptb::x86 {
 PTB_INLINE void outb(u16 port, u8 v) {
   asm volatile("outb %0, %1" ::"a"(v), "Nd"(port) : "memory");
 }
-PTB_INLINE void outw(u16 port, u16 v) {
-  asm volatile("outw %0, %1" ::"a"(v), "Nd"(port) : "memory");
-}
 PTB_INLINE void outl(u16 port, u32 v) {
   asm volatile("outl %0, %1" ::"a"(v), "Nd"(port) : "memory");
 }
@@ -96,18 +93,9 @@ enum class InvpcidType : u64 {
 PTB_INLINE void invpcid(InvpcidType type, const InvpcidDescriptor& d) {
   asm volatile("invpcid %0, %1" ::"m"(d), "r"(static_cast<u64>(type)) : "memory");
 }
-PTB_INLINE void invpcid_address(Pcid p, u64 addr) {
-  invpcid(InvpcidType::kAddress, {p.value, addr});
-}
+// The benchmarks run the other types from their assembly bodies; the kernel itself needs only this.
 PTB_INLINE void invpcid_single(Pcid p) { invpcid(InvpcidType::kSingle, {p.value, 0}); }
-PTB_INLINE void invpcid_all() { invpcid(InvpcidType::kAllIncludingGlobal, {0, 0}); }
-PTB_INLINE void invpcid_all_nonglobal() { invpcid(InvpcidType::kAllNonGlobal, {0, 0}); }
 
-PTB_INLINE u64 rdtsc() {
-  u32 lo, hi;
-  asm volatile("rdtsc" : "=a"(lo), "=d"(hi));
-  return (u64{hi} << 32) | lo;
-}
 // The harness's timestamp: LFENCE before waits for earlier instructions to complete, LFENCE after
 // keeps later ones from starting before the read (SDM Vol.2 RDTSC; on AMD once DE_CFG[1] is set).
 PTB_INLINE u64 rdtsc_ordered() {
@@ -119,15 +107,5 @@ PTB_INLINE u64 rdtsc_ordered() {
 PTB_INLINE void cli() { asm volatile("cli" ::: "memory"); }
 PTB_INLINE void hlt() { asm volatile("hlt" ::: "memory"); }
 PTB_INLINE void pause() { asm volatile("pause"); }
-PTB_INLINE u64 read_rflags() {
-  u64 v;
-  asm volatile("pushfq; pop %0" : "=r"(v)::"memory");
-  return v;
-}
-PTB_INLINE u64 read_rsp() {
-  u64 v;
-  asm volatile("mov %%rsp, %0" : "=r"(v));
-  return v;
-}
 
 }  // namespace ptb::x86

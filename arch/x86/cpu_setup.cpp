@@ -3,7 +3,6 @@
 #include "arch/x86/cpu.h"
 
 extern "C" const ptb::u64 trap_stub_table[32];
-extern "C" const ptb::u64 trap_stub_soft;
 extern "C" char __entry_text_start[], __entry_text_end[], __entry_rodata_start[],
     __entry_data_start[], __entry_data_end[];
 
@@ -70,7 +69,6 @@ void init_descriptors() {
     unsigned dpl = (v == 3 || v == 4) ? 3 : 0;
     idt[v] = IdtGate::make(trap_stub_table[v], sel::kKernelCode, ist, dpl);
   }
-  idt[0x80] = IdtGate::make(trap_stub_soft, sel::kKernelCode, 0, 3);
   DescriptorPointer ip{static_cast<u16>(sizeof(idt) - 1), reinterpret_cast<u64>(idt)};
   asm volatile("lidt %0" ::"m"(ip) : "memory");
 

@@ -9,7 +9,7 @@ namespace ptb::x86 {
 
 // Loads the final GDT (selector order fit for SYSCALL/SYSRET), the TSS with IST stacks for
 // double fault (IST1), NMI (IST2) and machine check (IST3), the IDT for the 32 exception vectors
-// and int 0x80, and points GS at the per-CPU area.
+// (benchmarks install their own gates with set_gate), and points GS at the per-CPU area.
 void init_descriptors();
 
 PerCpu& percpu();

@@ -1,6 +1,6 @@
-// Constants and structure offsets shared with the assembly (arch/x86/layout.inc). Every value
-// here is repeated in layout.inc; tests/host/test_layout.cpp reads that file and checks that the
-// two agree, and the static_asserts below pin the structure offsets the stubs use.
+// Constants and structures shared with the assembly. NASM does not read this file: the kernel
+// build generates arch_constants.inc from it (arch/x86/asm_constants.cpp). The static_asserts
+// pin the layouts, so moving a field the stubs use is a deliberate change here, not a surprise.
 #pragma once
 
 #include <stddef.h>
@@ -30,18 +30,11 @@ struct PerCpu {
   u64 saved_rsp;        // ring3_enter: the kernel RSP to return to when ring 3 exits
 };
 
-inline constexpr usize kPerCpuKernelCr3 = 0, kPerCpuUserCr3 = 8, kPerCpuPti = 16,
-                       kPerCpuUserRsp = 24, kPerCpuEntryRsp = 32, kPerCpuUserPcidFlush = 40,
-                       kPerCpuScratch = 48, kPerCpuKernelRsp = 56, kPerCpuSavedRsp = 64;
-static_assert(offsetof(PerCpu, kernel_cr3) == kPerCpuKernelCr3);
-static_assert(offsetof(PerCpu, user_cr3) == kPerCpuUserCr3);
-static_assert(offsetof(PerCpu, pti) == kPerCpuPti);
-static_assert(offsetof(PerCpu, user_rsp) == kPerCpuUserRsp);
-static_assert(offsetof(PerCpu, entry_rsp) == kPerCpuEntryRsp);
-static_assert(offsetof(PerCpu, user_pcid_flush) == kPerCpuUserPcidFlush);
-static_assert(offsetof(PerCpu, scratch) == kPerCpuScratch);
-static_assert(offsetof(PerCpu, kernel_rsp) == kPerCpuKernelRsp);
-static_assert(offsetof(PerCpu, saved_rsp) == kPerCpuSavedRsp);
+static_assert(offsetof(PerCpu, kernel_cr3) == 0 && offsetof(PerCpu, user_cr3) == 8 &&
+              offsetof(PerCpu, pti) == 16 && offsetof(PerCpu, user_rsp) == 24 &&
+              offsetof(PerCpu, entry_rsp) == 32 && offsetof(PerCpu, user_pcid_flush) == 40 &&
+              offsetof(PerCpu, scratch) == 48 && offsetof(PerCpu, kernel_rsp) == 56 &&
+              offsetof(PerCpu, saved_rsp) == 64);
 
 // PTI and ring-3 constants the stubs use.
 inline constexpr unsigned kPtiUserPgdBit = 12, kPtiUserPcidBit = 11, kCr3NoflushBit = 63;
@@ -60,14 +53,10 @@ struct TrapFrame {
   u64 vector, error_code;
   u64 rip, cs, rflags, rsp, ss;
 };
-inline constexpr usize kTrapFrameVector = 15 * 8, kTrapFrameRip = 17 * 8, kTrapFrameCs = 18 * 8,
-                       kTrapFrameSize = 22 * 8;
-static_assert(offsetof(TrapFrame, vector) == kTrapFrameVector);
-static_assert(offsetof(TrapFrame, rip) == kTrapFrameRip);
-static_assert(offsetof(TrapFrame, cs) == kTrapFrameCs);
-static_assert(sizeof(TrapFrame) == kTrapFrameSize);
-// What a stub that pushes nothing sees: the error code at [rsp], the CPU's RIP just above it.
-inline constexpr usize kErrorCodeSize = 8,
-                       kIretRipAboveErrorCode = kTrapFrameRip - offsetof(TrapFrame, error_code);
+// traps.asm pushes the 15 general registers after the vector, then passes RSP as the frame; a
+// 16-byte multiple keeps the stack aligned for the call (the CPU aligned it before its pushes).
+static_assert(offsetof(TrapFrame, vector) == 15 * 8 && offsetof(TrapFrame, rip) == 17 * 8 &&
+              offsetof(TrapFrame, cs) == 18 * 8 && sizeof(TrapFrame) == 22 * 8);
+static_assert(sizeof(TrapFrame) % 16 == 0);
 
 }  // namespace ptb::x86

@@ -1,5 +1,7 @@
 #include "arch/x86/pti.h"
 
+#include "arch/x86/regs.h"
+
 namespace ptb::x86 {
 namespace {
 

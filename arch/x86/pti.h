@@ -11,26 +11,6 @@
 
 namespace ptb::x86 {
 
-// How ring 3 enters and leaves the kernel (the entry stubs' CR3 switching; also exported to
-// NASM as ENTRY_NONE, ENTRY_PTI, ENTRY_PCID and ENTRY_PCID_FLUSH).
-enum class EntryScheme : u8 {
-  kNone = 0,       // no PTI: ring 3 stays on the kernel tables
-  kPti = 1,        // PTI without PCID: every switch flushes the non-global TLB entries
-  kPcid = 2,       // PTI with PCID as Linux: NOFLUSH on entry, the lazy user flush on exit
-  kPcidFlush = 3,  // PTI with PCID, never NOFLUSH
-};
-constexpr bool uses_pcid(EntryScheme s) {
-  return s == EntryScheme::kPcid || s == EntryScheme::kPcidFlush;
-}
-
-// The CR3 values a scheme runs with: the kernel's while in the kernel, the user's in ring 3.
-// None: ring 3 stays on the kernel tables. PTI: the pair's user half (PGD + 4 KiB), PCID 0.
-// PCID: kernel PCID 1 and user PCID 2049 (Linux's first ASID slot), user = kernel half flipped.
-struct PtiCr3 {
-  u64 kernel, user;
-};
-PtiCr3 pti_cr3(EntryScheme scheme, u64 kernel_root);
-
 struct EntryArea {
   u64 text_start, text_end;      // executable
   u64 rodata_start, rodata_end;  // GDT, IDT, TSS: read-only
@@ -52,5 +32,27 @@ struct ExposedRun {
 };
 // Returns the number of runs (at most `cap` are stored).
 usize kernel_pages_in(const PageTable& tables, ExposedRun* out, usize cap);
+
+// How an entry path crosses between the two address spaces (the entry stubs' ENTRY_* in NASM):
+//   kNone       no PTI: one set of tables, CR3 untouched;
+//   kPti        PTI without PCID: CR3 bit 12 flips between the halves of the pair, every switch
+//               flushes (CR4.PCIDE = 0);
+//   kPcid       PTI with PCID as Linux does it: kernel PCID on entry with NOFLUSH (CR3 bit 63),
+//               user PCID on exit with NOFLUSH unless the per-CPU user_pcid_flush mask asks for
+//               the lazy flush (SDM Vol.3 4.10.4.1);
+//   kPcidFlush  PTI with PCID but every switch flushes (NOFLUSH never set).
+enum class EntryScheme : u8 { kNone = 0, kPti = 1, kPcid = 2, kPcidFlush = 3 };
+constexpr bool uses_pcid(EntryScheme s) {
+  return s == EntryScheme::kPcid || s == EntryScheme::kPcidFlush;
+}
+
+// The CR3 values a scheme runs with: the kernel's while in the kernel, the user's in ring 3.
+// kNone: ring 3 stays on the kernel tables. kPti: the pair's user half (PGD + 4 KiB), PCID 0.
+// kPcid, kPcidFlush: kernel PCID 1 and user PCID 2049 (Linux's first ASID slot), the user value
+// being the kernel value with both PTI bits set (Cr3::user_half).
+struct PtiCr3 {
+  u64 kernel, user;
+};
+PtiCr3 pti_cr3(EntryScheme scheme, u64 kernel_root);
 
 }  // namespace ptb::x86

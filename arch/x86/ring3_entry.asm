@@ -2,7 +2,7 @@
 ; bench/entries.asm). Runs from .entry.text: under PTI, ring 3 runs on the user page tables, which
 ; map only the entry area.
 
-%include "layout.inc"
+%include "arch_constants.inc"
 %include "macros.inc"
 
 bits 64

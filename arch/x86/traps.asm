@@ -1,5 +1,4 @@
-; Exception and interrupt entry stubs for the 32 architectural vectors and the software-interrupt
-; vector. They live in .entry.text, the page(s) the PTI user page tables map, because an
+; Exception entry stubs for the 32 architectural vectors. They live in .entry.text, the page(s) the PTI user page tables map, because an
 ; exception from ring 3 under PTI arrives with the user tables still loaded.
 ;
 ; On entry the CPU has pushed (SDM Vol.3 6.14.2) SS, RSP, RFLAGS, CS, RIP, and for some vectors
@@ -7,7 +6,7 @@
 ; where the CPU does not, then the vector number, and joins trap_common, which pushes the general
 ; registers to complete a TrapFrame (arch/x86/layout.h) and calls trap_dispatch(frame).
 
-%include "layout.inc"
+%include "arch_constants.inc"
 
 ; Under PTI, load the per-CPU CR3 value at offset %1 (PERCPU_KERNEL_CR3 on entry from ring 3,
 ; PERCPU_USER_CR3 on the way back). Needs GS = per-CPU (after the entry SWAPGS, before the exit
@@ -71,11 +70,12 @@ STUB_NO_ERROR 28
 STUB_ERROR    29
 STUB_ERROR    30
 STUB_NO_ERROR 31
-STUB_NO_ERROR 128              ; int 0x80: the generic software-interrupt vector
 
+; RSP points at the TrapFrame's vector slot here (the error code above it, then the CPU's RIP,
+; CS, ...) and again after the general registers are popped; CS.RPL says where the trap came
+; from (SDM Vol.3 6.14.2: the CPU pushes its frame in 64-bit mode whatever the privilege).
 trap_common:
-    ; [rsp] = vector, [rsp+8] = error code, [rsp+16] = RIP, [rsp+24] = CS
-    test byte [rsp + 24], 3
+    test byte [rsp + TRAPFRAME_VECTOR_TO_CS], 3
     jz .from_kernel
     swapgs
     LOAD_PTI_CR3 PERCPU_KERNEL_CR3
@@ -95,7 +95,7 @@ trap_common:
     push r13
     push r14
     push r15
-    mov rdi, rsp               ; TrapFrame*; RSP is 16-byte aligned here (176-byte frame)
+    mov rdi, rsp               ; TrapFrame*; still 16-byte aligned (TRAPFRAME_SIZE is a multiple of 16)
     cld
     extern trap_dispatch
     call trap_dispatch
@@ -114,12 +114,12 @@ trap_common:
     pop rcx
     pop rbx
     pop rax
-    test byte [rsp + 24], 3
+    test byte [rsp + TRAPFRAME_VECTOR_TO_CS], 3
     jz .to_kernel
     LOAD_PTI_CR3 PERCPU_USER_CR3
     swapgs
 .to_kernel:
-    add rsp, 16                ; vector and error code
+    add rsp, TRAPFRAME_VECTOR_TO_RIP   ; drop the vector and the error code
     iretq
 
 section .rodata
@@ -131,6 +131,3 @@ trap_stub_table:
     dq trap_stub_%[i]
 %assign i i + 1
 %endrep
-global trap_stub_soft
-trap_stub_soft:
-    dq trap_stub_128

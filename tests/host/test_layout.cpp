@@ -1,11 +1,14 @@
-// The constants NASM sees (arch/x86/layout.inc, bench/jit.inc) against the C++ definitions they
-// repeat (arch/x86/layout.h, arch/x86/descriptors.h, bench/jit.h). Every name in an .inc file must
-// be known here and every name known here must be in its .inc file, so a constant added, removed
-// or renamed on one side only fails the test.
+// The constants NASM sees, as the kernel build generated them (arch_constants.inc and
+// bench_constants.inc in the kernel build's generated/ directory, from arch/x86/asm_constants.cpp
+// and bench/asm_constants.cpp), against the C++ definitions computed here on the host. Every
+// name in a generated file must be expected here and every name expected here must be generated,
+// so a constant dropped, renamed or mangled on the way (compiler marker, cmake/asm_constants.cmake)
+// fails the test. The generator script itself is run on hand-made input at the end.
 #include <gtest/gtest-spi.h>
 #include <gtest/gtest.h>
 
 #include <cstddef>
+#include <cstdlib>
 #include <fstream>
 #include <map>
 #include <regex>
@@ -15,6 +18,7 @@
 
 #include "arch/x86/descriptors.h"
 #include "arch/x86/layout.h"
+#include "arch/x86/pti.h"
 #include "bench/jit.h"
 
 namespace ptb {
@@ -22,10 +26,10 @@ namespace {
 
 struct IncFile {
   std::map<std::string, u64> values;
-  std::vector<std::string> errors;  // lines that are neither blank, comment nor `NAME equ VALUE`
+  std::vector<std::string> errors;  // lines neither blank, comment nor `%define NAME VALUE`
 };
 
-// NASM numeric constants as these files use them: 0x-prefixed hex, h-suffixed hex, decimal.
+// NASM numeric constants: 0x-prefixed hex, h-suffixed hex, decimal (what the generator writes).
 bool parse_number(const std::string& s, u64& out) {
   try {
     usize used = 0;
@@ -46,7 +50,7 @@ bool parse_number(const std::string& s, u64& out) {
 }
 
 IncFile parse_inc(const std::string& text) {
-  static const std::regex kEqu(R"(^\s*([A-Za-z_][A-Za-z0-9_]*)\s+[eE][qQ][uU]\s+(\S+)\s*$)");
+  static const std::regex kDefine(R"(^\s*%define\s+([A-Za-z_][A-Za-z0-9_]*)\s+(\S+)\s*$)");
   IncFile f;
   std::istringstream in(text);
   std::string line;
@@ -59,7 +63,7 @@ IncFile parse_inc(const std::string& text) {
     if (line.find_first_not_of(" \t") == std::string::npos) continue;
     std::smatch m;
     u64 v = 0;
-    if (!std::regex_match(line, m, kEqu) || !parse_number(m[2].str(), v)) {
+    if (!std::regex_match(line, m, kDefine) || !parse_number(m[2].str(), v)) {
       f.errors.push_back("line " + std::to_string(number) + ": cannot check '" + line + "'");
       continue;
     }
@@ -69,12 +73,19 @@ IncFile parse_inc(const std::string& text) {
   return f;
 }
 
-std::string read_source(const char* relative) {
-  std::ifstream in(std::string(PTIBENCH_SOURCE_DIR) + "/" + relative, std::ios::binary);
-  EXPECT_TRUE(in.good()) << "cannot open " << relative;
+std::string read_file(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
   std::ostringstream s;
   s << in.rdbuf();
   return s.str();
+}
+
+// A generated file of the kernel build; missing means the kernel was not built (cmake --build).
+std::string read_generated(const char* name) {
+  const std::string path = std::string(PTIBENCH_KERNEL_GENERATED_DIR) + "/" + name;
+  std::ifstream probe(path);
+  EXPECT_TRUE(probe.good()) << "cannot open " << path << ": build the kernel first";
+  return read_file(path);
 }
 
 // Compares both directions: names the .inc has that C++ lacks, and the reverse.
@@ -98,24 +109,26 @@ void expect_same_text(const char* file, const std::string& text,
 }
 
 void expect_same(const char* file, const std::map<std::string, u64>& cpp) {
-  expect_same_text(file, read_source(file), cpp);
+  expect_same_text(file, read_generated(file), cpp);
 }
 
 const std::map<std::string, u64> kOnlyA = {{"A", 1}};
 const std::map<std::string, u64> kAAndB = {{"A", 1}, {"B", 2}};
 
 TEST(IncParser, OneSidedOrDifferentConstantsFail) {
-  expect_same_text("x.inc", "A equ 1\nB equ 0x2\n", kAAndB);  // agreeing: no failure
-  EXPECT_NONFATAL_FAILURE(expect_same_text("x.inc", "A equ 1\nB equ 2\n", kOnlyA),
+  expect_same_text("x.inc", "%define A 1\n%define B 0x2\n", kAAndB);  // agreeing: no failure
+  EXPECT_NONFATAL_FAILURE(expect_same_text("x.inc", "%define A 1\n%define B 2\n", kOnlyA),
                           "B = 2 has no C++ counterpart");
-  EXPECT_NONFATAL_FAILURE(expect_same_text("x.inc", "A equ 1\n", kAAndB), "x.inc lacks B");
-  EXPECT_NONFATAL_FAILURE(expect_same_text("x.inc", "A equ 3\n", kOnlyA), "x.inc: A");
-  EXPECT_NONFATAL_FAILURE(expect_same_text("x.inc", "A equ 1\n%define Z 1\n", kOnlyA),
+  EXPECT_NONFATAL_FAILURE(expect_same_text("x.inc", "%define A 1\n", kAAndB), "x.inc lacks B");
+  EXPECT_NONFATAL_FAILURE(expect_same_text("x.inc", "%define A 3\n", kOnlyA), "x.inc: A");
+  EXPECT_NONFATAL_FAILURE(expect_same_text("x.inc", "%define A 1\nZ equ 1\n", kOnlyA),
                           "cannot check");
+  EXPECT_FATAL_FAILURE(expect_same_text("x.inc", "; nothing\n", kOnlyA), "no constants");
 }
 
 TEST(IncParser, AcceptsTheForms) {
-  const IncFile f = parse_inc("; comment\n\nA equ 0x10\nB   EQU 42 ; trailing\r\n  C equ 1fh\n");
+  const IncFile f =
+      parse_inc("; comment\n\n%define A 0x10\n%define   B 42 ; trailing\r\n  %define C 1fh\n");
   EXPECT_TRUE(f.errors.empty());
   EXPECT_EQ(f.values.at("A"), 16u);
   EXPECT_EQ(f.values.at("B"), 42u);
@@ -123,14 +136,14 @@ TEST(IncParser, AcceptsTheForms) {
 }
 
 TEST(IncParser, RejectsWhatItCannotCheck) {
-  EXPECT_EQ(parse_inc("%define X 3\n").errors.size(), 1u);
-  EXPECT_EQ(parse_inc("X equ 1 + 2\n").errors.size(), 1u);
-  EXPECT_EQ(parse_inc("X equ Y\n").errors.size(), 1u);
-  EXPECT_EQ(parse_inc("X equ 0xfg\n").errors.size(), 1u);
-  EXPECT_EQ(parse_inc("X equ 1\nX equ 1\n").errors.size(), 1u);
+  EXPECT_EQ(parse_inc("X equ 3\n").errors.size(), 1u);
+  EXPECT_EQ(parse_inc("%define X 1 + 2\n").errors.size(), 1u);
+  EXPECT_EQ(parse_inc("%define X Y\n").errors.size(), 1u);
+  EXPECT_EQ(parse_inc("%define X 0xfg\n").errors.size(), 1u);
+  EXPECT_EQ(parse_inc("%define X 1\n%define X 1\n").errors.size(), 1u);
 }
 
-TEST(Layout, IncMatchesCpp) {
+TEST(Layout, GeneratedIncMatchesCpp) {
   using namespace x86;
   const std::map<std::string, u64> cpp = {
       {"SEL_KERNEL_CODE", sel::kKernelCode},
@@ -155,17 +168,24 @@ TEST(Layout, IncMatchesCpp) {
       {"TRAPFRAME_RIP", offsetof(TrapFrame, rip)},
       {"TRAPFRAME_CS", offsetof(TrapFrame, cs)},
       {"TRAPFRAME_SIZE", sizeof(TrapFrame)},
-      {"ERROR_CODE_SIZE", sizeof(TrapFrame::error_code)},
-      {"IRET_RIP_ABOVE_ERROR_CODE", offsetof(TrapFrame, rip) - offsetof(TrapFrame, error_code)},
+      {"TRAPFRAME_VECTOR_TO_CS", offsetof(TrapFrame, cs) - offsetof(TrapFrame, vector)},
+      {"TRAPFRAME_VECTOR_TO_RIP", offsetof(TrapFrame, rip) - offsetof(TrapFrame, vector)},
+      // SDM Vol.3 6.14.2: in 64-bit mode the error code is pushed as 8 bytes, right below RIP.
+      {"ERROR_CODE_SIZE", 8},
+      {"IRET_RIP_ABOVE_ERROR_CODE", 8},
       {"PTI_USER_PGD_BIT", kPtiUserPgdBit},
       {"PTI_USER_PCID_BIT", kPtiUserPcidBit},
       {"PTI_SWITCH_MASK", kPtiSwitchMask},
       {"CR3_NOFLUSH_BIT", kCr3NoflushBit},
+      {"ENTRY_NONE", static_cast<u64>(EntryScheme::kNone)},
+      {"ENTRY_PTI", static_cast<u64>(EntryScheme::kPti)},
+      {"ENTRY_PCID", static_cast<u64>(EntryScheme::kPcid)},
+      {"ENTRY_PCID_FLUSH", static_cast<u64>(EntryScheme::kPcidFlush)},
       {"VECTOR_SOFT", kVectorSoft},
       {"VECTOR_RING3_EXIT", kVectorRing3Exit},
       {"PF_INSN_LEN", kPfInsnLen},
   };
-  expect_same("arch/x86/layout.inc", cpp);
+  expect_same("arch_constants.inc", cpp);
 }
 
 TEST(Layout, TrapFrameEndsWithTheCpuFrame) {
@@ -181,14 +201,15 @@ TEST(Layout, TrapFrameEndsWithTheCpuFrame) {
   EXPECT_EQ(offsetof(TrapFrame, vector) + 8, offsetof(TrapFrame, error_code));
 }
 
-TEST(Layout, PtiConstantsAgreeWithTheCr3Layout) {
-  // The stubs switch CR3 with these; regs.h's Cr3 is the C++ side (Linux PTI: bit 12 selects the
-  // user PGD, bit 11 the user PCID; SDM Vol.3 4.10.4.1: bit 63 is NOFLUSH).
-  using namespace x86;
-  EXPECT_EQ(kPtiSwitchMask, (u64{1} << kPtiUserPgdBit) | (u64{1} << kPtiUserPcidBit));
-  EXPECT_EQ(Cr3{0x2000}.user_half().raw, 0x2000 | kPtiSwitchMask);
-  EXPECT_EQ(Cr3{0x2000 | kPtiSwitchMask}.kernel_half().raw, 0x2000u);
-  EXPECT_EQ(Cr3{}.with_noflush(true).raw, u64{1} << kCr3NoflushBit);
+TEST(Layout, TrapStubOffsetsFromTheVectorSlotAreTheCpuFrame) {
+  // trap_common tests CS.RPL and drops the vector and error code relative to the vector it
+  // pushed: above it the error code, then the CPU's RIP, then CS (SDM Vol.3 6.14.2, Figure 6-9),
+  // one quadword each.
+  const IncFile inc = parse_inc(read_generated("arch_constants.inc"));
+  ASSERT_TRUE(inc.values.count("TRAPFRAME_VECTOR_TO_CS"));
+  ASSERT_TRUE(inc.values.count("TRAPFRAME_VECTOR_TO_RIP"));
+  EXPECT_EQ(inc.values.at("TRAPFRAME_VECTOR_TO_RIP"), 2u * 8);  // vector, error code
+  EXPECT_EQ(inc.values.at("TRAPFRAME_VECTOR_TO_CS"), 3u * 8);   // ..., RIP
 }
 
 TEST(Layout, SoftwareVectorsAreAboveTheExceptions) {
@@ -199,12 +220,6 @@ TEST(Layout, SoftwareVectorsAreAboveTheExceptions) {
   EXPECT_GE(kVectorRing3Exit, 32u);
   EXPECT_LE(kVectorRing3Exit, 255u);
   EXPECT_NE(kVectorSoft, kVectorRing3Exit);
-}
-
-TEST(Layout, PfInsnLenIsTheLengthOfMovByteToMemRbx) {
-  // SDM Vol.2B MOV: `mov [rbx], al` is 88 /r with ModRM mod=00 reg=000 (AL) rm=011 ([RBX]):
-  // two bytes, 88 03, no SIB, no displacement.
-  EXPECT_EQ(x86::kPfInsnLen, 2u);
 }
 
 TEST(Layout, StackSizesArePageMultiples) {
@@ -239,9 +254,61 @@ TEST(Jit, IncMatchesCpp) {
       {"XING_U2K", offsetof(CrossingContext, u2k)},
       {"XING_K2U", offsetof(CrossingContext, k2u)},
   };
-  expect_same("bench/jit.inc", cpp);
+  expect_same("bench_constants.inc", cpp);
   // Every field of both contexts has its name (16 + 4 quadwords).
   EXPECT_EQ(sizeof(JitContext) + sizeof(CrossingContext), cpp.size() * 8);
+}
+
+// cmake/asm_constants.cmake on hand-made compiler output: markers become %define lines; a bad
+// marker, a repeated name or no marker at all stops the build (non-zero exit, no output).
+struct Generated {
+  int status;
+  std::string text;
+};
+Generated run_generator(const std::string& asm_text) {
+  // One pair of files per test and call: ctest runs tests in parallel processes.
+  static int calls = 0;
+  const std::string stem = testing::TempDir() + "ptb_asm_constants_" +
+                           testing::UnitTest::GetInstance()->current_test_info()->name() +
+                           std::to_string(calls++);
+  const std::string in = stem + ".s", out = stem + ".inc";
+  std::ofstream(in, std::ios::binary) << asm_text;
+  std::remove(out.c_str());
+  const std::string cmd = std::string("\"") + PTIBENCH_CMAKE_COMMAND + "\" -DIN=\"" + in +
+                          "\" -DOUT=\"" + out + "\" -DSOURCE=test.cpp -P \"" + PTIBENCH_SOURCE_DIR +
+                          "/cmake/asm_constants.cmake\" > /dev/null 2>&1";
+  const int status = std::system(cmd.c_str());
+  Generated g{status, read_file(out)};
+  std::remove(in.c_str());
+  std::remove(out.c_str());
+  return g;
+}
+
+TEST(AsmConstantsScript, TurnsMarkersIntoDefines) {
+  const Generated g = run_generator(
+      "f:\n#APP\n\n\t.ascii\t\"->PERCPU_PTI 16\"\n#NO_APP\n#APP\n\t.ascii\t\"->BIG "
+      "9223372036854775807\"\n\t.ascii \"unrelated\"\n\tretq\n");
+  ASSERT_EQ(g.status, 0);
+  const IncFile inc = parse_inc(g.text);
+  EXPECT_TRUE(inc.errors.empty());
+  EXPECT_EQ(inc.values.size(), 2u);
+  EXPECT_EQ(inc.values.at("PERCPU_PTI"), 16u);
+  EXPECT_EQ(inc.values.at("BIG"), 0x7fff'ffff'ffff'ffffu);
+}
+
+TEST(AsmConstantsScript, RejectsWhatItCannotTranslate) {
+  for (const char* bad : {
+           "\t.ascii\t\"->A 1\"\n\t.ascii\t\"->A 2\"\n",  // a name twice
+           "\t.ascii\t\"->A $1\"\n",                      // an immediate with its `$`
+           "\t.ascii\t\"->A -1\"\n",                      // negative
+           "\t.ascii\t\"->9A 1\"\n",                      // not a NASM identifier
+           "\tretq\n",                                    // no markers
+       }) {
+    SCOPED_TRACE(bad);
+    const Generated g = run_generator(bad);
+    EXPECT_NE(g.status, 0);
+    EXPECT_EQ(g.text, "");
+  }
 }
 
 }  // namespace

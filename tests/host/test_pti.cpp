@@ -112,51 +112,45 @@ TEST(PtiUserTables, PairLayoutMatchesLinux) {
   std::free(pair);
 }
 
-}  // namespace
-}  // namespace ptb::x86
+// ---- the CR3 values each entry scheme runs with, against what the entry stubs compute --------
 
-// ---- the CR3 values each PTI mode runs with, against what the entry stubs compute ----------
-namespace ptb::x86 {
-using Pti = EntryScheme;
-namespace {
-
-// arch/x86/pti.inc, TO_KERNEL_CR3: (bts 63 with PCID NOFLUSH,) and ~0x1800.
+// arch/x86/syscall.asm, TO_KERNEL_CR3: (bts 63 with PCID NOFLUSH,) and ~0x1800.
 u64 stub_to_kernel(u64 cr3, bool noflush) {
-  return (noflush ? cr3 | x86::Cr3::kNoflush : cr3) & ~u64{0x1800};
+  return (noflush ? cr3 | Cr3::kNoflush : cr3) & ~u64{0x1800};
 }
 // TO_USER_CR3: PTI without PCID sets bit 12 only; with PCID both bits (NOFLUSH unless flushing).
-u64 stub_to_user(u64 cr3, Pti mode) {
-  if (mode == Pti::kPti) return cr3 | 0x1000;
+u64 stub_to_user(u64 cr3, EntryScheme mode) {
+  if (mode == EntryScheme::kPti) return cr3 | 0x1000;
   u64 v = cr3 | 0x1800;
-  return mode == Pti::kPcid ? v | x86::Cr3::kNoflush : v;
+  return mode == EntryScheme::kPcid ? v | Cr3::kNoflush : v;
 }
 
 constexpr u64 kRoot = 0x17'8000;  // 8 KiB-aligned, as the kernel's pair is
 
 TEST(PtiCr3, OffStaysOnTheKernelTables) {
-  PtiCr3 c = pti_cr3(Pti::kNone, kRoot);
+  PtiCr3 c = pti_cr3(EntryScheme::kNone, kRoot);
   EXPECT_EQ(c.kernel, kRoot);
   EXPECT_EQ(c.user, kRoot);
 }
 
 TEST(PtiCr3, PtiWithoutPcidUsesTheSecondHalfAndPcidZero) {
-  PtiCr3 c = pti_cr3(Pti::kPti, kRoot);
+  PtiCr3 c = pti_cr3(EntryScheme::kPti, kRoot);
   EXPECT_EQ(c.kernel, kRoot);
   EXPECT_EQ(c.user, kRoot + 0x1000);
   EXPECT_EQ(c.user & 0xfff, 0u);  // CR4.PCIDE = 0: no PCID bits
   EXPECT_EQ(stub_to_kernel(c.user, false), c.kernel);
-  EXPECT_EQ(stub_to_user(c.kernel, Pti::kPti), c.user);
+  EXPECT_EQ(stub_to_user(c.kernel, EntryScheme::kPti), c.user);
 }
 
 TEST(PtiCr3, PcidUsesLinuxsKernelAndUserPcids) {
-  for (Pti mode : {Pti::kPcid, Pti::kPcidFlush}) {
+  for (EntryScheme mode : {EntryScheme::kPcid, EntryScheme::kPcidFlush}) {
     PtiCr3 c = pti_cr3(mode, kRoot);
     EXPECT_EQ(c.kernel, kRoot | 1);              // kernel PCID = ASID 0 + 1
     EXPECT_EQ(c.user, (kRoot + 0x1000) | 2049);  // user PCID = kernel PCID | 2048
     // What the stubs compute from one value gives the other (modulo the NOFLUSH request).
-    EXPECT_EQ(stub_to_kernel(c.user, mode == Pti::kPcid) & ~x86::Cr3::kNoflush, c.kernel);
-    EXPECT_EQ(stub_to_user(c.kernel, mode) & ~x86::Cr3::kNoflush, c.user);
-    EXPECT_EQ(stub_to_user(c.kernel, mode) >> 63, mode == Pti::kPcid ? 1u : 0u);
+    EXPECT_EQ(stub_to_kernel(c.user, mode == EntryScheme::kPcid) & ~Cr3::kNoflush, c.kernel);
+    EXPECT_EQ(stub_to_user(c.kernel, mode) & ~Cr3::kNoflush, c.user);
+    EXPECT_EQ(stub_to_user(c.kernel, mode) >> 63, mode == EntryScheme::kPcid ? 1u : 0u);
   }
 }
 

@@ -112,10 +112,6 @@ TEST(Cr3, HalvesRoundTripForEveryPcidAndRandomTables) {
   }
 }
 
-TEST(Cr3, HeaderExampleFromStyleGuide) {
-  EXPECT_EQ(Cr3{}.with_pcid(Pcid{5}).with_noflush(true).raw, 0x8000'0000'0000'0005u);
-}
-
 TEST(Pcid, ValidMeansTwelveBits) {
   EXPECT_EQ(Pcid::kMask, 0xfff);
   EXPECT_TRUE(Pcid{0}.valid());

@@ -1,0 +1,35 @@
+// The offsets bench/bodies.asm and bench/user.asm use, generated into bench_constants.inc at
+// kernel build time from bench/jit.h (see arch/x86/asm_constants.h). Compiled to assembly only;
+// never linked.
+#include "arch/x86/asm_constants.h"
+
+#include <stddef.h>
+
+#include "bench/jit.h"
+
+using ptb::bench::CrossingContext;
+using ptb::bench::JitContext;
+
+extern "C" void ptb_bench_asm_constants() {
+  PTB_ASM_CONSTANT(JIT_ITERS, offsetof(JitContext, iters));
+  PTB_ASM_CONSTANT(JIT_T0, offsetof(JitContext, t0));
+  PTB_ASM_CONSTANT(JIT_T1, offsetof(JitContext, t1));
+  PTB_ASM_CONSTANT(JIT_RAX, offsetof(JitContext, rax));
+  PTB_ASM_CONSTANT(JIT_RBX, offsetof(JitContext, rbx));
+  PTB_ASM_CONSTANT(JIT_RCX, offsetof(JitContext, rcx));
+  PTB_ASM_CONSTANT(JIT_RDX, offsetof(JitContext, rdx));
+  PTB_ASM_CONSTANT(JIT_RSI, offsetof(JitContext, rsi));
+  PTB_ASM_CONSTANT(JIT_RDI, offsetof(JitContext, rdi));
+  PTB_ASM_CONSTANT(JIT_RBP, offsetof(JitContext, rbp));
+  PTB_ASM_CONSTANT(JIT_R8, offsetof(JitContext, r8));
+  PTB_ASM_CONSTANT(JIT_R9, offsetof(JitContext, r9));
+  PTB_ASM_CONSTANT(JIT_R10, offsetof(JitContext, r10));
+  PTB_ASM_CONSTANT(JIT_R11, offsetof(JitContext, r11));
+  PTB_ASM_CONSTANT(JIT_R12, offsetof(JitContext, r12));
+  PTB_ASM_CONSTANT(JIT_R13, offsetof(JitContext, r13));
+
+  PTB_ASM_CONSTANT(XING_COUNT, offsetof(CrossingContext, count));
+  PTB_ASM_CONSTANT(XING_FAULT, offsetof(CrossingContext, fault));
+  PTB_ASM_CONSTANT(XING_U2K, offsetof(CrossingContext, u2k));
+  PTB_ASM_CONSTANT(XING_K2U, offsetof(CrossingContext, k2u));
+}
