@@ -19,6 +19,7 @@ struct Result {
   const char* reason = nullptr;  // skip/fail: static text or the runner's reason buffer
   Summary stats{};               // per operation
   u64 ops = 0;                   // operations one repetition covers after the baseline is gone
+  u32 disturbed = 0;             // repetitions measured again because an NMI arrived during them
   // The repetitions in measurement order (ticks per repetition, before dividing by ops); valid
   // until the next measurement (samples=raw prints them with the result).
   const i64* raw = nullptr;
@@ -26,9 +27,17 @@ struct Result {
 
 inline constexpr u32 kMaxReps = 10000;
 
+// NMIs cannot be masked: a repetition during which one arrived (the per-CPU count changed) is
+// measured again, up to this many times per variant; beyond that the variant fails.
+constexpr u32 max_disturbed(const Params& p) { return p.warmup + p.reps + 16; }
+// The per-CPU NMI count (arch/x86/traps.asm increments it).
+u64 nmi_count();
+
 // run(ctx, 0) times the loop with U bodies and run(ctx, 1) the one with 2U; each of the reps
 // repetitions after warmup gives their difference, which covers `ops` operations.
 Result sample_difference(const Params& p, u64 ops, u64 (*run)(void* ctx, int which), void* ctx);
+// The fail result of a variant whose repetitions NMIs disturbed more than max_disturbed() times.
+Result too_disturbed(u32 disturbed);
 // Summarises reps samples already in sample_buffer() (single timed events: ops = 1).
 Result summarize_samples(const Params& p, u64 ops);
 // Where the runners put one sample per repetition (kMaxReps).

@@ -34,6 +34,7 @@ void put_record(const Row& row, const Result& r, const Params& p, const OutputCo
   j.str("name", name.c_str()).str("group", group_name(row.group)).str("status", status_name(r.status));
   if (r.status != Status::kOk) {
     j.str("reason", r.reason);
+    if (r.disturbed) j.num("disturbed", r.disturbed);
   } else {
     j.str("unit", "tsc").num("n", r.stats.n);
     put_stats(j, r.stats);
@@ -42,7 +43,7 @@ void put_record(const Row& row, const Result& r, const Params& p, const OutputCo
     if (row.faulting) j.num("faulting", row.faulting);
     j.num("ops", r.ops).num("reps", p.reps);
     if (unrolled(row)) j.num("unroll", p.unroll).num("iters", p.iters);
-    j.num("warmup", p.warmup);
+    j.num("warmup", p.warmup).num("disturbed", r.disturbed);
     if (out.raw_samples && r.raw) {
       j.begin_array("samples");
       const double per = r.ops ? static_cast<double>(r.ops) : 1.0;

@@ -1,6 +1,7 @@
 #include "bench/runner.h"
 
 #include "arch/x86/cpu.h"
+#include "arch/x86/cpu_setup.h"
 #include "arch/x86/regs.h"
 #include "bench/env.h"
 #include "bench/jit.h"
@@ -73,14 +74,23 @@ void flush(Flush f, u64 base, u32 pages) {
 Result measure_refill(const Row& row, const Fixture& fx, const Params& p) {
   if (row.pages > fx.refill_pages) return {Status::kFail, "more pages than the fixture maps"};
   u64 base = row.global ? fx.refill_global : fx.refill_base;
+  u32 disturbed = 0;
   for (u32 i = 0; i < p.warmup + p.reps; ++i) {
+    const u64 nmis = nmi_count();
     time_touch_pages(base, row.pages);  // every translation now in the TLB (as far as it holds them)
     flush(row.flush, base, row.pages);
     u64 after_flush = time_touch_pages(base, row.pages);
     u64 warm = time_touch_pages(base, row.pages);
+    if (nmi_count() != nmis) {
+      if (++disturbed > max_disturbed(p)) return too_disturbed(disturbed);
+      --i;
+      continue;
+    }
     if (i >= p.warmup) samples[i - p.warmup] = static_cast<i64>(after_flush - warm);
   }
-  return summarize_samples(p, 1);
+  Result r = summarize_samples(p, 1);
+  r.disturbed = disturbed;
+  return r;
 }
 
 Result measure(const Row& row, const Fixture& fx, const Params& p) {
@@ -100,14 +110,33 @@ Result measure(const Row& row, const Fixture& fx, const Params& p) {
 }  // namespace
 
 Result sample_difference(const Params& p, u64 ops, u64 (*run)(void* ctx, int which), void* ctx) {
+  u32 disturbed = 0;
   for (u32 i = 0; i < p.warmup + p.reps; ++i) {
+    const u64 nmis = nmi_count();
     u64 a = run(ctx, 0);
     u64 b = run(ctx, 1);
+    if (nmi_count() != nmis) {  // an NMI ran inside one of the two timed loops: again
+      if (++disturbed > max_disturbed(p)) return too_disturbed(disturbed);
+      --i;
+      continue;
+    }
     // Everything but U·iters bodies is the same in both runs and cancels.
     if (i >= p.warmup) samples[i - p.warmup] = static_cast<i64>(b - a);
   }
-  return summarize_samples(p, ops);
+  Result r = summarize_samples(p, ops);
+  r.disturbed = disturbed;
+  return r;
 }
+
+Result too_disturbed(u32 disturbed) {
+  TextBuf t(reason_buf, sizeof(reason_buf));
+  t.put("NMIs disturbed ").put_u64(disturbed).put(" repetitions; gave up measuring");
+  Result r{Status::kFail, reason_buf};
+  r.disturbed = disturbed;
+  return r;
+}
+
+u64 nmi_count() { return *static_cast<volatile u64*>(&x86::percpu().nmi_count); }
 
 Result summarize_samples(const Params& p, u64 ops) {
   for (u32 i = 0; i < p.reps; ++i) raw[i] = samples[i];  // summarize() sorts in place

@@ -17,6 +17,30 @@ void reg(TextBuf& t, const char* name, u64 v) {
   t.put(name).put('=').put_hex(v, 16, false).put("  ");
 }
 
+// A machine check: IA32_MCG_STATUS and every bank whose IA32_MCi_STATUS is valid (SDM Vol.3
+// 17.3), when CPUID says the machine-check architecture is there (CPUID.01H:EDX[14]).
+void report_machine_check() {
+  if (!(x86::cpuid(1).edx & (1u << 14))) {
+    console::line("  machine check: the CPU reports no machine-check architecture (no banks to read)");
+    return;
+  }
+  const u64 cap = x86::rdmsr(0x179), status = x86::rdmsr(0x17a);
+  Text<160> t;
+  t.put("  machine check: MCG_CAP=").put_hex(cap).put(" MCG_STATUS=").put_hex(status);
+  t.put((status & 4) ? " (MCIP" : " (no MCIP").put((status & 1) ? ", restartable)" : ")");
+  console::line(t);
+  const u32 banks = static_cast<u32>(cap & 0xff);
+  for (u32 i = 0; i < banks && i < 32; ++i) {
+    const u64 bank = x86::rdmsr(0x401 + 4 * i);
+    if (!(bank >> 63)) continue;  // VAL
+    t.clear();
+    t.put("    bank ").put_u64(i).put(": MC").put_u64(i).put("_STATUS=").put_hex(bank);
+    if (bank >> 61 & 1) t.put(" UC");
+    if (bank >> 58 & 1) t.put(" ADDR=").put_hex(x86::rdmsr(0x402 + 4 * i));
+    console::line(t);
+  }
+}
+
 [[noreturn]] void report(const TrapFrame& f) {
   // Read the control registers first, before anything else can change them.
   u64 cr2 = x86::read_cr2(), cr3 = x86::read_cr3().raw, cr4 = x86::read_cr4().raw;
@@ -41,6 +65,7 @@ void reg(TextBuf& t, const char* name, u64 v) {
     explain_page_fault(t, f.error_code, cr2, pti);
     console::line(t);
   }
+  if (vector == 18) report_machine_check();
   u64 guard = reinterpret_cast<u64>(kernel_stack_guard);
   if ((vector == 8 || vector == 14) && ring == 0 && f.rsp >= guard - 512 &&
       f.rsp < guard + 4096 + 64) {

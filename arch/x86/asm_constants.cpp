@@ -35,6 +35,10 @@ extern "C" void ptb_arch_asm_constants() {
   PTB_ASM_CONSTANT(PERCPU_SCRATCH, offsetof(PerCpu, scratch));
   PTB_ASM_CONSTANT(PERCPU_KERNEL_RSP, offsetof(PerCpu, kernel_rsp));
   PTB_ASM_CONSTANT(PERCPU_SAVED_RSP, offsetof(PerCpu, saved_rsp));
+  PTB_ASM_CONSTANT(PERCPU_NMI_COUNT, offsetof(PerCpu, nmi_count));
+  // What the paranoid NMI and #MC entries read (SDM Vol.4 2.1: IA32_GS_BASE; Vol.3 2.5: PCIDE).
+  PTB_ASM_CONSTANT(MSR_GS_BASE, msr::kGsBase);
+  PTB_ASM_CONSTANT(CR4_PCIDE_BIT, __builtin_ctzll(Cr4::kPcide));
 
   // The TrapFrame, from its start (RDI in trap_dispatch) ...
   PTB_ASM_CONSTANT(TRAPFRAME_VECTOR, offsetof(TrapFrame, vector));

@@ -28,13 +28,14 @@ struct PerCpu {
   u64 scratch;          // one spare quadword for stubs
   u64 kernel_rsp;       // SYSCALL entry: top of the kernel stack (not mapped in the user tables)
   u64 saved_rsp;        // ring3_enter: the kernel RSP to return to when ring 3 exits
+  u64 nmi_count;        // NMIs taken on this CPU (traps.asm counts them; the runner compares)
 };
 
 static_assert(offsetof(PerCpu, kernel_cr3) == 0 && offsetof(PerCpu, user_cr3) == 8 &&
               offsetof(PerCpu, pti) == 16 && offsetof(PerCpu, user_rsp) == 24 &&
               offsetof(PerCpu, entry_rsp) == 32 && offsetof(PerCpu, user_pcid_flush) == 40 &&
               offsetof(PerCpu, scratch) == 48 && offsetof(PerCpu, kernel_rsp) == 56 &&
-              offsetof(PerCpu, saved_rsp) == 64);
+              offsetof(PerCpu, saved_rsp) == 64 && offsetof(PerCpu, nmi_count) == 72);
 
 // PTI and ring-3 constants the stubs use.
 inline constexpr unsigned kPtiUserPgdBit = 12, kPtiUserPcidBit = 11, kCr3NoflushBit = 63;

@@ -164,6 +164,9 @@ TEST(Layout, GeneratedIncMatchesCpp) {
       {"PERCPU_SCRATCH", offsetof(PerCpu, scratch)},
       {"PERCPU_KERNEL_RSP", offsetof(PerCpu, kernel_rsp)},
       {"PERCPU_SAVED_RSP", offsetof(PerCpu, saved_rsp)},
+      {"PERCPU_NMI_COUNT", offsetof(PerCpu, nmi_count)},
+      {"MSR_GS_BASE", 0xc0000101},  // SDM Vol.4 Table 2-2
+      {"CR4_PCIDE_BIT", 17},        // SDM Vol.3 2.5
       {"TRAPFRAME_VECTOR", offsetof(TrapFrame, vector)},
       {"TRAPFRAME_RIP", offsetof(TrapFrame, rip)},
       {"TRAPFRAME_CS", offsetof(TrapFrame, cs)},
