@@ -52,8 +52,7 @@ bool attach_framebuffer(const FramebufferDesc& d) {
               d.green_size,
               d.blue_pos,
               d.blue_size};
-  fb = FbText(info);
-  if (!fb.ok()) return false;
+  if (!fb.init(info)) return false;  // in place: FbText keeps its character grid inside
   fb.clear();
   screen = Screen::kFramebuffer;
   return true;

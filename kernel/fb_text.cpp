@@ -90,18 +90,6 @@ void fill_span(u8* p, usize pixels, u32 px) {
   for (usize i = 0; i < pixels; ++i, p += B) store<B>(p, px);
 }
 
-// Forward copy of n bytes from a higher address: the rows moved by a scroll never overlap
-// (they are at least one pitch apart), so no direction check is needed.
-void copy_row(u8* dst, const u8* src, usize n) {
-  usize i = 0;
-  for (; i + 8 <= n; i += 8) {
-    u64 w;
-    __builtin_memcpy(&w, src + i, 8);
-    __builtin_memcpy(dst + i, &w, 8);
-  }
-  for (; i < n; ++i) dst[i] = src[i];
-}
-
 bool field_ok(u8 pos, u8 size, u32 pixel_bits) {
   return size <= 16 && u32{pos} + size <= pixel_bits;
 }
@@ -153,9 +141,12 @@ bool FbText::init(const FbInfo& g, u32 scale) {
     scale = g.width >= kHiDpiWidth && g.height >= 2 * kFontHeight ? 2 : 1;
   }
   if (scale > 8) return false;
+  while (scale < 8 && u64{g.width / (kFontWidth * scale)} * (g.height / (kFontHeight * scale)) >
+                          kMaxCells)
+    ++scale;
   const u32 cols = g.width / (kFontWidth * scale);
   const u32 rows = g.height / (kFontHeight * scale);
-  if (cols == 0 || rows == 0) return false;
+  if (cols == 0 || rows == 0 || u64{cols} * rows > kMaxCells) return false;
 
   base_ = g.base;
   pitch_ = g.pitch;
@@ -169,6 +160,9 @@ bool FbText::init(const FbInfo& g, u32 scale) {
   }
   cols_ = cols;
   rows_ = rows;
+  // Nothing is known of the pixels until clear(): '\n' never reaches draw_cell, so every cell
+  // is drawn the first time.
+  for (usize i = 0; i < usize{cols_} * rows_; ++i) cells_[i] = kUnknownCell;
   set_colors(kDefaultForeground, kDefaultBackground);
   return true;
 }
@@ -190,6 +184,13 @@ void FbText::set_colors(u32 foreground_rgb, u32 background_rgb) {
 }
 
 void FbText::draw_cell(u32 col, u32 row, char c) {
+  char& shown = cells_[usize{row} * cols_ + col];
+  if (shown == c) return;  // the pixels already show it
+  shown = c;
+  render(col, row, c);
+}
+
+void FbText::render(u32 col, u32 row, char c) {
   const usize cell_w = usize{kFontWidth} * scale_;
   const usize cell_h = usize{kFontHeight} * scale_;
   u8* p = base_ + row * cell_h * pitch_ + col * cell_w * bytes_;
@@ -225,20 +226,22 @@ void FbText::fill_rows(usize first_row, usize count, usize pixels, u32 px) {
 }
 
 void FbText::scroll_up() {
-  // Only the text area moves; the margins right of and below it stay as clear() left them.
-  const usize cell_h = usize{kFontHeight} * scale_;
-  const usize pixels = usize{cols_} * kFontWidth * scale_;
-  const usize row_bytes = pixels * bytes_;
-  const usize moved = (rows_ - 1) * cell_h;
-  for (usize y = 0; y < moved; ++y) {
-    copy_row(base_ + y * pitch_, base_ + (y + cell_h) * pitch_, row_bytes);
+  // Every row takes the text of the one below, and the last is blanked; only cells whose
+  // character changes are drawn again (most of a screen of short lines is blank either way).
+  // The margins right of and below the text area stay as clear() left them.
+  for (u32 row = 0; row < rows_; ++row) {
+    for (u32 col = 0; col < cols_; ++col) {
+      char next = row + 1 < rows_ ? cells_[usize{row + 1} * cols_ + col] : ' ';
+      if (next == kUnknownCell) next = ' ';
+      draw_cell(col, row, next);
+    }
   }
-  fill_rows(moved, cell_h, pixels, bg_);
 }
 
 void FbText::clear() {
   if (!ok()) return;
   fill_rows(0, height_, width_, bg_);
+  for (usize i = 0; i < usize{cols_} * rows_; ++i) cells_[i] = ' ';
   reset_cursor();
 }
 

@@ -121,24 +121,31 @@ struct FbInfo {
 
 // Text on a linear framebuffer with the 8x16 font (kernel/font.h), each glyph pixel drawn as a
 // scale x scale square. Never writes outside [base, base + pitch * height), and only inside the
-// first width * bytes-per-pixel bytes of each row.
+// first width * bytes-per-pixel bytes of each row. Never reads the framebuffer: the characters on
+// screen are kept in RAM (a read of video memory can cost microseconds), and a scroll redraws
+// only the cells whose character changes.
 class FbText : public TextCursor<FbText> {
  public:
   static constexpr u32 kDefaultForeground = 0xAAAAAA;  // VGA light grey
   static constexpr u32 kDefaultBackground = 0x000000;
   static constexpr u32 kHiDpiWidth = 1600;  // from this width on, automatic scale is 2
+  // The character grid kept in RAM; a screen with more cells gets the next larger scale.
+  static constexpr u32 kMaxCells = 256 * 128;
 
   constexpr FbText() = default;
   explicit FbText(const FbInfo& g, u32 scale = 0) { init(g, scale); }
   // Validates g and computes the text grid; does not touch the screen (call clear()). scale 0
   // picks 2 when width >= kHiDpiWidth (and the screen still holds a glyph), else 1; 1..8 force
-  // it. Returns ok(). Refused (all writes no-ops): null base, bpp not 15/16/24/32, pitch <
+  // it; either grows until the grid has at most kMaxCells cells. Returns ok(). Refused (all
+  // writes no-ops): null base, bpp not 15/16/24/32, pitch <
   // width * bytes per pixel, a colour field beyond the pixel or wider than 16 bits, a screen
   // smaller than one glyph, a buffer that would wrap the address space.
   bool init(const FbInfo& g, u32 scale = 0);
   bool ok() const { return base_ != nullptr; }
 
-  // 24-bit 0xRRGGBB colours, converted to the pixel format once here. Affects later drawing.
+  // 24-bit 0xRRGGBB colours, converted to the pixel format once here. Affects later drawing
+  // (a cell that already shows a character keeps its colours when the same character is
+  // written again).
   void set_colors(u32 foreground_rgb, u32 background_rgb);
   // Fills all width x height pixels with the background; cursor to the top left.
   void clear();
@@ -153,6 +160,7 @@ class FbText : public TextCursor<FbText> {
   void draw_cell(u32 col, u32 row, char c);
   void scroll_up();
   void fill_rows(usize first_row, usize count, usize row_bytes, u32 pixel);
+  void render(u32 col, u32 row, char c);
 
   u8* base_ = nullptr;
   usize pitch_ = 0;
@@ -161,6 +169,8 @@ class FbText : public TextCursor<FbText> {
   u32 scale_ = 1;
   u8 pos_[3] = {0, 0, 0}, size_[3] = {0, 0, 0};  // red, green, blue
   u32 fg_ = 0, bg_ = 0;                          // pixel values
+  static constexpr char kUnknownCell = '\n';
+  char cells_[kMaxCells] = {};  // what each cell shows, row by row (kUnknownCell before clear())
 };
 
 }  // namespace ptb

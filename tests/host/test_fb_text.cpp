@@ -258,6 +258,64 @@ TEST(FbText, ScrollMovesRowsUpAndClearsTheLast) {
   }
 }
 
+// A scroll must not read the framebuffer (on real hardware a read of video memory costs
+// microseconds, seconds per line on large modes): the text moves from the RAM copy. Pixels the
+// framebuffer holds below a cell therefore never move up, and a cell whose character stays the
+// same is not written at all.
+TEST(FbText, ScrollingNeverReadsTheFramebufferAndSkipsUnchangedCells) {
+  HostFb fb(40, 48, 32);  // 5 x 3
+  FbText t(fb.g);
+  ASSERT_TRUE(t.ok());
+  t.clear();
+  const u32 fg = t.pixel_value(FbText::kDefaultForeground), bg = t.pixel_value(0);
+  t.write("ab\ncd\nef");
+  // Poison one pixel of a cell in row 1 that changes on a scroll ('c' -> 'e') and one of a blank
+  // cell that stays blank (col 4).
+  const u32 poison = 0x00C0FFEE;
+  auto poke = [&](u32 x, u32 y) {
+    u8* p = fb.g.base + usize{y} * fb.g.pitch + usize{x} * 4;
+    for (int i = 0; i < 4; ++i) p[i] = static_cast<u8>(poison >> (8 * i));
+  };
+  poke(0 * 8 + 1, 1 * 16 + 1);
+  poke(4 * 8 + 1, 1 * 16 + 1);
+  poke(4 * 8 + 1, 2 * 16 + 1);  // below it, in row 2: a read-back scroll would move this up
+  t.put('\n');
+  EXPECT_TRUE(shows(fb, t, 0, 0, 'c', fg, bg));
+  EXPECT_TRUE(shows(fb, t, 0, 1, 'e', fg, bg));  // redrawn whole: the poison is gone
+  EXPECT_EQ(fb.pixel(4 * 8 + 1, 0 * 16 + 1), bg);  // nothing came up from below
+  EXPECT_EQ(fb.pixel(4 * 8 + 1, 1 * 16 + 1), poison);  // blank before and after: not written
+}
+
+TEST(FbText, ManyScrollsLeaveWhatAFreshScreenWouldShow) {
+  HostFb fb(64, 64, 32), fresh(64, 64, 32);  // 8 x 4
+  FbText t(fb.g), f(fresh.g);
+  t.clear();
+  f.clear();
+  std::mt19937 rng(7);
+  std::vector<std::string> lines;
+  for (int i = 0; i < 200; ++i) {
+    std::string line(rng() % 9, 'x');
+    for (char& c : line) c = static_cast<char>('!' + rng() % 90);
+    lines.push_back(line);
+    t.write(line.data(), line.size());
+    t.put('\n');
+  }
+  // The last three lines on rows 0..2, row 3 blank: draw exactly that on a fresh screen.
+  for (usize i = lines.size() - 3; i < lines.size(); ++i) {
+    f.write(lines[i].data(), lines[i].size());
+    f.put('\n');
+  }
+  EXPECT_EQ(fb.mem, fresh.mem);
+}
+
+TEST(FbText, AScreenWithTooManyCellsForTheGridGetsALargerScale) {
+  HostFb fb(8 * 300, 16 * 200, 32);  // 60000 cells at scale 1
+  FbText t(fb.g, 1);
+  ASSERT_TRUE(t.ok());
+  EXPECT_EQ(t.scale(), 2u);
+  EXPECT_LE(t.columns() * t.rows(), FbText::kMaxCells);
+}
+
 TEST(FbText, WrapAtTheBottomScrolls) {
   HostFb fb(24, 32, 32);  // 3 x 2
   FbText t(fb.g);
