@@ -13,10 +13,17 @@ FbText fb;
 enum class Screen { kNone, kVga, kFramebuffer } screen = Screen::kNone;
 bool machine_on_screen = false;
 
+void screen_write(const char* s, usize n);
+
 void serial_write(const char* s, usize n) {
+  const bool was_present = com1.present();
   for (usize i = 0; i < n; ++i) {
     if (s[i] == '\n') com1.put('\r');
     com1.put(static_cast<u8>(s[i]));
+  }
+  if (was_present && com1.given_up()) {
+    const char kNote[] = "warning: serial: COM1 stopped sending; from here on the screen only\n";
+    screen_write(kNote, sizeof(kNote) - 1);
   }
 }
 

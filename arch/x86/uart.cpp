@@ -1,38 +1,39 @@
 #include "arch/x86/uart.h"
 
 #include "arch/x86/cpu.h"
+#include "arch/x86/uart_logic.h"
 
 namespace ptb::x86 {
 namespace {
-constexpr u16 kData = 0, kIer = 1, kFcr = 2, kLcr = 3, kMcr = 4, kLsr = 5;
-constexpr u8 kLsrThre = 1 << 5, kLsrTemt = 1 << 6;
-// ~100 ms at the slowest plausible port speed: a character takes ~87 us at 115200 baud.
-constexpr u32 kSpinLimit = 1u << 20;
+struct PortIo {
+  u8 in(u16 port) { return inb(port); }
+  void out(u16 port, u8 v) { outb(port, v); }
+};
+PortIo io;
 }  // namespace
 
 bool Uart16550::init() {
-  outb(base_ + kIer, 0x00);   // no interrupts: we poll
-  outb(base_ + kLcr, 0x80);   // DLAB on
-  outb(base_ + kData, 0x01);  // divisor 1: 115200 baud
-  outb(base_ + kIer, 0x00);
-  outb(base_ + kLcr, 0x03);  // 8N1, DLAB off
-  outb(base_ + kFcr, 0xc7);  // FIFOs on, cleared, 14-byte threshold
-  outb(base_ + kMcr, 0x1e);  // loopback mode for the presence test
-  outb(base_ + kData, 0xae);
-  present_ = inb(base_ + kData) == 0xae;
-  outb(base_ + kMcr, 0x0f);  // normal operation: DTR, RTS, OUT1, OUT2
+  present_ = uart::probe(io, base_);
+  given_up_ = false;
   return present_;
 }
 
 void Uart16550::put(u8 byte) {
   if (!present_) return;
-  for (u32 i = 0; i < kSpinLimit && (inb(base_ + kLsr) & kLsrThre) == 0; ++i) pause();
-  outb(base_ + kData, byte);
+  if (!uart::wait_for(io, base_, uart::kLsrThre)) {
+    present_ = false;  // stopped draining: give it up instead of waiting again for every byte
+    given_up_ = true;
+    return;
+  }
+  outb(base_ + uart::kData, byte);
 }
 
 void Uart16550::drain() {
   if (!present_) return;
-  for (u32 i = 0; i < kSpinLimit && (inb(base_ + kLsr) & kLsrTemt) == 0; ++i) pause();
+  if (!uart::wait_for(io, base_, uart::kLsrTemt)) {
+    present_ = false;
+    given_up_ = true;
+  }
 }
 
 }  // namespace ptb::x86

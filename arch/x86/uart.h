@@ -1,5 +1,7 @@
 // A polled 16550 UART (COM1 by default), 115200 8N1. Every write waits for the transmitter, so no
-// byte is lost; every wait is bounded, so a machine without the port (many laptops) never hangs.
+// byte is lost; every wait is bounded, and a port whose transmitter stops draining is given up
+// at the first timeout (not one timeout per byte), so a machine without the port, or with a
+// broken one, never hangs or crawls. The logic is arch/x86/uart_logic.h (host-tested).
 #pragma once
 
 #include "lib/types.h"
@@ -12,6 +14,8 @@ class Uart16550 {
   // Programs the UART and checks it is there with a loopback test. Returns presence.
   bool init();
   bool present() const { return present_; }
+  // True when the port was found but later stopped draining and was given up.
+  bool given_up() const { return given_up_; }
   void put(u8 byte);
   // Waits until the transmitter is completely empty (LSR.TEMT), e.g. before the machine stops.
   void drain();
@@ -19,6 +23,7 @@ class Uart16550 {
  private:
   u16 base_;
   bool present_ = false;
+  bool given_up_ = false;
 };
 
 }  // namespace ptb::x86
