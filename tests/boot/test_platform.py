@@ -70,3 +70,12 @@ def test_a_tsc_hz_from_the_command_line_is_checked_against_a_measurement():
     assert env["tsc_check"]["agree"] is False and env["tsc_check"]["diff_ppm"] > 400_000, env
     assert any(line.startswith("warning: tsc: cmdline gives") for line in run.human_lines()), \
         run.describe()
+
+
+def test_a_machine_without_a_pit_gives_up_on_it_at_once():
+    # QEMU's pit=off: port 0x61 and channel 2 do not count. The PIT measurement must give up in
+    # milliseconds (the boot is not held for its 10 s bound), leaving the PM timer unchecked.
+    run, env = selftest("no-pit", "--", "-machine", "hpet=off,pit=off")
+    assert env["tsc_source"] == "pm-timer", env
+    assert env["tsc_check"] == {"source": "none", "hz": 0, "diff_ppm": 0, "agree": False}, env
+    assert run.elapsed < 60, run.describe()
