@@ -92,10 +92,15 @@ struct Efer {
   u64 raw = 0;
 };
 
-// SDM Vol.3 5.8.8: SYSCALL loads CS from STAR[47:32] (SS = that + 8); 64-bit SYSRET loads
-// CS from STAR[63:48] + 16 and SS from STAR[63:48] + 8, both with RPL 3.
+// SDM Vol.3 5.8.8, Vol.2 SYSCALL/SYSRET: SYSCALL loads CS from STAR[47:32] (RPL cleared) and
+// SS from STAR[47:32] + 8; 64-bit SYSRET loads CS from STAR[63:48] + 16 with RPL 3 and SS from
+// STAR[63:48] + 8. Whether SYSRET also forces SS.RPL to 3 is where the manuals differ (current
+// SDM editions OR in 3, older ones and AMD's APM Vol.3 pseudocode copy the selector as it is),
+// so STAR[63:48] carries RPL 3 itself, as Linux writes __USER32_CS there: SS after SYSRET is a
+// valid ring-3 selector (user data | 3) on every CPU, as the IRETQ of a later interrupt from
+// ring 3 requires (SS.RPL must equal the new CPL).
 constexpr u64 star(u16 kernel_cs, u16 sysret_base) {
-  return (u64{sysret_base} << 48) | (u64{kernel_cs} << 32);
+  return (u64{static_cast<u16>(sysret_base | 3)} << 48) | (u64{kernel_cs} << 32);
 }
 
 // RFLAGS bits.
