@@ -1,6 +1,7 @@
 #include "arch/x86/cpu_setup.h"
 
 #include "arch/x86/cpu.h"
+#include "arch/x86/cpu_state.h"
 
 extern "C" const ptb::u64 trap_stub_table[32];
 extern "C" char __entry_text_start[], __entry_text_end[], __entry_rodata_start[],
@@ -104,7 +105,9 @@ void init_syscall(u64 entry, u64 kernel_stack_top) {
   wrmsr(msr::kStar, star(sel::kKernelCode, sel::kUserCode32));
   wrmsr(msr::kLstar, entry);
   wrmsr(msr::kFmask, rflags::kIf | rflags::kTf | rflags::kDf | rflags::kAc | rflags::kNt);
-  wrmsr(msr::kEfer, rdmsr(msr::kEfer) | Efer::kSce);
+  // The whole known value; NXE is as the boot stub chose it from CPUID (boot/entry.asm wrote
+  // boot_efer, so nothing of the firmware's EFER is left to inherit).
+  wrmsr(msr::kEfer, kernel_efer((rdmsr(msr::kEfer) & Efer::kNxe) != 0).raw);
   cpu0.kernel_rsp = kernel_stack_top;
 }
 
