@@ -89,27 +89,26 @@ _start:
     adc edx, 0
     loop .fill_pd
 
+    ; CR0, CR4 and EFER get known values (arch/x86/cpu_state.h), not the firmware's with bits
+    ; OR-ed in: whatever it left set (CR4.LA57 or TSD, CR0.TS or CD, EFER.FFXSR) is cleared.
     ; CR4: PAE, and SSE (OSFXSR, OSXMMEXCPT) for the C++ code that uses doubles.
-    mov eax, cr4
-    or eax, (1 << 5) | (1 << 9) | (1 << 10)
+    mov eax, BOOT_CR4
     mov cr4, eax
     mov eax, early_pml4
     mov cr3, eax
 
-    ; EFER: long mode enable, and no-execute where the CPU has it.
-    mov ecx, 0xc0000080
-    rdmsr
-    or eax, 1 << 8
+    ; EFER: long mode enable, and no-execute where the CPU has it (CPUID.80000001H:EDX[20]).
+    mov ecx, MSR_EFER
+    mov eax, BOOT_EFER
+    xor edx, edx
     test dword [boot_ext_edx], 1 << 20
     jz .no_nx
-    or eax, 1 << 11
+    or eax, EFER_NXE
 .no_nx:
     wrmsr
 
-    ; CR0: paging, write-protect in ring 0, FPU/SSE usable (MP set, EM clear).
-    mov eax, cr0
-    and eax, ~(1 << 2)
-    or eax, (1 << 31) | (1 << 16) | (1 << 1)
+    ; CR0: paging, write-protect in ring 0, FPU/SSE usable (MP set, EM and TS clear), caches on.
+    mov eax, BOOT_CR0
     mov cr0, eax
 
     lgdt [early_gdt_ptr]

@@ -280,21 +280,41 @@ const Option* find(const Option* options, usize count, const Token& t) {
   return nullptr;
 }
 
-// Walks the tokens that can name options (the leading kernel path excluded).
+// Whether a token is wholly wrapped in one pair of double quotes. GRUB hands the kernel its
+// arguments joined by spaces and wraps one that holds a space in double quotes (grub-core's
+// grub_create_loader_cmdline), so `multiboot2 /boot/ptibench.elf 'bench=cr3.* reps=11'` arrives
+// as `"bench=cr3.* reps=11"`: such a token's words are options of their own.
+bool wholly_quoted(const Token& t) {
+  return !t.unterminated_quote && t.len >= 2 && t.text[0] == '"' && t.text[t.len - 1] == '"';
+}
+
+// Walks the tokens that can name options (the leading kernel path excluded), looking inside
+// wholly quoted tokens (one level: the quotes GRUB adds).
 struct Walker {
   const char* line;
   usize len;
   usize pos = 0;
   bool first = true;
+  const char* inner = nullptr;  // the inside of the wholly quoted token being walked
+  usize inner_len = 0, inner_pos = 0;
 
   bool next(Token& t) {
-    while (next_token(line, len, pos, t)) {
-      bool was_first = first;
+    for (;;) {
+      if (inner != nullptr) {
+        if (next_token(inner, inner_len, inner_pos, t)) return true;
+        inner = nullptr;
+      }
+      if (!next_token(line, len, pos, t)) return false;
+      const bool was_first = first;
       first = false;
-      if (was_first && t.text[0] == '/') continue;
-      return true;
+      const bool quoted = wholly_quoted(t);
+      // The kernel path, quoted by GRUB when it holds a space.
+      if (was_first && t.text[quoted ? 1 : 0] == '/') continue;
+      if (!quoted) return true;
+      inner = t.text + 1;
+      inner_len = t.len - 2;
+      inner_pos = 0;
     }
-    return false;
   }
 };
 

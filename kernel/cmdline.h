@@ -5,7 +5,9 @@
 //   multiboot2 /boot/ptibench.elf suite=full reps=51 bench=cr3.*,invpcid.*
 // A first token starting with '/' (the kernel path) is skipped silently. Tokens are separated by
 // spaces, tabs, CR or LF; a token is `key=value` or a bare `key`. A value may be wrapped in double
-// quotes (which may protect spaces); they are stripped.
+// quotes (which may protect spaces); they are stripped. A token wholly wrapped in double quotes,
+// as GRUB passes one argument that holds spaces (`"bench=cr3.* reps=11"`), is read as the
+// options inside it.
 #pragma once
 
 #include "lib/types.h"

@@ -117,13 +117,15 @@ void read_memory_map(const Tag& t, BootInfo& out) {
       continue;
     }
     if (out.memory_count == kMaxMemoryRegions) {
+      // Stop reading, but still check what was kept for overlaps below.
       out.memory_truncated = true;
       note(out, "more memory regions than fit; the rest are ignored", t.type, t.offset);
-      return;
+      break;
     }
     out.memory[out.memory_count++] = r;
   }
-  if (at != t.size) note(out, "memory map ends with a partial entry", t.type, t.offset);
+  if (!out.memory_truncated && at != t.size)
+    note(out, "memory map ends with a partial entry", t.type, t.offset);
 
   // Overlaps are kept (the firmware's word is all there is) but reported, once per tag.
   for (usize i = first_new; i < out.memory_count; ++i) {
@@ -173,6 +175,14 @@ void read_framebuffer(const Tag& t, BootInfo& out) {
   if (u64{fb.pitch} * 8 < u64{fb.width} * fb.bpp) {
     note(out, "framebuffer pitch smaller than width * bpp / 8; framebuffer ignored", t.type,
          t.offset);
+    return;
+  }
+  // pitch * height fits 64 bits (two u32); the end, addr + that, must too: the kernel maps and
+  // bounds-checks [addr, addr + pitch * height). Reaching 2^64 exactly is refused as well, as for
+  // memory regions: the end would read as 0.
+  const u64 bytes = u64{fb.pitch} * fb.height;
+  if (bytes != 0 && fb.addr + bytes <= fb.addr) {
+    note(out, "framebuffer wraps past 2^64; framebuffer ignored", t.type, t.offset);
     return;
   }
   out.has_framebuffer = true;

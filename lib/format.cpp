@@ -122,12 +122,13 @@ bool glob_match(const char* p, usize pn, const char* s) {
   usize star_p = 0;
   bool have_star = false;
   while (*s) {
-    if (pi < pn && (p[pi] == '?' || p[pi] == *s)) {
-      ++pi, ++s;
-    } else if (pi < pn && p[pi] == '*') {
+    // '*' first: in the pattern it is always the wildcard, even against a '*' in the text.
+    if (pi < pn && p[pi] == '*') {
       have_star = true;
       star_p = ++pi;
       star_s = s;
+    } else if (pi < pn && (p[pi] == '?' || p[pi] == *s)) {
+      ++pi, ++s;
     } else if (have_star) {
       pi = star_p;
       s = ++star_s;

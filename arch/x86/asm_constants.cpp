@@ -1,11 +1,13 @@
 // What the kernel's assembly (traps.asm, ring3_entry.asm, boot/entry.asm, bench/entries.asm, bench/user.asm) knows of the
 // C++ side, generated into arch_constants.inc at kernel build time (see arch/x86/asm_constants.h).
 // Compiled to assembly only; never linked. The names are those of the former hand-written
-// layout.inc, plus the TrapFrame offsets from the vector slot and the ENTRY_* schemes.
+// layout.inc, plus the TrapFrame offsets from the vector slot, the ENTRY_* schemes and the boot
+// stub's control-register values.
 #include "arch/x86/asm_constants.h"
 
 #include <stddef.h>
 
+#include "arch/x86/cpu_state.h"
 #include "arch/x86/descriptors.h"
 #include "arch/x86/layout.h"
 #include "arch/x86/pti.h"
@@ -64,6 +66,14 @@ extern "C" void ptb_arch_asm_constants() {
   PTB_ASM_CONSTANT(ENTRY_PTI, static_cast<ptb::u8>(EntryScheme::kPti));
   PTB_ASM_CONSTANT(ENTRY_PCID, static_cast<ptb::u8>(EntryScheme::kPcid));
   PTB_ASM_CONSTANT(ENTRY_PCID_FLUSH, static_cast<ptb::u8>(EntryScheme::kPcidFlush));
+
+  // The boot stub's known CR0/CR4/EFER (arch/x86/cpu_state.h): 32-bit values, loaded whole.
+  static_assert(kKernelCr0.raw <= 0xffff'ffff && kBootCr4.raw <= 0xffff'ffff);
+  PTB_ASM_CONSTANT(BOOT_CR0, kKernelCr0.raw);
+  PTB_ASM_CONSTANT(BOOT_CR4, kBootCr4.raw);
+  PTB_ASM_CONSTANT(BOOT_EFER, boot_efer(false).raw);
+  PTB_ASM_CONSTANT(EFER_NXE, Efer::kNxe);
+  PTB_ASM_CONSTANT(MSR_EFER, msr::kEfer);
 
   PTB_ASM_CONSTANT(VECTOR_SOFT, kVectorSoft);
   PTB_ASM_CONSTANT(VECTOR_RING3_EXIT, kVectorRing3Exit);

@@ -50,7 +50,7 @@ struct CpuInfo {
   u64 tsc_hz_leaf15 = 0;
   u64 base_hz_leaf16 = 0;
 
-  bool has(Feature f) const { return (features >> static_cast<u32>(f)) & 1; }
+  constexpr bool has(Feature f) const { return (features >> static_cast<u32>(f)) & 1; }
 };
 
 CpuInfo decode_cpu(CpuidFn cpuid);

@@ -1,6 +1,8 @@
 #include "arch/x86/cpu_setup.h"
 
 #include "arch/x86/cpu.h"
+#include "arch/x86/cpu_state.h"
+#include "arch/x86/fault_fixup.h"
 
 extern "C" const ptb::u64 trap_stub_table[32];
 extern "C" char __entry_text_start[], __entry_text_end[], __entry_rodata_start[],
@@ -21,6 +23,7 @@ ENTRY_DATA alignas(64) PerCpu cpu0;
 ENTRY_DATA alignas(16) u8 entry_stack[kEntryStackSize];
 ENTRY_DATA alignas(16) u8 ist_stacks[3][kIstStackSize];
 
+FaultFixup msr_fixup;
 TrapHook trap_hook = nullptr;
 FatalTrapHandler fatal_handler = nullptr;
 
@@ -104,8 +107,51 @@ void init_syscall(u64 entry, u64 kernel_stack_top) {
   wrmsr(msr::kStar, star(sel::kKernelCode, sel::kUserCode32));
   wrmsr(msr::kLstar, entry);
   wrmsr(msr::kFmask, rflags::kIf | rflags::kTf | rflags::kDf | rflags::kAc | rflags::kNt);
-  wrmsr(msr::kEfer, rdmsr(msr::kEfer) | Efer::kSce);
+  // The whole known value; NXE is as the boot stub chose it from CPUID (boot/entry.asm wrote
+  // boot_efer, so nothing of the firmware's EFER is left to inherit).
+  wrmsr(msr::kEfer, kernel_efer((rdmsr(msr::kEfer) & Efer::kNxe) != 0).raw);
   cpu0.kernel_rsp = kernel_stack_top;
+}
+
+// One instruction that may raise #GP, between the labels msr_fixup names: a fault there resumes
+// at label 2 (trap_dispatch). The operands: a scratch register and the two fixup addresses.
+#define PTB_GP_FIXUP(insn)     \
+  "leaq 1f(%%rip), %[tmp]\n\t" \
+  "movq %[tmp], %[fault]\n\t"  \
+  "leaq 2f(%%rip), %[tmp]\n\t" \
+  "movq %[tmp], %[resume]\n1:\t" insn "\n2:"
+#define PTB_GP_FIXUP_OUTPUTS(tmp) \
+  [tmp] "=&r"(tmp), [fault] "=m"(msr_fixup.fault_rip), [resume] "=m"(msr_fixup.resume_rip)
+
+namespace {
+// After the instruction: whether it faulted; the expectation is withdrawn either way.
+bool gp_fixed_up() {
+  msr_fixup.fault_rip = 0;
+  const bool faulted = msr_fixup.faulted;
+  msr_fixup.faulted = false;
+  return faulted;
+}
+}  // namespace
+
+// "memory": the trap handler writes msr_fixup behind the compiler's back.
+MsrRead rdmsr_safe(u32 msr) {
+  u32 lo, hi;
+  u64 tmp;
+  asm volatile(PTB_GP_FIXUP("rdmsr")
+               : "=a"(lo), "=d"(hi), PTB_GP_FIXUP_OUTPUTS(tmp)
+               : "c"(msr)
+               : "memory");
+  if (gp_fixed_up()) return {false, 0};
+  return {true, (u64{hi} << 32) | lo};
+}
+
+bool wrmsr_safe(u32 msr, u64 value) {
+  u64 tmp;
+  asm volatile(PTB_GP_FIXUP("wrmsr")
+               : PTB_GP_FIXUP_OUTPUTS(tmp)
+               : "c"(msr), "a"(static_cast<u32>(value)), "d"(static_cast<u32>(value >> 32))
+               : "memory");
+  return !gp_fixed_up();
 }
 
 void set_syscall_entry(u64 entry) { wrmsr(msr::kLstar, entry); }
@@ -117,6 +163,7 @@ void set_fatal_trap_handler(FatalTrapHandler handler) { fatal_handler = handler;
 
 extern "C" void trap_dispatch(ptb::x86::TrapFrame* frame) {
   using namespace ptb::x86;
+  if (msr_fixup.apply(*frame)) return;
   if (trap_hook != nullptr && trap_hook(*frame)) return;
   if (fatal_handler != nullptr) fatal_handler(*frame);
   for (;;) hlt();

@@ -30,6 +30,15 @@ Range entry_data();    // per-CPU area, entry and IST stacks
 void init_syscall(u64 entry, u64 kernel_stack_top);
 void set_syscall_entry(u64 entry);
 
+// MSR access that survives an MSR the CPU does not have (or a value it refuses): the #GP is
+// caught (arch/x86/fault_fixup.h) and reported as ok = false instead of ending the run.
+struct [[nodiscard]] MsrRead {
+  bool ok;
+  u64 value;  // 0 when !ok
+};
+[[nodiscard]] MsrRead rdmsr_safe(u32 msr);
+[[nodiscard]] bool wrmsr_safe(u32 msr, u64 value);
+
 // An expected trap: a benchmark or self-test that provokes an exception registers a hook; when it
 // returns true the stub resumes with the (possibly edited) frame. Anything else is fatal.
 using TrapHook = bool (*)(TrapFrame& frame);

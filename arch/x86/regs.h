@@ -11,16 +11,18 @@ constexpr u64 bit(unsigned n) { return u64{1} << n; }
 
 // SDM Vol.3 2.5: CR0.
 struct Cr0 {
-  static constexpr u64 kPe = bit(0), kMp = bit(1), kEm = bit(2), kTs = bit(3), kNe = bit(5),
-                       kWp = bit(16), kPg = bit(31);
+  static constexpr u64 kPe = bit(0), kMp = bit(1), kEm = bit(2), kTs = bit(3), kEt = bit(4),
+                       kNe = bit(5), kWp = bit(16), kAm = bit(18), kNw = bit(29), kCd = bit(30),
+                       kPg = bit(31);
   u64 raw = 0;
 };
 
 // SDM Vol.3 2.5: CR4.
 struct Cr4 {
-  static constexpr u64 kPae = bit(5), kPge = bit(7), kOsfxsr = bit(9), kOsxmmexcpt = bit(10),
-                       kLa57 = bit(12), kFsgsbase = bit(16), kPcide = bit(17), kSmep = bit(20),
-                       kSmap = bit(21);
+  static constexpr u64 kVme = bit(0), kPvi = bit(1), kTsd = bit(2), kDe = bit(3), kPse = bit(4),
+                       kPae = bit(5), kMce = bit(6), kPge = bit(7), kOsfxsr = bit(9),
+                       kOsxmmexcpt = bit(10), kUmip = bit(11), kLa57 = bit(12), kFsgsbase = bit(16),
+                       kPcide = bit(17), kOsxsave = bit(18), kSmep = bit(20), kSmap = bit(21);
   u64 raw = 0;
   constexpr bool has(u64 b) const { return (raw & b) != 0; }
   constexpr Cr4 with(u64 b, bool on) const { return Cr4{on ? raw | b : raw & ~b}; }
@@ -92,10 +94,15 @@ struct Efer {
   u64 raw = 0;
 };
 
-// SDM Vol.3 5.8.8: SYSCALL loads CS from STAR[47:32] (SS = that + 8); 64-bit SYSRET loads
-// CS from STAR[63:48] + 16 and SS from STAR[63:48] + 8, both with RPL 3.
+// SDM Vol.3 5.8.8, Vol.2 SYSCALL/SYSRET: SYSCALL loads CS from STAR[47:32] (RPL cleared) and
+// SS from STAR[47:32] + 8; 64-bit SYSRET loads CS from STAR[63:48] + 16 with RPL 3 and SS from
+// STAR[63:48] + 8. Whether SYSRET also forces SS.RPL to 3 is where the manuals differ (current
+// SDM editions OR in 3, older ones and AMD's APM Vol.3 pseudocode copy the selector as it is),
+// so STAR[63:48] carries RPL 3 itself, as Linux writes __USER32_CS there: SS after SYSRET is a
+// valid ring-3 selector (user data | 3) on every CPU, as the IRETQ of a later interrupt from
+// ring 3 requires (SS.RPL must equal the new CPL).
 constexpr u64 star(u16 kernel_cs, u16 sysret_base) {
-  return (u64{sysret_base} << 48) | (u64{kernel_cs} << 32);
+  return (u64{static_cast<u16>(sysret_base | 3)} << 48) | (u64{kernel_cs} << 32);
 }
 
 // RFLAGS bits.

@@ -16,6 +16,7 @@
 #include <string>
 #include <vector>
 
+#include "arch/x86/cpu_state.h"
 #include "arch/x86/descriptors.h"
 #include "arch/x86/layout.h"
 #include "arch/x86/pti.h"
@@ -184,6 +185,11 @@ TEST(Layout, GeneratedIncMatchesCpp) {
       {"ENTRY_PTI", static_cast<u64>(EntryScheme::kPti)},
       {"ENTRY_PCID", static_cast<u64>(EntryScheme::kPcid)},
       {"ENTRY_PCID_FLUSH", static_cast<u64>(EntryScheme::kPcidFlush)},
+      {"BOOT_CR0", kKernelCr0.raw},
+      {"BOOT_CR4", kBootCr4.raw},
+      {"BOOT_EFER", boot_efer(false).raw},
+      {"EFER_NXE", Efer::kNxe},
+      {"MSR_EFER", msr::kEfer},
       {"VECTOR_SOFT", kVectorSoft},
       {"VECTOR_RING3_EXIT", kVectorRing3Exit},
       {"PF_INSN_LEN", kPfInsnLen},

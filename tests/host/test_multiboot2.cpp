@@ -507,6 +507,23 @@ TEST(Multiboot2, MoreRegionsThanFitAreTruncatedAndFlagged) {
   EXPECT_STREQ(p->cmdline, "after the map");  // the walk goes on after a full map
 }
 
+// Found by fuzzing: truncation returned before the overlap check, so a map that was both too
+// long and overlapping said nothing about the overlap.
+TEST(Multiboot2, TruncatedMapIsStillCheckedForOverlaps) {
+  std::vector<Builder::Entry> entries;
+  for (u64 i = 0; i < kMaxMemoryRegions + 1; ++i) entries.push_back({i * 0x1000, 0x1000, 1});
+  entries[1] = entries[0];
+  Builder b;
+  b.mmap(entries);
+  Parsed p(b.finish());
+  ASSERT_TRUE(p.ok);
+  EXPECT_EQ(p->memory_count, kMaxMemoryRegions);
+  EXPECT_TRUE(p->memory_truncated);
+  EXPECT_TRUE(p->memory_overlaps);
+  EXPECT_TRUE(has_problem(*p, "memory regions overlap"));
+  EXPECT_FALSE(has_problem(*p, "partial entry"));  // the unread rest is not a partial entry
+}
+
 TEST(Multiboot2, ZeroLengthRegionsAreSkipped) {
   Builder b;
   b.mmap({{0, 0x1000, 1}, {0x5000, 0, 1}, {0x6000, 0, 2}, {0x10000, 0x1000, 1}});
@@ -545,6 +562,40 @@ TEST(Multiboot2, RegionWrappingPast64BitsIsSkipped) {
   ASSERT_EQ(p->memory_count, 1u);
   EXPECT_EQ(p->memory[0].base, 0x1000u);
   EXPECT_TRUE(has_problem(*p, "wraps past 2^64"));
+}
+
+// Found by fuzzing, the 56 bytes as the fuzzer wrote them: an RGB framebuffer at
+// 0xffff'ffff'ffff'f000, pitch 4096, 1024 x 2 pixels of 32 bpp, so it would end 4 KiB past 2^64
+// (a bounds check `addr + pitch * height <= limit` then passes).
+TEST(Multiboot2, FramebufferWrappingPast64BitsIsRejected) {
+  const u8 reproducer[56] = {
+      0x38, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,  // total_size 56, reserved
+      0x08, 0x00, 0x00, 0x00, 0x26, 0x00, 0x00, 0x00,  // framebuffer tag, size 38
+      0x00, 0xf0, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,  // addr
+      0x00, 0x10, 0x00, 0x00, 0x00, 0x04, 0x00, 0x00,  // pitch 4096, width 1024
+      0x02, 0x00, 0x00, 0x00, 0x20, 0x01, 0x00, 0x00,  // height 2, bpp 32, RGB, reserved
+      0x10, 0x08, 0x08, 0x08, 0x00, 0x08, 0xee, 0xee,  // colour info, padding
+      0x00, 0x00, 0x00, 0x00, 0x08, 0x00, 0x00, 0x00,  // end tag
+  };
+  Parsed p(std::vector<u8>(reproducer, reproducer + sizeof reproducer));
+  ASSERT_TRUE(p.ok);
+  EXPECT_FALSE(p->has_framebuffer);
+  EXPECT_TRUE(has_problem(*p, "framebuffer wraps past 2^64"));
+  EXPECT_EQ(p->problem_count, 1u) << problems_of(*p);
+}
+
+TEST(Multiboot2, FramebufferEndingJustBelow64BitsIsKept) {
+  Builder b;
+  b.framebuffer(0xffff'ffff'ffff'e000, 4096, 1024, 1, 32, kFramebufferRgb);
+  Parsed p(b.finish());
+  ASSERT_TRUE(p.ok);
+  EXPECT_TRUE(p->has_framebuffer);
+  EXPECT_EQ(p->problem_count, 0u) << problems_of(*p);
+  // One more row reaches 2^64 exactly: refused, as for memory regions.
+  Builder c;
+  c.framebuffer(0xffff'ffff'ffff'e000, 4096, 1024, 2, 32, kFramebufferRgb);
+  Parsed q(c.finish());
+  EXPECT_FALSE(q->has_framebuffer);
 }
 
 TEST(Multiboot2, ModuleWithStartAfterEndIsIgnored) {

@@ -217,24 +217,47 @@ TEST(Rflags, BitPositions) {
   EXPECT_EQ(rflags::kId, u64{1} << 21);
 }
 
-TEST(Star, FieldsAreBits47To32And63To48) {
-  EXPECT_EQ(star(0x1234, 0xabcd), 0xabcd'1234'0000'0000u);
+TEST(Star, FieldsAreBits47To32And63To48AndTheSysretBaseHasRpl3) {
+  EXPECT_EQ(star(0x1234, 0xabcc), 0xabcf'1234'0000'0000u);
+  EXPECT_EQ(star(0x1234, 0xabcf), 0xabcf'1234'0000'0000u);  // already RPL 3: unchanged
   EXPECT_EQ(star(0, 0) & 0xffff'ffff, 0u);  // SYSCALL EIP (legacy) stays 0: LSTAR is used
 }
 
-// SDM Vol.3 5.8.8 / SDM Vol.2 SYSCALL, SYSRET: SYSCALL: CS = STAR[47:32], SS = STAR[47:32] + 8.
-// SYSRET with REX.W: CS = STAR[63:48] + 16, SS = STAR[63:48] + 8, both with RPL forced to 3.
-// SYSRET without REX.W (to compatibility mode): CS = STAR[63:48].
-TEST(Star, SyscallAndSysretLoadTheGdtSelectors) {
-  const u64 s = star(sel::kKernelCode, sel::kUserCode32 | sel::kRpl3);
-  const u16 syscall_base = static_cast<u16>(s >> 32);
-  const u16 sysret_base = static_cast<u16>(s >> 48);
-  EXPECT_EQ(syscall_base, sel::kKernelCode);
-  EXPECT_EQ(static_cast<u16>(syscall_base + 8), sel::kKernelData);
-  EXPECT_EQ(static_cast<u16>((sysret_base + 16) | 3), sel::kUserCode | sel::kRpl3);
-  EXPECT_EQ(static_cast<u16>((sysret_base + 8) | 3), sel::kUserData | sel::kRpl3);
-  EXPECT_EQ(static_cast<u16>(sysret_base & ~3), sel::kUserCode32);
-  EXPECT_EQ(s, 0x001b'0008'0000'0000u);
+// What SYSCALL and 64-bit SYSRET load from STAR, written from the instruction pages (SDM Vol.2
+// SYSCALL, SYSRET; AMD APM Vol.3 SYSRET). Whether SYSRET forces SS.RPL to 3 differs between
+// manuals and editions: both readings are modelled.
+struct Loaded {
+  u16 cs, ss;
+};
+Loaded syscall_loads(u64 star_value) {
+  const u16 base = static_cast<u16>(star_value >> 32);
+  return {static_cast<u16>(base & 0xfffc), static_cast<u16>(base + 8)};
+}
+Loaded sysret64_loads(u64 star_value, bool forces_ss_rpl3) {
+  const u16 base = static_cast<u16>(star_value >> 48);
+  const u16 ss = static_cast<u16>(base + 8);
+  return {static_cast<u16>((base + 16) | 3), forces_ss_rpl3 ? static_cast<u16>(ss | 3) : ss};
+}
+
+TEST(Star, SysretLeavesValidRing3SelectorsWhicheverManualTheCpuFollows) {
+  const u64 v = star(sel::kKernelCode, sel::kUserCode32);  // as init_syscall writes it
+  for (bool forces : {true, false}) {
+    SCOPED_TRACE(forces);
+    const Loaded l = sysret64_loads(v, forces);
+    EXPECT_EQ(l.cs, 0x2bu);  // GDT index 5 (64-bit user code), RPL 3
+    EXPECT_EQ(l.ss, 0x23u);  // GDT index 4 (user data), RPL 3
+    EXPECT_EQ(l.cs, sel::kUserCode | sel::kRpl3);
+    EXPECT_EQ(l.ss, sel::kUserData | sel::kRpl3);
+  }
+}
+
+TEST(Star, SyscallLoadsTheKernelSelectorsAndTheLegacyTargetIsUnused) {
+  const u64 v = star(sel::kKernelCode, sel::kUserCode32);  // as init_syscall writes it
+  const Loaded l = syscall_loads(v);
+  EXPECT_EQ(l.cs, 0x08u);
+  EXPECT_EQ(l.ss, 0x10u);
+  EXPECT_EQ(v & 0xffff'ffff, 0u);  // STAR[31:0]: the 32-bit SYSCALL target, never used
+  EXPECT_EQ(v, 0x001b'0008'0000'0000u);
 }
 
 }  // namespace

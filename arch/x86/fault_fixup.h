@@ -1,0 +1,31 @@
+// Exception fixup for instructions that may fault by design (an MSR the CPU may lack): the
+// caller names the one instruction that may raise #GP and where to resume, trap_dispatch asks
+// here first, as Linux's exception table does for rdmsr_safe. Pure: host-tested on fake frames.
+#pragma once
+
+#include "arch/x86/layout.h"
+#include "lib/types.h"
+
+namespace ptb::x86 {
+
+inline constexpr u64 kVectorGp = 13;  // SDM Vol.3 6.15: #GP, with an error code
+
+// One pending expectation (one CPU, interrupts off: at most one such instruction runs at a time).
+struct FaultFixup {
+  u64 fault_rip = 0;  // 0: nothing expected
+  u64 resume_rip = 0;
+  bool faulted = false;
+
+  // A #GP raised in ring 0 at exactly fault_rip resumes at resume_rip, and is recorded. Anything
+  // else is not ours (false: the frame is untouched). One fault per expectation.
+  constexpr bool apply(TrapFrame& f) {
+    if (fault_rip == 0 || f.vector != kVectorGp || (f.cs & 3) != 0 || f.rip != fault_rip)
+      return false;
+    f.rip = resume_rip;
+    fault_rip = 0;
+    faulted = true;
+    return true;
+  }
+};
+
+}  // namespace ptb::x86
