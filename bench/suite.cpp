@@ -202,7 +202,7 @@ void print_environment(SuiteContext& ctx) {
   j.boolean("pm_timer", ctx.acpi.pm_timer.present).boolean("hpet", ctx.acpi.hpet.present);
   j.num("madt_cpus", ctx.acpi.madt.cpu_count);
   j.num("problems", ctx.acpi.problem_count + ctx.acpi.problems_dropped).end_object();
-  j.str("timer", "lfence;rdtsc;lfence").num("memory_bytes", memory::usable_bytes());
+  j.str("timer", "lfence;rdtsc;lfence").str("lfence_serialising", x86::lfence_name(ctx.lfence)).num("memory_bytes", memory::usable_bytes());
   j.str("cmdline", ctx.cmdline ? ctx.cmdline : "", ctx.cmdline ? ctx.cmdline_len : 0);
   j.str("boot", ctx.boot).str("suite", suite_name(bench::options().suite_kind()));
   Params p = effective_params();

@@ -3,6 +3,7 @@
 #pragma once
 
 #include "arch/x86/cpu_features.h"
+#include "arch/x86/cpu_state.h"
 #include "kernel/acpi.h"
 #include "kernel/calibration.h"
 #include "lib/types.h"
@@ -16,6 +17,7 @@ struct SuiteContext {
   usize cmdline_len;
   const acpi::Tables& acpi;
   calibration::Verdict tsc;  // the TSC rate, its source and the cross-check (kernel/clock.h)
+  x86::Lfence lfence;        // whether LFENCE is known to be dispatch-serialising
   bool bare_metal = true;
 };
 

@@ -18,25 +18,31 @@ void reg(TextBuf& t, const char* name, u64 v) {
 }
 
 // A machine check: IA32_MCG_STATUS and every bank whose IA32_MCi_STATUS is valid (SDM Vol.3
-// 17.3), when CPUID says the machine-check architecture is there (CPUID.01H:EDX[14]).
+// 17.3), when CPUID says the machine-check architecture is there (CPUID.01H:EDX[14]); every MSR
+// through the #GP-safe accessor, so a missing one reads as 0 instead of faulting again.
+u64 msr_or_zero(u32 msr) {
+  const x86::MsrRead r = x86::rdmsr_safe(msr);
+  return r.ok ? r.value : 0;
+}
+
 void report_machine_check() {
   if (!(x86::cpuid(1).edx & (1u << 14))) {
     console::line("  machine check: the CPU reports no machine-check architecture (no banks to read)");
     return;
   }
-  const u64 cap = x86::rdmsr(0x179), status = x86::rdmsr(0x17a);
+  const u64 cap = msr_or_zero(0x179), status = msr_or_zero(0x17a);
   Text<160> t;
   t.put("  machine check: MCG_CAP=").put_hex(cap).put(" MCG_STATUS=").put_hex(status);
   t.put((status & 4) ? " (MCIP" : " (no MCIP").put((status & 1) ? ", restartable)" : ")");
   console::line(t);
   const u32 banks = static_cast<u32>(cap & 0xff);
   for (u32 i = 0; i < banks && i < 32; ++i) {
-    const u64 bank = x86::rdmsr(0x401 + 4 * i);
+    const u64 bank = msr_or_zero(0x401 + 4 * i);
     if (!(bank >> 63)) continue;  // VAL
     t.clear();
     t.put("    bank ").put_u64(i).put(": MC").put_u64(i).put("_STATUS=").put_hex(bank);
     if (bank >> 61 & 1) t.put(" UC");
-    if (bank >> 58 & 1) t.put(" ADDR=").put_hex(x86::rdmsr(0x402 + 4 * i));
+    if (bank >> 58 & 1) t.put(" ADDR=").put_hex(msr_or_zero(0x402 + 4 * i));
     console::line(t);
   }
 }

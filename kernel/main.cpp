@@ -2,6 +2,7 @@
 #include "arch/x86/cpu.h"
 #include "arch/x86/cpu_features.h"
 #include "arch/x86/cpu_setup.h"
+#include "arch/x86/cpu_state.h"
 #include "arch/x86/regs.h"
 #include "bench/options.h"
 #include "bench/suite.h"
@@ -96,21 +97,23 @@ void report_boot_problems(const mb2::BootInfo& info) {
   }
 }
 
-// Control-register features the benchmarks rely on, switched on where the CPU has them.
-void enable_cpu_features(const x86::CpuInfo& cpu) {
-  x86::Cr4 cr4 = x86::read_cr4();
-  cr4 = cr4.with(x86::Cr4::kPge, cpu.has(x86::Feature::kPge));
-  cr4 = cr4.with(x86::Cr4::kSmep, cpu.has(x86::Feature::kSmep));
-  cr4 = cr4.with(x86::Cr4::kSmap, cpu.has(x86::Feature::kSmap));
-  x86::write_cr4(cr4);
-  // AMD: make LFENCE dispatch-serialising so that lfence;rdtsc;lfence orders the TSC reads, as
-  // Linux does (families 10h-17h; from Zen 2 the bit is fixed to 1). Not under a hypervisor,
-  // where the MSR may be absent.
-  if (cpu.vendor_kind == x86::Vendor::kAmd && cpu.family >= 0x10 && cpu.family <= 0x17 &&
-      !cpu.has(x86::Feature::kHypervisor)) {
-    u64 v = x86::rdmsr(x86::msr::kAmdDeCfg);
-    if (!(v & 2)) x86::wrmsr(x86::msr::kAmdDeCfg, v | 2);
+// CR0 and CR4 as the kernel runs them, written whole (arch/x86/cpu_state.h), and LFENCE made
+// dispatch-serialising where the CPU needs telling. Returns how LFENCE is known to order.
+x86::Lfence enable_cpu_features(const x86::CpuInfo& cpu) {
+  x86::write_cr0(x86::kKernelCr0.raw);
+  x86::write_cr4(x86::kernel_cr4(cpu));
+  // AMD and Hygon: DE_CFG[1], as Linux does; through the #GP-safe accessors, since a hypervisor
+  // may not have the MSR.
+  const bool amd_like = cpu.vendor_kind == x86::Vendor::kAmd || str_eq(cpu.vendor, "HygonGenuine");
+  const bool always = amd_like && cpu.max_ext_leaf >= 0x8000'0021 &&
+                      (x86::cpuid(0x8000'0021).eax & (1u << 2)) != 0;
+  x86::MsrRead de_cfg{};
+  if (!always && x86::sets_de_cfg(amd_like, cpu.family)) {
+    de_cfg = x86::rdmsr_safe(x86::msr::kAmdDeCfg);
+    if (de_cfg.ok && !(de_cfg.value & 2) && x86::wrmsr_safe(x86::msr::kAmdDeCfg, de_cfg.value | 2))
+      de_cfg = x86::rdmsr_safe(x86::msr::kAmdDeCfg);
   }
+  return x86::lfence_ordering(cpu.vendor_kind, amd_like, always, de_cfg.ok, de_cfg.value);
 }
 
 }  // namespace
@@ -166,14 +169,14 @@ extern "C" [[noreturn]] void kmain(ptb::u32 magic, ptb::u64 info_addr) {
   u64 fb_end = boot_info.has_framebuffer ? fb.addr + u64{fb.pitch} * fb.height : 0;
   memory::init_paging(fb_end, cpu.has(x86::Feature::kNx));
   if (!screen_reachable_early(boot_info)) attach_screen(boot_info);
-  enable_cpu_features(cpu);
+  const x86::Lfence lfence = enable_cpu_features(cpu);
   run::set_phase("acpi");
   read_acpi(boot_info);
   run::set_phase("clock");
   const calibration::Verdict tsc = clock::calibrate_tsc(cpu, acpi_tables, options().tsc_hz);
 
   bench::SuiteContext ctx{cpu,         boot_info.efi ? "uefi" : "bios", boot_info.cmdline,
-                          boot_info.cmdline_len, acpi_tables, tsc};
+                          boot_info.cmdline_len, acpi_tables, tsc, lfence};
   bench::print_environment(ctx);
   bench::run_suite(ctx);
   run::finish();

@@ -18,6 +18,8 @@ constexpr FeatureInfo kFeatureInfo[] = {
     {"syscall", "CPUID.80000001H:EDX[11]"},
     {"tsc", "CPUID.01H:EDX[4]"},
     {"fsgsbase", "CPUID.07H:EBX[0]"},
+    {"mce", "CPUID.01H:EDX[7]"},
+    {"mca", "CPUID.01H:EDX[14]"},
 };
 static_assert(sizeof(kFeatureInfo) / sizeof(kFeatureInfo[0]) == static_cast<u32>(Feature::kCount));
 
@@ -71,6 +73,8 @@ CpuInfo decode_cpu(CpuidFn cpuid) {
     set(c, Feature::kHypervisor, bit(l1.ecx, 31));
     set(c, Feature::kPge, bit(l1.edx, 13));
     set(c, Feature::kTsc, bit(l1.edx, 4));
+    set(c, Feature::kMce, bit(l1.edx, 7));
+    set(c, Feature::kMca, bit(l1.edx, 14));
   }
   if (c.max_leaf >= 7) {
     CpuidResult l7 = cpuid(7, 0);

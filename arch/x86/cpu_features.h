@@ -21,6 +21,8 @@ enum class Feature : u32 {
   kSyscall,       // CPUID.80000001H:EDX[11]
   kTsc,           // CPUID.01H:EDX[4]
   kFsgsbase,      // CPUID.07H:EBX[0]
+  kMce,           // CPUID.01H:EDX[7]: machine-check exception (CR4.MCE)
+  kMca,           // CPUID.01H:EDX[14]: machine-check architecture (the MCG and MCi MSRs)
   kCount
 };
 

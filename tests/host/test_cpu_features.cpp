@@ -491,6 +491,8 @@ TEST(FeatureInfo, NamesAndCpuidBitsMatchTheSdm) {
       {Feature::kSyscall, "syscall", "CPUID.80000001H:EDX[11]"},
       {Feature::kTsc, "tsc", "CPUID.01H:EDX[4]"},
       {Feature::kFsgsbase, "fsgsbase", "CPUID.07H:EBX[0]"},
+      {Feature::kMce, "mce", "CPUID.01H:EDX[7]"},
+      {Feature::kMca, "mca", "CPUID.01H:EDX[14]"},
   };
   ASSERT_EQ(std::size(want), static_cast<usize>(Feature::kCount));
   for (const Want& w : want) {
