@@ -160,6 +160,7 @@ void print_environment(SuiteContext& ctx) {
   }
   t.put("); memory: ").put_u64(memory::usable_bytes() >> 20);
   t.put(" MiB usable; boot: ").put(ctx.boot).put("; screen: ").put(console::screen_kind());
+  if (str_eq(console::screen_kind(), "framebuffer")) t.put(" (").put(memory::framebuffer_memory_type()).put(')');
   console::line(t);
   if (tsc.disagree) {
     t.clear();
@@ -204,7 +205,9 @@ void print_environment(SuiteContext& ctx) {
   j.num("problems", ctx.acpi.problem_count + ctx.acpi.problems_dropped).end_object();
   j.str("timer", "lfence;rdtsc;lfence").str("lfence_serialising", x86::lfence_name(ctx.lfence)).num("memory_bytes", memory::usable_bytes());
   j.str("cmdline", ctx.cmdline ? ctx.cmdline : "", ctx.cmdline ? ctx.cmdline_len : 0);
-  j.str("boot", ctx.boot).str("suite", suite_name(bench::options().suite_kind()));
+  j.str("boot", ctx.boot).str("screen", console::screen_kind());
+  j.str("framebuffer_memory", memory::framebuffer_memory_type());
+  j.str("suite", suite_name(bench::options().suite_kind()));
   Params p = effective_params();
   j.begin_object("params").num("reps", p.reps).num("unroll", p.unroll).num("iters", p.iters);
   j.num("warmup", p.warmup).end_object();

@@ -166,8 +166,9 @@ extern "C" [[noreturn]] void kmain(ptb::u32 magic, ptb::u64 info_addr) {
   if (boot_info.memory_count == 0) run::fail("the boot loader gave no memory map");
   memory::init_frames(boot_info, info_addr, boot_info.total_size);
   const mb2::Framebuffer& fb = boot_info.framebuffer;
-  u64 fb_end = boot_info.has_framebuffer ? fb.addr + u64{fb.pitch} * fb.height : 0;
-  memory::init_paging(fb_end, cpu.has(x86::Feature::kNx));
+  const bool rgb = boot_info.has_framebuffer && fb.type == mb2::kFramebufferRgb;
+  memory::init_paging(rgb ? fb.addr : 0, rgb ? fb.addr + u64{fb.pitch} * fb.height : 0,
+                      cpu.has(x86::Feature::kNx), cpu.has(x86::Feature::kPat));
   if (!screen_reachable_early(boot_info)) attach_screen(boot_info);
   const x86::Lfence lfence = enable_cpu_features(cpu);
   run::set_phase("acpi");

@@ -1,6 +1,7 @@
 #include "kernel/memory.h"
 
 #include "arch/x86/cpu.h"
+#include "arch/x86/cpu_setup.h"
 #include "kernel/console.h"
 #include "kernel/run.h"
 
@@ -66,7 +67,16 @@ u64 alloc_zeroed(u64 limit) {
   return f;
 }
 
-void init_paging(u64 map_to, bool has_nx) {
+namespace {
+const char* fb_type = "none";
+// IA32_PAT at reset (SDM Vol.3 12.12.4, Table 12-12): WB, WT, UC-, UC, WB, WT, UC-, UC. Entry 1
+// (PWT alone) becomes WC (01h); nothing maps with PWT alone before it.
+constexpr u64 kPatWithWc = 0x0007'0406'0007'0106;
+}  // namespace
+
+const char* framebuffer_memory_type() { return fb_type; }
+
+void init_paging(u64 fb_start, u64 fb_end, bool has_nx, bool pat) {
   nx = has_nx ? Pte::kNoExecute : 0;
   tables = x86::PageTable(table_arena(), addr(reinterpret_cast<char*>(pml4_pair[0])));
   x86::PageTable& pt = tables;
@@ -90,13 +100,23 @@ void init_paging(u64 map_to, bool has_nx) {
        "JIT area");
   pt.unmap_4k(addr(kernel_stack_guard));
 
-  // Everything else up to the top of RAM (at least 4 GiB, where firmware and devices live).
+  // Everything else up to the top of RAM (at least 4 GiB, where firmware and devices live), but
+  // the framebuffer, which gets its own pages below.
   u64 top = the_frames.ram_top();
   if (top < kLowTableLimit) top = kLowTableLimit;
-  if (map_to > top) top = map_to;
   top = (top + (u64{1} << 30) - 1) & ~((u64{1} << 30) - 1);
   u64 start = (addr(__kernel_end) + x86::kPage - 1) & ~(x86::kPage - 1);
-  must(pt.map_range(start, start, top - start, rw | nx, true), "physical memory");
+  const u64 fb_lo = fb_start & ~(x86::kPage - 1), fb_hi = (fb_end + x86::kPage - 1) & ~(x86::kPage - 1);
+  const bool fb = fb_end > fb_start && fb_lo >= start;
+  const u64 hole_lo = fb && fb_lo < top ? fb_lo : top, hole_hi = fb && fb_lo < top ? (fb_hi < top ? fb_hi : top) : top;
+  must(pt.map_range(start, start, hole_lo - start, rw | nx, true), "physical memory");
+  if (hole_hi < top) must(pt.map_range(hole_hi, hole_hi, top - hole_hi, rw | nx, true), "physical memory");
+  if (fb) {
+    const bool wc = pat && x86::wrmsr_safe(x86::msr::kPat, kPatWithWc);
+    fb_type = wc ? "write-combining" : "uncached";
+    const u64 type = wc ? Pte::kWriteThrough : Pte::kCacheDisable | Pte::kWriteThrough;
+    must(pt.map_range(fb_lo, fb_lo, fb_hi - fb_lo, rw | nx | type, false), "framebuffer");
+  }
 
   x86::write_cr3(kernel_cr3());
 }

@@ -20,6 +20,7 @@ constexpr FeatureInfo kFeatureInfo[] = {
     {"fsgsbase", "CPUID.07H:EBX[0]"},
     {"mce", "CPUID.01H:EDX[7]"},
     {"mca", "CPUID.01H:EDX[14]"},
+    {"pat", "CPUID.01H:EDX[16]"},
 };
 static_assert(sizeof(kFeatureInfo) / sizeof(kFeatureInfo[0]) == static_cast<u32>(Feature::kCount));
 
@@ -75,6 +76,7 @@ CpuInfo decode_cpu(CpuidFn cpuid) {
     set(c, Feature::kTsc, bit(l1.edx, 4));
     set(c, Feature::kMce, bit(l1.edx, 7));
     set(c, Feature::kMca, bit(l1.edx, 14));
+    set(c, Feature::kPat, bit(l1.edx, 16));
   }
   if (c.max_leaf >= 7) {
     CpuidResult l7 = cpuid(7, 0);

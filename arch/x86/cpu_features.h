@@ -23,6 +23,7 @@ enum class Feature : u32 {
   kFsgsbase,      // CPUID.07H:EBX[0]
   kMce,           // CPUID.01H:EDX[7]: machine-check exception (CR4.MCE)
   kMca,           // CPUID.01H:EDX[14]: machine-check architecture (the MCG and MCi MSRs)
+  kPat,           // CPUID.01H:EDX[16]: page attribute table (IA32_PAT)
   kCount
 };
 

@@ -84,6 +84,7 @@ inline constexpr u32 kStar = 0xc000'0081;
 inline constexpr u32 kLstar = 0xc000'0082;
 inline constexpr u32 kFmask = 0xc000'0084;
 inline constexpr u32 kFsBase = 0xc000'0100;
+inline constexpr u32 kPat = 0x277;  // SDM Vol.3 12.12.2
 inline constexpr u32 kGsBase = 0xc000'0101;
 inline constexpr u32 kKernelGsBase = 0xc000'0102;
 inline constexpr u32 kAmdDeCfg = 0xc001'1029;  // AMD: bit 1 makes LFENCE dispatch-serialising

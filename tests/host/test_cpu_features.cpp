@@ -493,6 +493,7 @@ TEST(FeatureInfo, NamesAndCpuidBitsMatchTheSdm) {
       {Feature::kFsgsbase, "fsgsbase", "CPUID.07H:EBX[0]"},
       {Feature::kMce, "mce", "CPUID.01H:EDX[7]"},
       {Feature::kMca, "mca", "CPUID.01H:EDX[14]"},
+      {Feature::kPat, "pat", "CPUID.01H:EDX[16]"},
   };
   ASSERT_EQ(std::size(want), static_cast<usize>(Feature::kCount));
   for (const Want& w : want) {
