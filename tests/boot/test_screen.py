@@ -6,9 +6,9 @@ from bootlib import boot
 
 
 def screen_of(run):
-    line = next((l for l in run.human_lines() if "; screen: " in l), None)
-    assert line is not None, run.describe()
-    return line.rsplit("; screen: ", 1)[1].strip()
+    env = run.env()
+    assert env is not None, run.describe()
+    return env["screen"]
 
 
 def test_bios_boot_uses_vga_text_mode():
@@ -23,3 +23,6 @@ def test_uefi_boot_uses_the_framebuffer():
     assert run.returncode == 0, run.describe()
     assert run.env()["boot"] == "uefi"
     assert screen_of(run) == "framebuffer"
+    # Mapped on its own pages, write-combining where the CPU has PAT (QEMU's does).
+    assert run.env()["features"]["pat"] is True
+    assert run.env()["framebuffer_memory"] == "write-combining", run.env()
