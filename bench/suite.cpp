@@ -206,6 +206,7 @@ void print_environment(SuiteContext& ctx) {
   j.str("timer", "lfence;rdtsc;lfence").str("lfence_serialising", x86::lfence_name(ctx.lfence)).num("memory_bytes", memory::usable_bytes());
   j.str("cmdline", ctx.cmdline ? ctx.cmdline : "", ctx.cmdline ? ctx.cmdline_len : 0);
   j.str("boot", ctx.boot).str("screen", console::screen_kind());
+  j.num("screen_columns", console::screen_columns()).num("screen_rows", console::screen_rows());
   j.str("framebuffer_memory", memory::framebuffer_memory_type());
   j.str("suite", suite_name(bench::options().suite_kind()));
   Params p = effective_params();
