@@ -20,7 +20,7 @@ harness() { PYTHONPATH=$ROOT/tools "$PYTHON" -B -m ptibench_report.harness "$@";
 
 # The options, checked (messages, the "Try --help" line and status 2 for a bad one), with the
 # accelerator, CPU and log chosen: sets accel cpu mem mem_mib smp uefi usb det bochs kind entry
-# cmdline timeout log aux_log iso build dry what help_text and the array extra.
+# cmdline timeout log aux_log iso build dry nmi nmi_from what help_text and the array extra.
 read_options() {
   local plan
   plan=$(harness plan "$ROOT" "$@") || exit 2
@@ -84,8 +84,10 @@ ovmf_args() {
 qemu_command() {
   command -v qemu-system-x86_64 >/dev/null || ((dry)) ||
     { note "qemu-system-x86_64 is not installed (scripts/install-deps.sh)"; exit 2; }
+  local monitor=none # --nmi: the injector's socket (HMP)
+  if [[ -n $nmi ]]; then monitor="unix:$(qemu_escape "$tmp/monitor.sock"),server,nowait"; fi
   cmd=(qemu-system-x86_64 -machine q35 -accel "$accel" -cpu "$cpu" -m "$mem" -smp "$smp"
-    -no-reboot -boot reboot-timeout=1000 -display none -monitor none -nic none
+    -no-reboot -boot reboot-timeout=1000 -display none -monitor "$monitor" -nic none
     -chardev "stdio,id=com1,signal=on,logfile=$(qemu_escape "$log")" -serial chardev:com1
     -device "isa-debug-exit,iobase=0xf4,iosize=0x04" -d cpu_reset -D "$aux_log")
   if ((uefi)); then ovmf_args; fi
@@ -135,8 +137,9 @@ dry_run() {
   fi
 }
 
-emu_pid=
+emu_pid='' nmi_pid=''
 stop_emulator() {
+  if [[ -n $nmi_pid ]]; then kill "$nmi_pid" 2>/dev/null || true; fi
   if [[ -n $emu_pid ]] && kill -0 "$emu_pid" 2>/dev/null; then
     if ((bochs)); then # Bochs ignores SIGTERM; timeout leads its own process group
       kill -KILL -- "-$emu_pid" 2>/dev/null || kill -KILL "$emu_pid" 2>/dev/null || true
@@ -158,7 +161,7 @@ wait_emulator() {
 
 # Boots; sets rc (the emulator's status through timeout) and elapsed.
 boot() {
-  local start=$SECONDS tail_pid
+  local start=$SECONDS tail_pid from
   note "booting $iso ($what; timeout ${timeout}s)"
   note "log: $log"
   interrupted=0 rc=0
@@ -184,7 +187,14 @@ boot() {
       timeout -k 10 "$timeout" "${cmd[@]}" </dev/null &
     fi
     emu_pid=$!
+    if [[ -n $nmi ]]; then # beside QEMU until it exits (tools/ptibench_report/nmi.py)
+      from=() && if [[ $nmi_from == env ]]; then from=(--from-env="$log"); fi
+      harness nmi --socket="$tmp/monitor.sock" --spec="$nmi" --pid="$emu_pid" --log="$aux_log" \
+        "${from[@]}" </dev/null &
+      nmi_pid=$!
+    fi
     wait_emulator
+    if [[ -n $nmi_pid ]]; then wait "$nmi_pid" || true; fi
   fi
   emu_pid='' elapsed=$((SECONDS - start))
   trap - INT TERM HUP

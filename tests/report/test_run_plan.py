@@ -72,6 +72,10 @@ def test_parse_errors(argv, message):
     (["--accel", "kvm", "--deterministic"], "--deterministic needs TCG (icount), not --accel kvm"),
     (["--accel", "kvm"], "--accel kvm: /dev/kvm is missing or not accessible"),
     (["--cpu", "host"], "--cpu host needs KVM; with TCG use max or a named model"),
+    (["--nmi", "soon"], "--nmi: 'soon' is neither SECONDS nor every:SECONDS (want e.g."),
+    (["--nmi", "every:0"], "--nmi: 'every:0': the interval must be at least 0.01 s"),
+    (["--nmi-from", "grub"], "--nmi-from must be start or env (got 'grub')"),
+    (["--bochs", "--nmi", "1"], "--nmi is for QEMU (it goes through QEMU's monitor)"),
 ])
 def test_check_errors(argv, message):
     with pytest.raises(BadUsage) as err:
@@ -135,6 +139,14 @@ def test_dry_run_creates_nothing(tmp_path):
     p = choose_log(checked("--dry-run"), tmp_path, NOW)
     assert p.log.endswith("/logs/20261201-210509-tcg-max.log")
     assert list(tmp_path.iterdir()) == []
+
+
+def test_nmi_options():
+    p = checked("--nmi", "0.5,every:1", "--nmi-from=env")
+    assert (p.nmi, p.nmi_from) == ("0.5,every:1", "env")
+    assert "NMIs at 0.5,every:1 s from the env" in p.describe()
+    assert "\nnmi=0.5,every:1\nnmi_from=env\n" in plan.assignments(p)
+    assert checked().nmi == "" and "NMI" not in checked().describe()
 
 
 def test_describe():

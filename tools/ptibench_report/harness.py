@@ -19,6 +19,9 @@ right (and to unit-test) in Python:
   python3 -m ptibench_report.harness plan ROOT [run-qemu.sh OPTIONS...]
       Parse and check run-qemu.sh's options; print the shell assignments it evals (plan.py).
 
+  python3 -m ptibench_report.harness nmi --socket PATH --spec SPEC [--pid PID] [--log FILE]
+      Beside a running QEMU: send `nmi` on its monitor at SPEC's moments (nmi.py, --nmi).
+
   python3 -m ptibench_report.harness quote WORDS...
       Print the words as one shell command line, quoted only where needed (--dry-run).
 
@@ -38,7 +41,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Optional, Sequence
 
-from . import plan
+from . import nmi, plan
 from .records import decode, scan
 
 PROG = "run-qemu.sh"
@@ -328,6 +331,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     # plan and quote take run-qemu.sh's own arguments verbatim: no argparse in between
     if argv[:1] == ["plan"]:
         return plan.main(argv[1:])
+    if argv[:1] == ["nmi"]:
+        return nmi.main(argv[1:])
     if argv[:1] == ["quote"]:
         print(" ".join(plan.shell_quote(a) for a in argv[1:]))
         return 0

@@ -21,6 +21,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Optional, Sequence
 
+from . import nmi
+
 PROG = "run-qemu.sh"
 DEFAULT_BOCHS_MODEL = "corei7_haswell_4770"
 ENTRIES = ("full", "quick", "selftest", "seeds")
@@ -41,6 +43,11 @@ Emulator:
   --uefi                 boot with OVMF (UEFI) instead of the BIOS (QEMU only)
   --usb                  boot the image as a USB stick instead of a CD (QEMU only)
   --deterministic        -icount shift=0,sleep=off: the TSC counts instructions (TCG only)
+  --nmi SPEC             inject NMIs through QEMU's monitor (QEMU only) at SPEC, seconds after
+                         the emulator starts: a list of SECONDS and every:SECONDS items, e.g.
+                         0.5,1,2 or every:0.2 or 1,every:0.5
+  --nmi-from start|env   count --nmi's seconds from the emulator's start (default) or from the
+                         kernel's first env record in the serial log
   --bochs [MODEL]        run Bochs instead of QEMU (default model: {DEFAULT_BOCHS_MODEL})
 Kernel:
   --entry full|quick|selftest|seeds   GRUB menu entry to boot (default: full)
@@ -62,7 +69,7 @@ and grub.cfg (cached in build/run-iso/). See docs/running.md.
 """
 
 VALUE_OPTIONS = ("--accel", "--cpu", "--mem", "--smp", "--entry", "--cmdline", "--timeout",
-                 "--log", "--iso")
+                 "--log", "--iso", "--nmi", "--nmi-from")
 FLAG_OPTIONS = {"--uefi": "uefi", "--usb": "usb", "--deterministic": "det",
                 "--no-build": "no_build", "--dry-run": "dry", "-h": "help", "--help": "help"}
 _SAFE_WORD = re.compile(r"[A-Za-z0-9_./:=,+@%-]+")
@@ -92,6 +99,8 @@ class Plan:
     timeout: str = "900"
     log: str = ""
     iso: str = ""
+    nmi: str = ""  # --nmi SPEC (nmi.py), "" for none
+    nmi_from: str = "start"  # or env
     uefi: bool = False
     usb: bool = False
     det: bool = False
@@ -114,6 +123,8 @@ class Plan:
         parts = [f"{self.kind}, cpu {self.cpu}, {self.mem_mib} MiB, {self.smp} cpu(s)"]
         parts += [s for on, s in ((self.uefi, "UEFI"), (self.usb, "USB stick"),
                                   (self.det, "deterministic")) if on]
+        if self.nmi:
+            parts.append(f"NMIs at {self.nmi} s from the {self.nmi_from}")
         parts.append(f"entry {self.entry}")
         if self.cmdline:
             parts.append(f'cmdline "{self.cmdline}"')
@@ -134,7 +145,7 @@ def parse(argv: Sequence[str]) -> Plan:
                 if not args:
                     raise BadUsage(f"option {opt} needs a value")
                 val = args.pop(0)
-            setattr(plan, opt[2:], val)
+            setattr(plan, opt[2:].replace("-", "_"), val)
         elif opt == "--bochs":
             plan.bochs = True
             if val is not None:
@@ -187,6 +198,13 @@ def check(plan: Plan, kvm: Callable[[], bool] = kvm_usable,
         raise BadUsage(f"--cpu: unexpected characters in '{plan.cpu}'")
     if plan.iso and not os.path.isfile(plan.iso) and not plan.dry:
         raise BadUsage(f"--iso: no such file: {plan.iso}")
+    if plan.nmi_from not in ("start", "env"):
+        raise BadUsage(f"--nmi-from must be start or env (got '{plan.nmi_from}')")
+    if plan.nmi:
+        try:
+            nmi.parse_spec(plan.nmi)
+        except nmi.BadSpec as err:
+            raise BadUsage(f"--nmi: {err} (want e.g. 0.5,1,2 or every:0.2)") from None
     if plan.bochs:
         if plan.accel != "auto":
             raise BadUsage("--accel is for QEMU; Bochs always emulates")
@@ -194,6 +212,8 @@ def check(plan: Plan, kvm: Callable[[], bool] = kvm_usable,
             raise BadUsage("--uefi is not supported with --bochs (no OVMF for Bochs here)")
         if plan.usb:
             raise BadUsage("--usb is not supported with --bochs (the Bochs BIOS boots the CD)")
+        if plan.nmi:
+            raise BadUsage("--nmi is for QEMU (it goes through QEMU's monitor)")
         plan.cpu, plan.kind = plan.cpu or DEFAULT_BOCHS_MODEL, "bochs"
         return plan
     if plan.accel == "auto":
@@ -264,7 +284,8 @@ def assignments(plan: Plan) -> str:
         "bochs": int(plan.bochs), "kind": plan.kind, "entry": plan.entry,
         "cmdline": plan.cmdline, "timeout": plan.timeout, "log": plan.log,
         "aux_log": plan.aux_log, "iso": plan.iso, "build": int(plan.build),
-        "dry": int(plan.dry), "what": plan.describe(), "help_text": "",
+        "dry": int(plan.dry), "nmi": plan.nmi,
+        "nmi_from": plan.nmi_from, "what": plan.describe(), "help_text": "",
     }
     lines = [f"{k}={shell_quote(str(v))}" for k, v in values.items()]
     lines.append("extra=(" + " ".join(shell_quote(a) for a in plan.extra) + ")")
