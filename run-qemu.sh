@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# shellcheck disable=SC2317 # (the trap handlers are called indirectly)
+# shellcheck disable=SC2317,SC2154 # (trap handlers are called indirectly; the option variables
+# come from the eval in read_options)
 # Boot the ptibench image in QEMU (or Bochs) with COM1 on stdout and in a log file, and exit
 # with the kernel's verdict. This is the one place that knows the emulators' flags; the options,
 # the variant image and the verdict are Python (tools/ptibench_report/harness.py, plan.py).

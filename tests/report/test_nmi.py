@@ -13,7 +13,7 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import ROOT
+from conftest import run_qemu_with
 
 from ptibench_report import nmi
 from ptibench_report.nmi import BadSpec, parse_spec
@@ -221,19 +221,8 @@ sys.exit(3)
 
 
 def test_run_qemu_nmi_end_to_end(tmp_path):
-    bin_dir = tmp_path / "bin"
-    bin_dir.mkdir()
-    (bin_dir / "qemu-system-x86_64").write_text(FAKE_QEMU)
-    (bin_dir / "qemu-system-x86_64").chmod(0o755)
-    iso = tmp_path / "any.iso"
-    iso.write_bytes(b"unused")
-    log = tmp_path / "serial.log"
-    env = dict(os.environ, PATH=f"{bin_dir}:{os.environ['PATH']}", TMPDIR="/tmp")
-    proc = subprocess.run([str(ROOT / "run-qemu.sh"), "--no-build", "--accel", "tcg", "--iso",
-                           str(iso), "--log", str(log), "--timeout", "30", "--nmi",
-                           "0.1,every:0.2", "--nmi-from", "env"],
-                          stdin=subprocess.DEVNULL, capture_output=True, text=True, env=env,
-                          timeout=60)
+    proc = run_qemu_with(tmp_path, FAKE_QEMU, "--timeout", "30", "--nmi", "0.1,every:0.2",
+                         "--nmi-from", "env", TMPDIR="/tmp")
     assert proc.returncode == 1, proc.stderr
     assert len(nmi.SENT.findall(proc.stderr)) == 1, proc.stderr  # the 2nd ended the "guest"
     assert "NMIs at 0.1,every:0.2 s from the env" in proc.stderr

@@ -42,13 +42,11 @@ from pathlib import Path
 from typing import Optional, Sequence
 
 from . import nmi, plan
+from .plan import ENTRIES, PROG
 from .records import decode, scan
 
-PROG = "run-qemu.sh"
 LONG_MODE_MESSAGE = "ptibench: this CPU has no 64-bit long mode"
 
-#: The menu entries boot/grub.cfg has, in order (docs/running.md, "Entries and command line").
-ENTRIES = ("full", "quick", "selftest", "seeds")
 CACHE_KEEP = 30  # variant images kept in the cache (about 20 MB each)
 
 EXIT_PASS, EXIT_FAIL, EXIT_NO_VERDICT, EXIT_TIMEOUT = 0, 1, 2, 124

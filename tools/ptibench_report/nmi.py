@@ -33,7 +33,7 @@ import time
 from dataclasses import dataclass
 from typing import Callable, Iterator, Optional, Sequence
 
-PROG = "run-qemu.sh"
+from .plan import PROG
 PROMPT = b"(qemu) "
 SENT = re.compile(r"^run-qemu\.sh: nmi: sent NMI (\d+) at (\d+\.\d+) s$", re.M)
 MIN_INTERVAL = 0.01  # every: faster than this would only flood the monitor

@@ -21,10 +21,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Optional, Sequence
 
-from . import nmi
-
 PROG = "run-qemu.sh"
 DEFAULT_BOCHS_MODEL = "corei7_haswell_4770"
+#: The menu entries boot/grub.cfg has, in order (docs/running.md, "Entries and command line").
 ENTRIES = ("full", "quick", "selftest", "seeds")
 
 USAGE = f"""\
@@ -201,6 +200,8 @@ def check(plan: Plan, kvm: Callable[[], bool] = kvm_usable,
     if plan.nmi_from not in ("start", "env"):
         raise BadUsage(f"--nmi-from must be start or env (got '{plan.nmi_from}')")
     if plan.nmi:
+        from . import nmi  # (nmi imports PROG from here)
+
         try:
             nmi.parse_spec(plan.nmi)
         except nmi.BadSpec as err:
