@@ -15,8 +15,8 @@ PYTHON=/usr/bin/python3 # Debian's, as the report tool; any python3 >= 3.11 will
 [[ -x $PYTHON ]] || PYTHON=python3
 
 note() { printf '%s: %s\n' "$PROG" "$*" >&2; }
-# The Python side: python3 -m ptibench_report.harness plan|variant|verdict|quote ... (no
-# bytecode written): tools/ptibench_report/harness.py and plan.py.
+# The Python side: python3 -m ptibench_report.harness plan|variant|nmi|verdict|quote ... (no
+# bytecode written): tools/ptibench_report/harness.py, plan.py and nmi.py.
 harness() { PYTHONPATH=$ROOT/tools "$PYTHON" -B -m ptibench_report.harness "$@"; }
 
 # The options, checked (messages, the "Try --help" line and status 2 for a bad one), with the
