@@ -7,6 +7,8 @@ set -euo pipefail
 PACKAGES=(
   # build: host tests and the freestanding kernel
   clang lld nasm cmake make g++ googletest libgtest-dev
+  # libFuzzer, ASan and UBSan runtimes of Debian's clang 14 (tests/fuzz: libclang_rt.fuzzer-x86_64.a)
+  libclang-rt-14-dev
   # the GRUB image (grub-mkrescue), BIOS + UEFI, CD + USB
   grub-common grub-pc-bin grub-efi-amd64-bin xorriso mtools
   # emulators and firmware

@@ -35,6 +35,7 @@ sys.path.insert(0, str(ROOT / "tools"))
 # One reader for run-qemu.sh, these tests and the report tool (tools/ptibench_report/records.py).
 from ptibench_report.harness import LONG_MODE_MESSAGE  # noqa: E402,F401  (re-exported)
 from ptibench_report.records import MARKER, clean_line, scan  # noqa: E402,F401
+from ptibench_report.nmi import SENT as _NMI_SENT  # noqa: E402
 
 
 def iso_path() -> Path:
@@ -122,6 +123,11 @@ class Run:
     def human_lines(self) -> list[str]:
         """The serial lines that are not records."""
         return [line for line in self.lines() if MARKER not in line]
+
+    @property
+    def nmis_sent(self) -> int:
+        """How many NMIs run-qemu.sh --nmi injected (its "nmi: sent NMI N" lines)."""
+        return len(_NMI_SENT.findall(self.stderr))
 
     @property
     def timed_out(self) -> bool:

@@ -100,7 +100,8 @@ def test_parser_finds_records_anywhere_and_keeps_damaged_lines():
     ["--bogus"], ["--accel", "xen"], ["--mem", "lots"], ["--smp", "0"], ["--timeout", "-1"],
     ["--entry", "all"], ["--timeout"], ["--bochs", "--uefi"], ["--bochs", "--usb"],
     ["--deterministic", "--accel", "kvm"], ["--accel", "tcg", "--cpu", "host"],
-    ["--iso", "/nonexistent.iso"], ["--usb=yes"],
+    ["--iso", "/nonexistent.iso"], ["--usb=yes"], ["--nmi", "soon"], ["--nmi", "every:0"],
+    ["--bochs", "--nmi", "1"], ["--nmi-from", "grub"],
 ])
 def test_bad_options_exit_2(args):
     proc = run_qemu("--no-build", *args)
@@ -113,7 +114,7 @@ def test_help_lists_every_option():
     assert proc.returncode == 0
     for opt in ("--accel", "--cpu", "--mem", "--smp", "--uefi", "--usb", "--deterministic",
                 "--bochs", "--entry", "--cmdline", "--timeout", "--log", "--iso", "--no-build",
-                "--dry-run", "--"):
+                "--dry-run", "--nmi", "--nmi-from", "--"):
         assert opt in proc.stdout, opt
 
 
@@ -132,6 +133,15 @@ def test_dry_run_qemu_command(fake_iso):
     assert "-cdrom" not in line
     # default log name: logs/<YYYYmmdd-HHMMSS>-tcg-max-uefi-usb-det.log
     assert re.search(r"logfile=\S*/logs/\d{8}-\d{6}-tcg-max-uefi-usb-det\.log", line), line
+
+
+def test_dry_run_nmi_opens_the_monitor_on_a_socket(fake_iso):
+    line = run_qemu("--dry-run", "--iso", str(fake_iso), "--accel", "tcg",
+                    "--nmi", "0.5,every:1").stdout
+    assert re.search(r" -monitor unix:/\S+/ptibench-run\.\w+/monitor\.sock,server,nowait ", line), line
+    assert "-monitor none" not in line
+    assert " -monitor none " in run_qemu("--dry-run", "--iso", str(fake_iso), "--accel",
+                                         "tcg").stdout
 
 
 def test_dry_run_bochs_config(fake_iso):

@@ -91,6 +91,27 @@ def run_cli(capsys: pytest.CaptureFixture[str]) -> Callable[..., Result]:
     return go
 
 
+# --- run-qemu.sh with a stand-in emulator ------------------------------------------------------
+
+def run_qemu_with(tmp_path: Path, fake_qemu: str, *args: str, **env: str):
+    """run-qemu.sh --no-build --accel tcg --iso X --log tmp/serial.log ARGS with `fake_qemu`
+    (a script) as qemu-system-x86_64 on PATH; returns the CompletedProcess (text)."""
+    import os
+    import subprocess
+
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir(exist_ok=True)
+    (bin_dir / "qemu-system-x86_64").write_text(fake_qemu)
+    (bin_dir / "qemu-system-x86_64").chmod(0o755)
+    iso = tmp_path / "any.iso"
+    iso.write_bytes(b"not used by the stand-in")
+    full_env = dict(os.environ, PATH=f"{bin_dir}:{os.environ['PATH']}", **env)
+    return subprocess.run([str(ROOT / "run-qemu.sh"), "--no-build", "--accel", "tcg", "--iso",
+                           str(iso), "--log", str(tmp_path / "serial.log"), *args],
+                          stdin=subprocess.DEVNULL, capture_output=True, text=True,
+                          env=full_env, timeout=60)
+
+
 # --- corruptions ------------------------------------------------------------------------------
 
 def text_of(path: Path) -> str:

@@ -7,45 +7,9 @@ from pathlib import Path
 
 import pytest
 from conftest import METAL, SYNTHETIC, TCG
+from mutations import mutate
 
 from ptibench_report.parse import parse_text
-
-
-def mutate(data: bytes, rng: random.Random) -> bytes:
-    """One random capture accident (or several)."""
-    b = bytearray(data)
-    for _ in range(rng.randint(1, 6)):
-        op = rng.randrange(8)
-        at = rng.randrange(len(b) or 1)
-        if op == 0:  # line noise: random bytes
-            b[at:at] = bytes(rng.randrange(256) for _ in range(rng.randint(1, 40)))
-        elif op == 1:  # lost bytes (UART overrun)
-            del b[at:at + rng.randint(1, 200)]
-        elif op == 2:  # capture stops
-            del b[at:]
-        elif op == 3:  # a digit turns into a letter or a quote
-            digits = [i for i in range(at, min(len(b), at + 2000)) if 48 <= b[i] <= 57]
-            for i in digits[: rng.randint(1, 5)]:
-                b[i] = rng.choice(b'x"-.{}[]')
-        elif op == 4:  # lines duplicated or swapped
-            lines = bytes(b).split(b"\n")
-            i, j = rng.randrange(len(lines)), rng.randrange(len(lines))
-            lines[i], lines[j] = lines[j], lines[i]
-            lines.insert(i, lines[j])
-            b = bytearray(b"\n".join(lines))
-        elif op == 5:  # a value replaced by something of another JSON type
-            text = bytes(b)
-            k = text.find(b'":', at)
-            if k > 0:
-                end = min(x for x in (text.find(b",", k), text.find(b"}", k), len(text))
-                          if x >= 0)
-                b[k + 2:end] = rng.choice([b'"abc"', b"null", b"[]", b"{}", b"true", b"-1e999",
-                                           b"1e400", b"12345678901234567890123"])
-        elif op == 6:  # a reset: everything after a point repeated from the start
-            b[at:at] = data[: rng.randrange(len(data))]
-        else:  # CR/LF chaos
-            b = bytearray(bytes(b).replace(b"\r\n", rng.choice([b"\n", b"\r", b"\n\r", b"\r\r\n"])))
-    return bytes(b)
 
 
 CASES = [(log, seed) for log in SYNTHETIC for seed in range(12)]

@@ -9,7 +9,7 @@ import os
 import subprocess
 
 import pytest
-from conftest import ROOT
+from conftest import run_qemu_with
 
 from ptibench_report import harness
 from ptibench_report.harness import LogFacts, Outcome, judge, read_facts, rewrite_grub_cfg
@@ -244,20 +244,9 @@ exit "$FAKE_STATUS"
     ("", 0, 2, "the kernel never started"),
 ])
 def test_run_qemu_exit_status(tmp_path, serial, status, code, says):
-    bin_dir = tmp_path / "bin"
-    bin_dir.mkdir()
-    (bin_dir / "qemu-system-x86_64").write_text(FAKE_QEMU)
-    (bin_dir / "qemu-system-x86_64").chmod(0o755)
-    iso = tmp_path / "any.iso"
-    iso.write_bytes(b"not used by the stand-in")
-    log = tmp_path / "serial.log"
-    env = dict(os.environ, PATH=f"{bin_dir}:{os.environ['PATH']}", FAKE_SERIAL=serial,
-               FAKE_STATUS=str(status))
-    proc = subprocess.run([str(ROOT / "run-qemu.sh"), "--no-build", "--accel", "tcg", "--iso",
-                           str(iso), "--log", str(log), "--timeout", "60"],
-                          stdin=subprocess.DEVNULL, capture_output=True, text=True, env=env,
-                          timeout=60)
+    proc = run_qemu_with(tmp_path, FAKE_QEMU, "--timeout", "60", FAKE_SERIAL=serial,
+                         FAKE_STATUS=str(status))
     assert proc.returncode == code, proc.stderr
     lines = proc.stderr.splitlines()
     assert says in lines[-2], lines
-    assert lines[-1] == f"run-qemu.sh: log: {log}"
+    assert lines[-1] == f"run-qemu.sh: log: {tmp_path / 'serial.log'}"

@@ -1,4 +1,5 @@
-"""run-qemu.sh's helpers in Python: the variant image and the verdict (docs/running.md).
+"""run-qemu.sh's helpers in Python: its options, the variant image and the verdict
+(docs/running.md).
 
 run-qemu.sh keeps the emulator command line; it calls this module for what is easier to get
 right (and to unit-test) in Python:
@@ -14,6 +15,15 @@ right (and to unit-test) in Python:
       Judge a finished run from the emulator's exit status and the serial log: print the
       messages on stderr and the exit status run-qemu.sh must give (0, 1, 2 or 124) on stdout.
       Always exits 0 itself, so that run-qemu.sh can tell a verdict from a crash of this code.
+
+  python3 -m ptibench_report.harness plan ROOT [run-qemu.sh OPTIONS...]
+      Parse and check run-qemu.sh's options; print the shell assignments it evals (plan.py).
+
+  python3 -m ptibench_report.harness nmi --socket PATH --spec SPEC [--pid PID] [--log FILE]
+      Beside a running QEMU: send `nmi` on its monitor at SPEC's moments (nmi.py, --nmi).
+
+  python3 -m ptibench_report.harness quote WORDS...
+      Print the words as one shell command line, quoted only where needed (--dry-run).
 
 Standard library only (Debian's python3, 3.11).
 """
@@ -31,13 +41,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Optional, Sequence
 
+from . import nmi, plan
+from .plan import ENTRIES, PROG
 from .records import decode, scan
 
-PROG = "run-qemu.sh"
 LONG_MODE_MESSAGE = "ptibench: this CPU has no 64-bit long mode"
 
-#: The menu entries boot/grub.cfg has, in order (docs/running.md, "Entries and command line").
-ENTRIES = ("full", "quick", "selftest", "seeds")
 CACHE_KEEP = 30  # variant images kept in the cache (about 20 MB each)
 
 EXIT_PASS, EXIT_FAIL, EXIT_NO_VERDICT, EXIT_TIMEOUT = 0, 1, 2, 124
@@ -316,6 +325,15 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    # plan and quote take run-qemu.sh's own arguments verbatim: no argparse in between
+    if argv[:1] == ["plan"]:
+        return plan.main(argv[1:])
+    if argv[:1] == ["nmi"]:
+        return nmi.main(argv[1:])
+    if argv[:1] == ["quote"]:
+        print(" ".join(plan.shell_quote(a) for a in argv[1:]))
+        return 0
     args = _parser().parse_args(argv)
     if args.command == "variant":
         try:
