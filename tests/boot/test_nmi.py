@@ -1,36 +1,60 @@
-"""NMIs injected into a run of the real kernel through run-qemu.sh --nmi (QEMU's monitor).
+"""NMIs never end a run (issue 9, item 1). QEMU's monitor injects them (run-qemu.sh --nmi) while
+the kernel measures: ring-0 loops, PTI system calls and one-way crossings, faults and traps, the
+refill curve. The run must end PASS with every selected variant reported; the kernel counts the
+NMIs (summary `nmis`) and repeats the repetitions they disturbed (`disturbed`). Under
+deterministic QEMU the records must equal those of a run without NMIs apart from `disturbed`.
 
-TODAY'S BEHAVIOUR, NOT THE GOAL (issue 9): the kernel does not survive an NMI yet; one NMI gives
-a fault record for vector 2 and a FAIL verdict. When NMI handling lands, flip
-test_nmi_run_ends_with_todays_verdict to expect a PASS (exit 0, summary pass, no fault record)
-and the NMIs counted by the kernel, if it reports them.
+Not covered here: the PTI+PCID paths (QEMU TCG has no PCID; Bochs cannot inject NMIs).
 """
-# ctest-timeout: 600
+# ctest-timeout: 900
 
 from bootlib import boot
 
-NMI_VECTOR = 2
+SELECTION = ("bench=cr3.read,cr3.write.nopcid,cr3.switch.nopcid,invlpg,syscall.direct,syscall.pti,"
+             "fault.pf,fault.pf.pti,trap.int3.pti,crossing.syscall.pti.*,crossing.pf.*,"
+             "tlb.refill.cr3.1,tlb.refill.cr3.64 reps=9")
+NAMES = {"cr3.read", "cr3.write.nopcid", "cr3.switch.nopcid", "invlpg", "syscall.direct",
+         "syscall.pti", "fault.pf", "fault.pf.pti", "trap.int3.pti", "crossing.syscall.pti.u2k",
+         "crossing.syscall.pti.k2u", "crossing.syscall.pti.pcid.u2k", "crossing.syscall.pti.pcid.k2u", "crossing.pf.u2k", "crossing.pf.k2u", "crossing.pf.pti.u2k",
+         "crossing.pf.pti.k2u", "crossing.pf.pti.pcid.u2k", "crossing.pf.pti.pcid.k2u",
+         "tlb.refill.cr3.1", "tlb.refill.cr3.64"}
 
 
-def nmi_run():
-    # counted from the env record: an NMI during firmware or GRUB would triple-fault the guest
-    # before the kernel has an IDT, which says nothing about the kernel
-    return boot("nmi", "--accel", "tcg", "--cmdline", "bench=cr3.read reps=5",
-                "--nmi", "0.05,every:0.5", "--nmi-from", "env", timeout=300)
+def storm(name, *args):
+    # From the kernel's env record on: an NMI in the firmware or GRUB says nothing about ptibench.
+    return boot(name, "--cmdline", SELECTION, "--nmi", "0.01,every:0.01", "--nmi-from", "env",
+                *args, timeout=600)
 
 
-def test_the_harness_sent_nmis():
-    run = nmi_run()
+def assert_survived(run):
+    assert run.returncode == 0, run.describe()
+    assert run.summary()["status"] == "pass", run.describe()
+    assert not run.faults(), run.faults()
+    results = run.results()
+    assert set(results) == NAMES, sorted(set(results) ^ NAMES)
+    for name, r in results.items():
+        assert r["status"] in ("ok", "skip"), (name, r)
+        if r["status"] == "ok":
+            assert r["disturbed"] >= 0, r
     assert run.nmis_sent >= 1, run.describe()
-    assert "==== NMIs sent through the monitor ====" in run.emulator_log(), run.describe()
+    assert 1 <= run.summary()["nmis"] <= run.nmis_sent, (run.summary(), run.nmis_sent)
 
 
-def test_nmi_run_ends_with_todays_verdict():
-    # FLIP WHEN NMI HANDLING LANDS (issue 9): today an NMI is a fault, the run FAILs.
-    run = nmi_run()
-    assert run.returncode == 1, run.describe()
-    assert run.summary() is not None and run.summary()["status"] == "fail", run.describe()
-    vectors = [f.get("vector") for f in run.faults()]
-    assert NMI_VECTOR in vectors, (vectors, run.describe())
-    nmi_fault = next(f for f in run.faults() if f.get("vector") == NMI_VECTOR)
-    assert nmi_fault.get("mnemonic") == "NMI", nmi_fault
+def test_an_nmi_storm_under_tcg_leaves_a_pass_with_every_result():
+    run = storm("tcg-storm", "--accel", "tcg")
+    assert_survived(run)
+    # With an NMI every 10 ms through the whole run, some repetition was hit and measured again.
+    assert sum(r.get("disturbed", 0) for r in run.results().values()) > 0, run.results()
+
+
+def test_under_deterministic_qemu_nmis_change_nothing_but_the_disturbance_counts():
+    quiet = boot("det-quiet", "--deterministic", "--cmdline", SELECTION, timeout=600)
+    assert quiet.returncode == 0, quiet.describe()
+    stormy = storm("det-storm", "--deterministic")
+    assert_survived(stormy)
+
+    def strip(results):
+        return {n: {k: v for k, v in r.items() if k != "disturbed"} for n, r in results.items()}
+
+    assert strip(stormy.results()) == strip(quiet.results())
+    assert all(r.get("disturbed", 0) == 0 for r in quiet.results().values())

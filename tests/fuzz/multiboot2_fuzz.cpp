@@ -48,9 +48,6 @@ void check_info(const mb2::BootInfo& bi, bool ok, const u8* base, usize readable
     check_string(bi.cmdline, bi.cmdline_len, base, bi.total_size);
     check(strlen(bi.cmdline) == bi.cmdline_len);
   }
-  if (bi.loader_name != nullptr) {
-    check_string(bi.loader_name, strlen(bi.loader_name), base, bi.total_size);
-  }
   for (usize i = 0; i < bi.module_count; ++i) {
     const char* c = bi.modules[i].cmdline;
     if (c != nullptr) check_string(c, strlen(c), base, bi.total_size);
@@ -94,8 +91,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   check_info(info, ok, heap, size);
   static const bool verbose = getenv("PTIBENCH_FUZZ_VERBOSE") != nullptr;
   if (verbose) {  // PTIBENCH_FUZZ_VERBOSE=1 ./multiboot2_fuzz FILE: what a seed reaches
-    fprintf(stderr, "ok=%d cmdline='%s' loader='%s' regions=%zu fb=%d modules=%zu rsdp=v%u efi=%d\n",
-            ok, info.cmdline ? info.cmdline : "", info.loader_name ? info.loader_name : "",
+    fprintf(stderr, "ok=%d cmdline='%s' regions=%zu fb=%d modules=%zu rsdp=v%u efi=%d\n",
+            ok, info.cmdline ? info.cmdline : "",
             info.memory_count, info.has_framebuffer, info.module_count,
             info.rsdp ? info.rsdp_version : 0, info.efi);
     for (usize i = 0; i < info.problem_count; ++i)

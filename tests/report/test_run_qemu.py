@@ -47,7 +47,7 @@ def test_default_is_the_entry_whose_line_has_the_suite(entry, index):
     # the submenu counts as an entry, as GRUB counts it: self-tests is 3, seeds 4
     cfg = rewrite_grub_cfg(GRUB_CFG, entry, "")
     assert cfg.found == index and cfg.default == index
-    assert cfg.text.endswith(f"\n# added by run-qemu.sh\nset default={index}\n")
+    assert cfg.text.endswith(f"\n# added by run-qemu.sh\nset default={index}\nset timeout=0\n")
     assert cfg.text.startswith(GRUB_CFG.split("\n", 3)[0])
 
 
@@ -64,7 +64,7 @@ def test_words_are_appended_single_quoted_to_every_multiboot2_line():
     assert all(line.endswith("suite=" + s + tail) for line, s in
                zip(lines, ("full", "quick", "selftest", "seeds"))), lines
     # everything else is untouched
-    added = "\n# added by run-qemu.sh\nset default=1\n"
+    added = "\n# added by run-qemu.sh\nset default=1\nset timeout=0\n"
     assert cfg.text.endswith(added)
     assert [line for line in cfg.text[: -len(added)].rstrip("\n").split("\n") if "multiboot2" not in line] == \
         [line for line in GRUB_CFG.rstrip("\n").split("\n") if "multiboot2" not in line]

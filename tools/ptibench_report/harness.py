@@ -80,9 +80,11 @@ class GrubCfg:
 
 
 def rewrite_grub_cfg(cfg: str, entry: str, cmdline: str) -> GrubCfg:
-    """grub.cfg with the words appended to every multiboot2 line and `set default=N` appended
-    to the file (GRUB reads `default` after the whole file), N being the entry whose multiboot2
-    line has suite=<entry>, else the entry's place in ENTRIES."""
+    """grub.cfg with the words appended to every multiboot2 line and `set default=N` and
+    `set timeout=0` appended to the file (GRUB reads them after the whole file), N being the entry
+    whose multiboot2 line has suite=<entry>, else the entry's place in ENTRIES. No countdown: an
+    emulated run has no one to choose, and under deterministic QEMU GRUB's 2-second countdown is
+    two billion instructions of busy waiting."""
     extra = "".join(" " + grub_quote(w) for w in cmdline_words(cmdline))
     want = re.compile(r"[ \t]suite=" + re.escape(entry) + r"([ \t]|$)")
     lines = cfg.split("\n")
@@ -98,7 +100,7 @@ def rewrite_grub_cfg(cfg: str, entry: str, cmdline: str) -> GrubCfg:
             line = line.rstrip(" \t") + extra
         out.append(line)
     default = ENTRIES.index(entry) if found is None else found
-    out += ["", f"# added by {PROG}", f"set default={default}"]
+    out += ["", f"# added by {PROG}", f"set default={default}", "set timeout=0"]
     return GrubCfg("\n".join(out) + "\n", default, found)
 
 
