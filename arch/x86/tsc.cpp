@@ -40,6 +40,7 @@ u64 calibrate_tsc_with_pit() {
       done = true;
       break;
     }
+    for (u32 i = 0; i < 64; ++i) pause();  // port reads are slow under emulators: poll sparsely
     const u16 c = pit_channel2_count();
     same = c == last ? same + 1 : 0;
     last = c;
