@@ -23,6 +23,7 @@ from __future__ import annotations
 import os
 import re
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -237,3 +238,48 @@ def boot(name: str, *run_qemu_args: str, timeout: int | None = None,
     run = Run(name, args, proc.returncode, log, text, stderr, elapsed)
     _cache[key] = run
     return run
+
+
+def variant_image(entry: str, cmdline: str) -> Path:
+    """The image with GRUB's default entry and command line set (the harness's `variant`), for
+    tests that start QEMU themselves (no serial port, a monitor of their own)."""
+    cache = log_dir() / "variant-iso"
+    cache.mkdir(parents=True, exist_ok=True)
+    out = subprocess.run(
+        ["/usr/bin/python3", "-B", "-m", "ptibench_report.harness", "variant", "--iso",
+         str(iso_path()), "--entry", entry, "--cmdline", cmdline, "--cache", str(cache)],
+        env={**os.environ, "PYTHONPATH": str(ROOT / "tools")}, capture_output=True, text=True,
+        check=True)
+    return Path(out.stdout.strip().splitlines()[-1])
+
+
+class Monitor:
+    """QEMU's human monitor on a unix socket (-monitor unix:PATH,server,nowait)."""
+
+    def __init__(self, path: str):
+        self.sock = socket.socket(socket.AF_UNIX)
+        for _ in range(100):
+            try:
+                self.sock.connect(path)
+                break
+            except OSError:
+                time.sleep(0.1)
+        self.sock.settimeout(2)
+        self.read_until(b"(qemu)")
+
+    def read_until(self, marker: bytes) -> bytes:
+        data = b""
+        deadline = time.monotonic() + 20
+        while marker not in data and time.monotonic() < deadline:
+            try:
+                chunk = self.sock.recv(65536)
+            except socket.timeout:
+                continue
+            if not chunk:
+                break
+            data += chunk
+        return data
+
+    def command(self, text: str) -> str:
+        self.sock.sendall(text.encode() + b"\n")
+        return self.read_until(b"(qemu)").decode("ascii", "replace")

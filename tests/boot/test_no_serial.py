@@ -8,29 +8,20 @@ text buffer at 0xb8000: the characters themselves, no image to interpret).
 """
 # ctest-timeout: 600
 
-import os
 import re
-import socket
 import subprocess
 import tempfile
 import time
 from pathlib import Path
 
 
-from bootlib import ROOT, iso_path, log_dir
+from bootlib import Monitor, variant_image
 
 CMDLINE = "bench=cr3.read,invlpg,syscall.direct reps=5"
 
 
 def variant_iso() -> Path:
-    cache = log_dir() / "no-serial-iso"
-    cache.mkdir(parents=True, exist_ok=True)
-    out = subprocess.run(
-        ["/usr/bin/python3", "-B", "-m", "ptibench_report.harness", "variant", "--iso",
-         str(iso_path()), "--entry", "quick", "--cmdline", CMDLINE, "--cache", str(cache)],
-        env={**os.environ, "PYTHONPATH": str(ROOT / "tools")}, capture_output=True, text=True,
-        check=True)
-    return Path(out.stdout.strip().splitlines()[-1])
+    return variant_image("quick", CMDLINE)
 
 
 def qemu(iso: Path, *extra: str) -> list[str]:
@@ -45,36 +36,6 @@ def test_without_a_uart_the_verdict_reaches_the_exit_port():
                                "-monitor", "none"),
                           stdin=subprocess.DEVNULL, capture_output=True, timeout=300)
     assert proc.returncode == 1, (proc.returncode, proc.stderr[-2000:])  # (0 << 1) | 1: pass
-
-
-class Monitor:
-    def __init__(self, path: str):
-        self.sock = socket.socket(socket.AF_UNIX)
-        for _ in range(100):
-            try:
-                self.sock.connect(path)
-                break
-            except OSError:
-                time.sleep(0.1)
-        self.sock.settimeout(2)
-        self.read_until(b"(qemu)")
-
-    def read_until(self, marker: bytes) -> bytes:
-        data = b""
-        deadline = time.monotonic() + 20
-        while marker not in data and time.monotonic() < deadline:
-            try:
-                chunk = self.sock.recv(65536)
-            except socket.timeout:
-                continue
-            if not chunk:
-                break
-            data += chunk
-        return data
-
-    def command(self, text: str) -> str:
-        self.sock.sendall(text.encode() + b"\n")
-        return self.read_until(b"(qemu)").decode("ascii", "replace")
 
 
 def screen_text(mon: Monitor) -> list[str]:
