@@ -26,6 +26,8 @@ set(PTIBENCH_KERNEL_CXX_FLAGS
   -fno-omit-frame-pointer -nostdlib -O2 -g -Wall -Wextra -Werror)
 
 set(PTIBENCH_GENERATED ${CMAKE_BINARY_DIR}/generated)
+# Made at configure time: several generators write there, in no fixed order.
+file(MAKE_DIRECTORY ${PTIBENCH_GENERATED})
 
 # NASM constants from the C++ definitions (arch/x86/asm_constants.h): SOURCE is compiled with the
 # kernel's own compiler and flags to assembly (so the offsets are the kernel's), and
