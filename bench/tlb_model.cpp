@@ -111,10 +111,10 @@ void TlbModel::invpcid(u32 type, u16 pcid, Page page) {
     return;
   }
   if (b_ == Behaviour::kBochs) {
-    // Type 0 invalidates the page for every PCID, globals included; 1 and 3 every non-global
-    // entry; 2 everything.
+    // Type 0 invalidates the page's non-global entries for every PCID (globals survive, as seen
+    // booting Bochs 2.7's corei7_haswell_4770); 1 and 3 every non-global entry; 2 everything.
     if (type == 0) {
-      drop([pg](const Entry& e) { return e.page != pg; }, true, true, 0);
+      drop([pg](const Entry& e) { return e.global || e.page != pg; }, true, true, 0);
     } else if (type == 2) {
       drop_all();
     } else {

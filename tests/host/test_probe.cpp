@@ -27,7 +27,7 @@ const std::map<std::string, std::string> kExpected = {
     {"cr3.pcid.noflush", "KDD"},
     {"cr3.pcid.switch.noflush", "KDD"},
     {"invpcid.addr", "DDD"},
-    {"invpcid.addr.global", "KDD"},
+    {"invpcid.addr.global", "KKD"},
     {"invpcid.addr.other", "KDD"},
     {"invpcid.single", "DDD"},
     {"invpcid.single.global", "KKD"},
