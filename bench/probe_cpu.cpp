@@ -40,8 +40,7 @@ class KernelProbeCpu {
     if (cr4.has(Cr4::kPge)) {
       // SDM Vol.3 4.10.4.1: a PGE change drops every entry, global or not, of every PCID, and
       // every paging-structure cache.
-      x86::write_cr4(cr4.with(Cr4::kPge, false));
-      x86::write_cr4(cr4);
+      toggle_pge();
     } else {
       // No global entries without PGE: one flushing CR3 write per PCID the probes use.
       const u16 last = p.pcid ? 2 : 0;
