@@ -30,8 +30,7 @@ int main(int argc, char** argv) {
           "%s\"probe.%s\":{\"observed\":\"%s\",\"kept\":%u,\"architecture\":\"%s\","
           "\"reference\":\"%s\",\"global\":%s,\"verdict\":\"%s\",\"needs\":[",
           i ? "," : "", specs[i].label, seen_name(j.seen), o.kept, rule_name(specs[i].rule),
-          specs[i].reference, specs[i].global ? "true" : "false",
-          j.violation ? "violation" : "ok");
+          specs[i].reference, specs[i].global ? "true" : "false", j.violation ? "violation" : "ok");
       const char* sep = "";
       for (u32 f = 0; f < static_cast<u32>(x86::Feature::kCount); ++f) {
         if (!(specs[i].features >> f & 1)) continue;
