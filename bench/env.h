@@ -1,6 +1,7 @@
 // The one place that applies a row's environment (bench/row.h Env) and undoes it: CR4.PCIDE and
 // the kernel PCID, the PTI pair and entry scheme in the per-CPU area, the SYSCALL entry and an
-// IDT gate. Nothing else in the kernel toggles PCIDE.
+// IDT gate. Nothing else in the kernel toggles PCIDE but the probe cr4.pcide.off, for which
+// clearing it inside the row's scope is the operation under test (bench/probe_cpu.cpp).
 #pragma once
 
 #include "arch/x86/descriptors.h"

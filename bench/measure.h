@@ -2,6 +2,7 @@
 // by the ring-0 and ring-3 runners (docs/method.md).
 #pragma once
 
+#include "bench/probe.h"
 #include "bench/stats.h"
 #include "lib/types.h"
 
@@ -23,6 +24,7 @@ struct Result {
   // The repetitions in measurement order (ticks per repetition, before dividing by ops); valid
   // until the next measurement (samples=raw prints them with the result).
   const i64* raw = nullptr;
+  Observation probe{};  // kProbe rows: what the reads saw (no statistics)
 };
 
 inline constexpr u32 kMaxReps = 10000;

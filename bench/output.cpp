@@ -25,6 +25,38 @@ bool unrolled(const Row& row) {
 bool ring3(const Row& row) {
   return row.method == Method::kRing3Loop || row.method == Method::kCrossing;
 }
+bool probe_row(const Row& row) { return row.method == Method::kProbe; }
+
+// A probe row's spec, and whether the probe ran (a skipped one has no observation).
+const ProbeSpec* spec_of(const Row& row) {
+  usize n = 0;
+  const ProbeSpec* specs = probe_specs(&n);
+  return probe_row(row) && row.probe < n ? &specs[row.probe] : nullptr;
+}
+bool probe_ran(const Result& r) { return r.status != Status::kSkip && r.probe.reads > 0; }
+const char* verdict_name(const Judgement& j) {
+  return j.broken ? "broken" : j.violation ? "violation" : "ok";
+}
+
+// "kept (31/31 kept), may-keep: ok" (what the end-of-run tables and the human line say of a probe).
+void put_probe_outcome(TextBuf& t, const ProbeSpec& s, const Result& r) {
+  const Judgement j = judge(s, r.probe);
+  t.put(seen_name(j.seen)).put(" (").put_u64(r.probe.kept).put('/').put_u64(r.probe.reads);
+  t.put(" kept), ").put(rule_name(s.rule)).put(": ").put(verdict_name(j));
+}
+
+// observed, kept, reads, architecture, reference, global, verdict (docs/output-format.md).
+void put_probe_fields(JsonRecord& j, const ProbeSpec& s, const Result& r) {
+  const bool ran = probe_ran(r);
+  const Judgement v = judge(s, r.probe);
+  if (ran)
+    j.str("observed", seen_name(v.seen)).num("kept", r.probe.kept).num("reads", r.probe.reads);
+  if (ran && r.probe.other) j.num("other", r.probe.other);
+  j.str("architecture", rule_name(s.rule))
+      .str("reference", s.reference)
+      .boolean("global", s.global);
+  if (ran) j.str("verdict", verdict_name(v));
+}
 
 void put_record(const Row& row, const Result& r, const Params& p, const OutputContext& out) {
   TextBuf buf(record_buf, sizeof(record_buf));
@@ -35,7 +67,8 @@ void put_record(const Row& row, const Result& r, const Params& p, const OutputCo
   if (r.status != Status::kOk) {
     j.str("reason", r.reason);
     if (r.disturbed) j.num("disturbed", r.disturbed);
-  } else {
+  } else if (!probe_row(row)) {  // a probe is not timed: no statistics
+
     j.str("unit", "tsc").num("n", r.stats.n);
     put_stats(j, r.stats);
     if (out.tsc_hz) j.fixed("ns_median", ns(r.stats.median, out.tsc_hz));
@@ -63,6 +96,7 @@ void put_record(const Row& row, const Result& r, const Params& p, const OutputCo
     }
     if (row.touch) j.num("pages", row.touch);
   }
+  if (const ProbeSpec* spec = spec_of(row)) put_probe_fields(j, *spec, r);
   console::record(j.finish());
 }
 
@@ -90,9 +124,22 @@ void emit_result(const Row& row, const Result& r, const Params& p, const OutputC
   Text<kNameMax> name;
   put_name(name, row);
   Text<320> h;
-  put_result_line(h, name.c_str(), r, out.tsc_hz);
-  console::serial_line(h);
-  put_screen(name.c_str(), r, out);
+  const ProbeSpec* spec = spec_of(row);
+  if (spec && probe_ran(r)) {
+    h.put("  ").put(name.c_str()).put(' ').pad_to(0, 42).put(status_name(r.status)).put("  ");
+    put_probe_outcome(h, *spec, r);
+    if (r.status != Status::kOk) h.put(" (").put(r.reason).put(')');
+    console::serial_line(h);
+    if (const u32 cols = console::screen_columns()) {
+      Text<320> cut;
+      cut.put(h.c_str(), h.size() < cols ? h.size() : cols);
+      console::screen_line(cut);
+    }
+  } else {
+    put_result_line(h, name.c_str(), r, out.tsc_hz);
+    console::serial_line(h);
+    put_screen(name.c_str(), r, out);
+  }
   put_record(row, r, p, out);
 }
 
@@ -104,7 +151,10 @@ void print_table(const Row* rows, const Result* res, usize n, const OutputContex
     put_name(t, rows[i]);
     t.put(" ").pad_to(0, 40);
     const Result& r = res[i];
-    if (r.status == Status::kOk) {
+    const ProbeSpec* spec = spec_of(rows[i]);
+    if (spec && probe_ran(r)) {
+      put_probe_outcome(t, *spec, r);
+    } else if (r.status == Status::kOk) {
       usize col = t.size();
       t.put_fixed(r.stats.median, 3).pad_to(col, 10).put(" [").put_fixed(r.stats.q1, 3);
       t.put(" .. ").put_fixed(r.stats.q3, 3).put(']');
@@ -116,6 +166,42 @@ void print_table(const Row* rows, const Result* res, usize n, const OutputContex
   }
   if (!out.bare_metal)
     console::serial_line("(not bare metal: see the NOTE above; these are not hardware timings)");
+}
+
+void print_probe_table(const Row* rows, const Result* res, usize n) {
+  bool any = false;
+  for (usize i = 0; i < n; ++i) any = any || (spec_of(rows[i]) && probe_ran(res[i]));
+  if (!any) return;
+  console::serial_line("");
+  console::serial_line("what this CPU keeps (old translation read after the operation):");
+  Text<240> t;
+  t.put("  operation").pad_to(0, 32).put("non-global page").pad_to(0, 72).put("global page");
+  console::serial_line(t);
+  // One line per operation: the non-global probe, then its .global twin when there is one.
+  for (usize i = 0; i < n; ++i) {
+    const ProbeSpec* spec = spec_of(rows[i]);
+    if (!spec || spec->global) continue;
+    t.clear();
+    t.put("  ").put(spec->label).put(' ').pad_to(0, 32);
+    if (probe_ran(res[i])) {
+      put_probe_outcome(t, *spec, res[i]);
+    } else {
+      t.put(status_name(res[i].status));
+    }
+    Text<kNameMax> global_label;
+    global_label.put(spec->label).put(".global");
+    for (usize g = 0; g < n; ++g) {
+      const ProbeSpec* twin = spec_of(rows[g]);
+      if (!twin || !str_eq(twin->label, global_label.c_str())) continue;
+      t.put(' ').pad_to(0, 72);
+      if (probe_ran(res[g])) {
+        put_probe_outcome(t, *twin, res[g]);
+      } else {
+        t.put(status_name(res[g].status));
+      }
+    }
+    console::serial_line(t);
+  }
 }
 
 // The last thing on the screen: every result in columns, sized to the screen, so that a machine
@@ -155,7 +241,9 @@ void print_screen_summary(const Row* rows, const Result* res, usize n, const Out
       usize start = t.size();
       // The name, then the value right-aligned in the cell's last 9 columns.
       Text<24> value;
-      if (r.status == Status::kOk) {
+      if (spec_of(rows[order[k]]) && probe_ran(r)) {
+        value.put(seen_name(judge(*spec_of(rows[order[k]]), r.probe).seen));
+      } else if (r.status == Status::kOk) {
         value.put_fixed(r.stats.median, r.stats.median < 100 ? 2 : 0);
       } else {
         value.put(status_name(r.status));

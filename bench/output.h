@@ -18,6 +18,9 @@ struct OutputContext {
 void emit_result(const Row& row, const Result& r, const Params& p, const OutputContext& out);
 // The end-of-run table of everything that ran (serial only: the screen gets the summary).
 void print_table(const Row* rows, const Result* results, usize n, const OutputContext& out);
+// After the table: "what this CPU keeps", one line per probed operation (non-global and global
+// pages side by side), when probes ran (serial only).
+void print_probe_table(const Row* rows, const Result* results, usize n);
 // Then the screen alone: every result in columns sized to the screen.
 void print_screen_summary(const Row* rows, const Result* results, usize n,
                           const OutputContext& out);

@@ -4,8 +4,8 @@
 namespace ptb::bench {
 
 const char* group_name(Group g) {
-  constexpr const char* kNames[] = {"cr3",     "invpcid", "invlpg", "cr4", "tlb",
-                                    "syscall", "fault",   "trap",   "int", "crossing"};
+  constexpr const char* kNames[] = {"cr3",   "invpcid", "invlpg", "cr4",      "tlb",  "syscall",
+                                    "fault", "trap",    "int",    "crossing", "probe"};
   return kNames[static_cast<u32>(g)];
 }
 

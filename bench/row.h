@@ -23,7 +23,8 @@ enum class Group : u8 {
   kFault,
   kTrap,
   kInt,
-  kCrossing
+  kCrossing,
+  kProbe
 };
 const char* group_name(Group g);
 
@@ -32,6 +33,7 @@ enum class Method : u8 {
   kRefill,     // ring 0: touch K pages after a flush, minus the same touches with no flush
   kRing3Loop,  // a ring-3 loop of round trips (system calls, faults, traps), unrolled U and 2U
   kCrossing,   // one-way crossings: ring 3 and the kernel stub stamp on either side
+  kProbe,      // a TLB semantics probe (bench/probe.h): what an operation keeps; no timing
 };
 
 // What a refill row flushes between the warm pass and the timed one.
@@ -62,6 +64,12 @@ struct Fixture {
   u64 refill_base;    // refill_pages pages, non-global
   u64 refill_global;  // the same frames again, global
   u32 refill_pages;
+  // The TLB probes' page X and its neighbour Y in one 2 MiB region of their own (bench/probe.h):
+  // the PDE that maps the region, the page table it points at (X, Y -> frame A) and the second
+  // table (X, Y -> frame B), all by physical (identity-mapped) address.
+  u64 probe_x, probe_y;
+  u64 probe_pde, probe_table_a, probe_table_b;
+  u64 probe_frame_a, probe_frame_b;
   u64 cr4;  // CR4 as the suite runs it (PGE on where the CPU has it)
 };
 
@@ -81,6 +89,7 @@ struct Row {
   u32 touch = 0;  // syscall.*.touch.K: user pages touched after each call
   Cross cross = Cross::kNone;
   Direction direction = Direction::kU2k;
+  u8 probe = 0;  // kProbe: the index of its ProbeSpec (probe_specs()); its label is the spec's
 
   // ---- how it is measured ----
   Method method = Method::kLoop;

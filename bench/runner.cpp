@@ -5,6 +5,7 @@
 #include "arch/x86/regs.h"
 #include "bench/env.h"
 #include "bench/jit.h"
+#include "bench/probe_cpu.h"
 #include "bench/user_space.h"
 #include "lib/format.h"
 
@@ -103,6 +104,8 @@ Result measure(const Row& row, const Fixture& fx, const Params& p) {
       return measure_ring3_loop(row, p);
     case Method::kCrossing:
       return measure_crossing(row, p);
+    case Method::kProbe:
+      return measure_probe(row, fx, p);
   }
   return {Status::kFail, "unknown method"};
 }

@@ -6,6 +6,7 @@
 #include "bench/faults.h"
 #include "bench/options.h"
 #include "bench/output.h"
+#include "bench/probe_cpu.h"
 #include "bench/row.h"
 #include "bench/runner.h"
 #include "bench/seeds.h"
@@ -37,6 +38,26 @@ void map_or_fail(x86::MapError e) {
   if (e != x86::MapError::kNone) run::fail(x86::map_error_name(e));
 }
 
+// The TLB probes' region (bench/probe.h): a 2 MiB region of its own holding only X and Y, so the
+// probe's footprint is two translations and one PDE; two frames with distinct magics, and the
+// second page table the PDE probes point the region at. Y is 1 MiB away from X so that no
+// adjacent-page prefetch of X can have walked it.
+void build_probe_pages(x86::PageTable& kt, u64 nx) {
+  fixture.probe_x = memory::kBenchBase + (u64{4} << 30);
+  fixture.probe_y = fixture.probe_x + (u64{1} << 20);
+  fixture.probe_frame_a = memory::alloc_zeroed();
+  fixture.probe_frame_b = memory::alloc_zeroed();
+  *reinterpret_cast<u64*>(fixture.probe_frame_a) = kProbeMagicA;
+  *reinterpret_cast<u64*>(fixture.probe_frame_b) = kProbeMagicB;
+  map_or_fail(kt.map_4k(fixture.probe_x, fixture.probe_frame_a, Pte::kWritable | nx));
+  map_or_fail(kt.map_4k(fixture.probe_y, fixture.probe_frame_a, Pte::kWritable | nx));
+  const u64* pde = kt.entry(fixture.probe_x, 2);
+  if (!pde) run::fail("probe region: no page directory entry after mapping it");
+  fixture.probe_pde = reinterpret_cast<u64>(pde);
+  fixture.probe_table_a = Pte{*pde}.addr();
+  fixture.probe_table_b = memory::alloc_zeroed(memory::kLowTableLimit);
+}
+
 void build_fixture(u32 refill_pages) {
   x86::PageTable& kt = memory::kernel_tables();
   const u64 nx = memory::nx_bit();
@@ -55,6 +76,7 @@ void build_fixture(u32 refill_pages) {
   fixture.mapped_page = memory::kBenchBase + (u64{2} << 30);
   map_or_fail(kt.map_4k(fixture.mapped_page, memory::alloc_zeroed(), Pte::kWritable | nx));
   fixture.unmapped_page = memory::kBenchBase + (u64{3} << 30);
+  build_probe_pages(kt, nx);
 
   // The cr3.switch pair: two roots 4 KiB apart that both map the whole kernel, as Linux's PTI
   // pair is laid out (only here the "user" half maps the kernel too: we stay in ring 0).
@@ -261,6 +283,7 @@ void run_suite(SuiteContext& ctx) {
     ++shown;
   }
   print_table(table, results, shown, out);
+  print_probe_table(table, results, shown);
   print_screen_summary(table, results, shown, out);
 }
 

@@ -3,6 +3,7 @@
 // table against fakes of the assembly symbols.
 #include "arch/x86/layout.h"
 #include "arch/x86/regs.h"
+#include "bench/probe.h"
 #include "bench/row.h"
 #include "bench/symbols.h"
 
@@ -284,6 +285,20 @@ void refill_rows(Builder& b, u32 refill_max, bool quick) {
   }
 }
 
+// The TLB semantics probes: one row per probe, named after it; nothing is timed.
+void probe_rows(Builder& b) {
+  usize n = 0;
+  const ProbeSpec* specs = probe_specs(&n);
+  for (usize i = 0; i < n; ++i) {
+    b.add({.group = Group::kProbe,
+           .label = specs[i].label,
+           .probe = static_cast<u8>(i),
+           .method = Method::kProbe,
+           .env = {.pcid = specs[i].pcid},
+           .features = specs[i].features});
+  }
+}
+
 }  // namespace
 
 usize build_table(Row* out, usize cap, const TableParams& tp) {
@@ -293,6 +308,7 @@ usize build_table(Row* out, usize cap, const TableParams& tp) {
   exception_rows(b);
   crossing_rows(b);
   refill_rows(b, tp.refill_max, tp.quick);
+  probe_rows(b);
   return b.n;
 }
 

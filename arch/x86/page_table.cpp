@@ -101,18 +101,22 @@ MapError PageTable::map_range(u64 virt, u64 phys, u64 size, u64 flags, bool larg
   return MapError::kNone;
 }
 
-bool PageTable::unmap_4k(u64 virt) {
-  if (!is_canonical(virt)) return false;
-  const u64* t = table(root_);
-  for (unsigned l = 4; l > 1; --l) {
+u64* PageTable::entry(u64 virt, unsigned level) const {
+  if (!is_canonical(virt) || level < 1 || level > 4) return nullptr;
+  u64* t = table(root_);
+  for (unsigned l = 4; l > level; --l) {
     Pte e{t[table_index(virt, l)]};
-    if (!e.present() || e.huge()) return false;
+    if (!e.present() || e.huge()) return nullptr;
     t = table(e.addr());
   }
-  u64* pt = const_cast<u64*>(t);
-  u64& leaf = pt[table_index(virt, 1)];
-  bool was = Pte{leaf}.present();
-  leaf = 0;
+  return &t[table_index(virt, level)];
+}
+
+bool PageTable::unmap_4k(u64 virt) {
+  u64* leaf = entry(virt, 1);
+  if (!leaf) return false;
+  bool was = Pte{*leaf}.present();
+  *leaf = 0;
   return was;
 }
 

@@ -79,6 +79,10 @@ class PageTable {
   [[nodiscard]] MapError map_range(u64 virt, u64 phys, u64 size, u64 flags, bool large);
   // Clears the 4 KiB leaf for virt (no effect when unmapped). Returns whether one was cleared.
   bool unmap_4k(u64 virt);
+  // The entry at `level` (4 = PML4 ... 1 = PT) on the walk to virt, when every table above it is
+  // present (and no large page ends the walk earlier); nullptr otherwise. For code that rewrites
+  // one entry in place (the TLB probes point a PDE at another table).
+  u64* entry(u64 virt, unsigned level) const;
   Translation translate(u64 virt) const;
 
   // Calls visit(ctx, translation) once per present leaf, in address order, with

@@ -449,6 +449,27 @@ TEST(PageTable, Unmap4kOfUnmappedOrLargeLeavesAnswersFalse) {
   EXPECT_FALSE(pt.unmap_4k(8 * kMiB + 0x1000));  // PT exists, entry empty
 }
 
+TEST(PageTable, EntryIsTheWalksSlotAtEachLevelOrNull) {
+  FakeArena a;
+  PageTable pt = a.make_table();
+  const u64 va = 0x7f01'0000'0000 + 0x1000;
+  EXPECT_EQ(pt.entry(va, 1), nullptr);  // no tables yet
+  ASSERT_EQ(pt.map_4k(va, 0x5000, W), MapError::kNone);
+  for (unsigned level = 1; level <= 4; ++level)
+    EXPECT_EQ(pt.entry(va, level), &entry_at(a, pt.root(), va, level)) << level;
+  EXPECT_EQ(Pte{*pt.entry(va, 1)}.addr(), 0x5000u);
+  // Rewriting the PDE in place is what a translation then sees.
+  *pt.entry(va, 2) = 0;
+  EXPECT_FALSE(pt.translate(va).present);
+  EXPECT_EQ(pt.entry(va, 1), nullptr);
+  ASSERT_EQ(pt.map_2m(4 * kMiB, 4 * kMiB, 0), MapError::kNone);
+  EXPECT_EQ(pt.entry(4 * kMiB, 1), nullptr);  // a 2 MiB leaf ends the walk at level 2
+  EXPECT_NE(pt.entry(4 * kMiB, 2), nullptr);
+  EXPECT_EQ(pt.entry(0x0000'8000'0000'0000, 4), nullptr);  // not canonical
+  EXPECT_EQ(pt.entry(va, 0), nullptr);
+  EXPECT_EQ(pt.entry(va, 5), nullptr);
+}
+
 // page_table.h: "Clears the 4 KiB leaf for virt (no effect when unmapped)". A non-canonical
 // address is never mapped, but unmap_4k does not check canonicality: it indexes the tables with
 // bits 47:12 only, so 0x0000'8000'0000'0000 walks to the leaf of 0xffff'8000'0000'0000 and clears

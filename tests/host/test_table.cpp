@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "bench/probe.h"
 #include "bench/row.h"
 
 namespace ptb::bench {
@@ -151,6 +152,11 @@ TEST(VariantTable, RowsHaveABodyAndCountTheirInstructions) {
       EXPECT_EQ(r.instructions, 0u) << name;
       continue;
     }
+    if (r.method == Method::kProbe) {  // not timed: no body, no instruction count
+      EXPECT_EQ(r.body.begin, nullptr) << name;
+      EXPECT_EQ(r.instructions, 0u) << name;
+      continue;
+    }
     EXPECT_NE(r.body.begin, nullptr) << name;
     EXPECT_GT(r.body.size(), 0u) << name;
     EXPECT_GT(r.ops_per_body, 0u) << name;
@@ -166,6 +172,26 @@ TEST(VariantTable, RowsHaveABodyAndCountTheirInstructions) {
   for (const char* n : {"cr3.read", "cr3.write.nopcid", "invpcid.single", "invlpg"}) {
     EXPECT_EQ(t.by_name.at(n)->instructions, 1u) << n;
   }
+}
+
+TEST(VariantTable, OneProbeRowPerProbeNamedAfterIt) {
+  Table t = build();
+  usize n = 0;
+  const ProbeSpec* specs = probe_specs(&n);
+  ASSERT_GT(n, 0u);
+  for (usize i = 0; i < n; ++i) {
+    const std::string name = std::string("probe.") + specs[i].label;
+    ASSERT_TRUE(t.by_name.count(name)) << name;
+    const Row& r = *t.by_name.at(name);
+    EXPECT_EQ(r.method, Method::kProbe);
+    EXPECT_EQ(&specs[r.probe], &specs[i]) << name;
+    EXPECT_EQ(r.env.pcid, specs[i].pcid) << name;
+    EXPECT_EQ(r.features, specs[i].features) << name;  // PCID is already the spec's own
+  }
+  for (const char* name :
+       {"probe.cr3.nopcid", "probe.cr3.pcid.noflush", "probe.invpcid.single.other",
+        "probe.invlpg.global", "probe.cr4.pcide.off", "probe.pde.invlpg"})
+    EXPECT_TRUE(t.by_name.count(name)) << name;
 }
 
 TEST(VariantTable, TouchRowsFollowTheTouchList) {
@@ -296,7 +322,7 @@ void expect_same_rows_as(const char* fixture, const Table& t) {
   }
   const std::set<std::string> added_since = {"cr4.read", "syscall.bare"};
   for (const auto& [name, row] : t.by_name)
-    EXPECT_TRUE(recorded.count(name) || added_since.count(name))
+    EXPECT_TRUE(recorded.count(name) || added_since.count(name) || row->group == Group::kProbe)
         << fixture << " has no record of " << name;
 }
 

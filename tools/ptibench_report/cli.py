@@ -139,6 +139,16 @@ def cmd_seeds(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_probes(args: argparse.Namespace) -> int:
+    inputs = _Inputs(args.quiet)
+    picks, missing = _pick_all(inputs, args.inputs, args.run)
+    if missing:
+        return EXIT_NO_RECORDS
+    fn = render.probes_json if args.format == "json" else render.probes_markdown
+    _emit(fn(picks), args.output)
+    return EXIT_OK
+
+
 def cmd_plot(args: argparse.Namespace) -> int:
     from . import plot  # imports nothing from matplotlib until asked
 
@@ -259,6 +269,17 @@ def build_parser() -> argparse.ArgumentParser:
                    help="output format (default: md)")
     _add_common(p, "write to FILE instead of stdout")
 
+    p = add("probes", cmd_probes, "the TLB probes of one or more runs side by side",
+            "What each run's CPU kept and dropped after each TLB operation (the probe.* "
+            "records), one column per run, with the manual's rule and section; violations "
+            "in bold.")
+    p.add_argument("inputs", nargs="+", metavar="INPUT", help="LOG or LOG:N")
+    p.add_argument("--run", type=_run_number, metavar="N",
+                   help="run number for inputs given without :N (default: last complete)")
+    p.add_argument("-f", "--format", choices=("md", "json"), default="md",
+                   help="output format (default: md)")
+    _add_common(p, "write to FILE instead of stdout")
+
     p = add("plot", cmd_plot, "PNG/SVG figures of a run, or of several runs compared",
             "One input: tlb-refill (cost vs pages touched per flush kind, non-global and "
             "global), syscall (bars with q1-q3 whiskers), crossings (u2k/k2u grouped bars) and "
@@ -284,7 +305,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     if not getattr(args, "command", None):
         parser.print_usage(sys.stderr)
         print("ptibench-report: error: a command is required (list, table, compare, seeds, "
-              "plot)", file=sys.stderr)
+              "probes, plot)", file=sys.stderr)
         return EXIT_USAGE
     if (sys.stdout.encoding or "").lower().replace("-", "") != "utf8":
         try:  # tables use en dashes; an ASCII locale must not turn that into a traceback

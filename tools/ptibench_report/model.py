@@ -200,6 +200,14 @@ class Result:
     kind: Optional[str] = None
     direction: Optional[str] = None
     samples: Optional[list[float]] = None  # per-operation value of each repetition (samples=raw)
+    # probe.* (TLB semantics probes): not timed, so no statistics; what the reads saw instead.
+    observed: Optional[str] = None  # "kept", "dropped", "mixed"
+    kept: Optional[int] = None
+    reads: Optional[int] = None
+    other: Optional[int] = None
+    architecture: Optional[str] = None  # "must-drop", "may-keep"
+    reference: Optional[str] = None
+    verdict: Optional[str] = None  # "ok", "violation", "broken"
 
     @property
     def family(self) -> str:

@@ -48,6 +48,8 @@ _RESULT_FIELDS: dict[str, str] = {
     "global": _BOOL,
     "pti": _BOOL, "pcid": _BOOL, "kind": _STR, "direction": _STR,
     "samples": _NUMS,  # only with the kernel's samples=raw
+    "observed": _STR, "kept": _INT, "reads": _INT, "other": _INT, "architecture": _STR,
+    "reference": _STR, "verdict": _STR,  # probe.*
 }
 _ENV_FIELDS: dict[str, str] = {
     "version": _STR, "vendor": _STR, "family": _INT, "model": _INT, "stepping": _INT,
@@ -70,6 +72,10 @@ _SUMMARY_FIELDS: dict[str, str] = {
 # Fields an `ok` result must have for the tools to use it, per family. Skipped and failed
 # records need none of them (the contract's skip example carries only name/group/status/reason).
 _OK_REQUIRED = ("n", "q1", "median", "q3")
+# Families that are not timed, and what their `ok` records carry instead of statistics.
+_UNTIMED_REQUIRED: dict[str, tuple[str, ...]] = {
+    "probe": ("observed", "kept", "reads", "architecture", "verdict"),
+}
 _FAMILY_REQUIRED: dict[str, tuple[str, ...]] = {
     "tlb": ("flush", "pages", "global"),
     "crossing": ("kind", "direction", "pti"),
@@ -331,7 +337,8 @@ class _Reader:
         if r.unit is not None and r.unit != "tsc":
             self.diag(number, f"{label}: unit {_show(r.unit)} is not \"tsc\"; shown as is")
         if status == "ok":
-            missing = [k for k in _OK_REQUIRED if getattr(r, k) is None]
+            missing = [k for k in _UNTIMED_REQUIRED.get(r.family, _OK_REQUIRED)
+                       if getattr(r, k) is None]
             missing += [k for k in _FAMILY_REQUIRED.get(r.family, ())
                         if getattr(r, "global_" if k == "global" else k) is None]
             if missing:

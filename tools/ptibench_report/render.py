@@ -527,3 +527,72 @@ def seeds_json(p: Picked) -> str:
                       "warnings": run_warnings(p.run),
                       "table1": [r for r in rows if r["table"] == 1],
                       "table2": [r for r in rows if r["table"] == 2]})
+
+
+# --- probes: what each CPU keeps ------------------------------------------------------------------
+
+def probe_cell(r: Optional[Result]) -> str:
+    """One probe of one run: `kept 31/31`, `dropped 0/31`, `mixed 3/31`, a violation in bold,
+    `skip` / `fail`, or a dash when the run has no such record."""
+    if r is None:
+        return DASH
+    if r.status == "skip" or r.observed is None:
+        return r.status
+    text = f"{r.observed} {r.kept}/{r.reads}"
+    return f"**{text} {r.verdict}**" if r.verdict != "ok" else text
+
+
+def probe_names(picks: list[Picked]) -> list[str]:
+    """Every probe any run recorded, in the order the runs printed them."""
+    names: list[str] = []
+    for p in picks:
+        for name, r in p.run.results.items():
+            if r.family == "probe" and name not in names:
+                names.append(name)
+    return names
+
+
+def _probe_rule(picks: list[Picked], name: str) -> tuple[str, str]:
+    for p in picks:
+        r = p.run.results.get(name)
+        if r is not None and r.architecture:
+            return r.architecture, r.reference or ""
+    return "?", ""
+
+
+def probes_markdown(picks: list[Picked]) -> str:
+    names = letters(len(picks))
+    out = ["# ptibench TLB probes: what each CPU keeps\n"]
+    legend = [[n, p.run.label, p.run.env.cpu_short if p.run.env else "unknown",
+               p.run.env.hypervisor_short if p.run.env else "unknown", p.run.state]
+              for n, p in zip(names, picks)]
+    out.append(md_table(["", "run", "CPU", "machine", "state"], legend))
+    out.append("Each cell: what R reads saw after the operation (`kept`: the old translation "
+               "every time), and how many kept it. `kept` proves retention; `dropped` may also "
+               "be eviction (docs/method.md). A violation (kept what the manual requires "
+               "dropped) is in bold.\n")
+    probes = probe_names(picks)
+    if not probes:
+        out.append("No run has probe records (run with `bench=probe.*`).\n")
+        return "\n".join(out)
+    rows = []
+    for name in probes:
+        rule, ref = _probe_rule(picks, name)
+        rows.append([name, rule] + [probe_cell(p.run.results.get(name)) for p in picks] + [ref])
+    out.append(md_table(["probe", "manual"] + names + ["reference"], rows))
+    return "\n".join(out)
+
+
+def probes_json(picks: list[Picked]) -> str:
+    probes = probe_names(picks)
+    runs = []
+    for p in picks:
+        cells = {}
+        for name in probes:
+            r = p.run.results.get(name)
+            cells[name] = None if r is None else {
+                "status": r.status, "observed": r.observed, "kept": r.kept, "reads": r.reads,
+                "architecture": r.architecture, "verdict": r.verdict}
+        runs.append({"run": p.run.label, "cpu": p.run.env.cpu_short if p.run.env else None,
+                     "probes": cells})
+    return json.dumps({"tool": f"ptibench-report {__version__}", "runs": runs}, indent=1) + "\n"

@@ -1,0 +1,213 @@
+// The TLB probes' programs and verdicts against the TLB model: each behaviour must give the
+// observation predicted for every probe, and only the broken one a violation.
+#include <gtest/gtest.h>
+
+#include <map>
+#include <set>
+#include <string>
+
+#include "bench/probe.h"
+#include "bench/row.h"
+#include "bench/tlb_model.h"
+
+namespace ptb::bench {
+namespace {
+
+using x86::Feature;
+
+constexpr u32 kReads = 31;
+
+// Per probe, what each behaviour keeps (K) or drops (D): SDM max-keep, Bochs, QEMU TCG.
+// The broken model keeps everything.
+const std::map<std::string, std::string> kExpected = {
+    {"cr3.nopcid", "DDD"},
+    {"cr3.nopcid.global", "KKD"},
+    {"cr3.pcid", "DDD"},
+    {"cr3.pcid.global", "KKD"},
+    {"cr3.pcid.noflush", "KDD"},
+    {"cr3.pcid.switch.noflush", "KDD"},
+    {"invpcid.addr", "DDD"},
+    {"invpcid.addr.global", "KKD"},
+    {"invpcid.addr.other", "KDD"},
+    {"invpcid.single", "DDD"},
+    {"invpcid.single.global", "KKD"},
+    {"invpcid.single.other", "KDD"},
+    {"invpcid.all", "DDD"},
+    {"invpcid.all.global", "DDD"},
+    {"invpcid.allnonglobal", "DDD"},
+    {"invpcid.allnonglobal.global", "KKD"},
+    {"invlpg", "DDD"},
+    {"invlpg.global", "DDD"},
+    {"invlpg.other", "KDD"},
+    {"cr4.pge.toggle", "DDD"},
+    {"cr4.pge.toggle.global", "DDD"},
+    {"cr4.pcide.off", "DDD"},
+    {"cr4.pcide.off.global", "DDD"},
+    {"pde.invlpg", "DDD"},
+    {"pde.cr3.noflush", "KDD"},
+    {"pde.invlpg.neighbour", "KKK"},
+};
+
+Observation observe(Behaviour b, const ProbeSpec& p) {
+  TlbModel m(b);
+  return run_probe(m, p, kReads);
+}
+
+bool needs(const ProbeSpec& p, Feature f) { return (p.features >> static_cast<u32>(f)) & 1; }
+
+TEST(ProbeTable, EveryProbeHasAPredictionAndAReference) {
+  usize n = 0;
+  const ProbeSpec* specs = probe_specs(&n);
+  std::set<std::string> labels;
+  for (usize i = 0; i < n; ++i) {
+    EXPECT_TRUE(labels.insert(specs[i].label).second) << specs[i].label;
+    EXPECT_TRUE(kExpected.count(specs[i].label)) << specs[i].label;
+    EXPECT_EQ(std::string(specs[i].reference).rfind("SDM Vol.", 0), 0u) << specs[i].label;
+    EXPECT_EQ(find_probe(specs[i].label), &specs[i]);
+  }
+  EXPECT_EQ(labels.size(), kExpected.size());
+  EXPECT_EQ(find_probe("no.such.probe"), nullptr);
+}
+
+TEST(ProbeTable, FeaturesCoverEveryStepAndMapping) {
+  usize n = 0;
+  const ProbeSpec* specs = probe_specs(&n);
+  for (usize i = 0; i < n; ++i) {
+    const ProbeSpec& p = specs[i];
+    bool invpcid = false, pcid_only = false, pge = p.global, reads = false;
+    for (Step s : p.steps) {
+      invpcid |= s >= Step::kInvpcidAddr && s <= Step::kInvpcidAllNonGlobal;
+      pcid_only |= s == Step::kCr3Noflush || s == Step::kToPcid1 || s == Step::kToPcid2 ||
+                   s == Step::kToPcid0 || s == Step::kPcideOff;
+      pge |= s == Step::kPgeToggle;
+      reads |= s == Step::kReadX || s == Step::kReadY;
+    }
+    EXPECT_TRUE(reads) << p.label;
+    EXPECT_EQ(needs(p, Feature::kPcid), p.pcid) << p.label;
+    EXPECT_EQ(needs(p, Feature::kInvpcid), invpcid) << p.label;
+    EXPECT_EQ(needs(p, Feature::kPge), pge) << p.label;
+    // NOFLUSH (CR3 bit 63) must never be written without PCID: QEMU TCG hangs on it.
+    if (pcid_only) {
+      EXPECT_TRUE(p.pcid) << p.label;
+    }
+    // The name says global exactly when the page is.
+    EXPECT_EQ(std::string(p.label).find(".global") != std::string::npos, p.global) << p.label;
+  }
+}
+
+void expect_behaviour(Behaviour b, usize column) {
+  usize n = 0;
+  const ProbeSpec* specs = probe_specs(&n);
+  for (usize i = 0; i < n; ++i) {
+    const ProbeSpec& p = specs[i];
+    const Observation o = observe(b, p);
+    const Judgement j = judge(p, o);
+    const bool kept = kExpected.at(p.label)[column] == 'K';
+    EXPECT_EQ(o.reads, kReads);
+    EXPECT_EQ(o.other, 0u) << p.label;
+    EXPECT_FALSE(j.broken) << p.label;
+    EXPECT_EQ(o.kept, kept ? kReads : 0u) << behaviour_name(b) << " " << p.label;
+    EXPECT_STREQ(seen_name(j.seen), kept ? "kept" : "dropped")
+        << behaviour_name(b) << " " << p.label;
+    EXPECT_FALSE(j.violation) << behaviour_name(b) << " " << p.label;
+  }
+}
+
+TEST(ProbeModel, SdmMaxKeepKeepsExactlyWhatTheManualAllows) {
+  expect_behaviour(Behaviour::kSdmMaxKeep, 0);
+  // It keeps every translation the manual allows it to keep, so each may-keep probe can see it.
+  usize n = 0;
+  const ProbeSpec* specs = probe_specs(&n);
+  for (usize i = 0; i < n; ++i) {
+    const Judgement j = judge(specs[i], observe(Behaviour::kSdmMaxKeep, specs[i]));
+    EXPECT_EQ(j.seen == Seen::kKept, specs[i].rule == Rule::kMayKeep) << specs[i].label;
+  }
+}
+
+TEST(ProbeModel, BochsOverFlushesWithoutViolation) { expect_behaviour(Behaviour::kBochs, 1); }
+
+TEST(ProbeModel, QemuTcgDropsEverythingButANeighboursPage) {
+  expect_behaviour(Behaviour::kQemuTcg, 2);
+}
+
+TEST(ProbeModel, TheBrokenModelIsAViolationOnEveryMustDropProbe) {
+  usize n = 0, must = 0;
+  const ProbeSpec* specs = probe_specs(&n);
+  for (usize i = 0; i < n; ++i) {
+    const ProbeSpec& p = specs[i];
+    const Observation o = observe(Behaviour::kBroken, p);
+    const Judgement j = judge(p, o);
+    EXPECT_EQ(o.kept, kReads) << p.label;
+    EXPECT_EQ(j.violation, p.rule == Rule::kMustDrop) << p.label;
+    must += p.rule == Rule::kMustDrop;
+  }
+  EXPECT_GE(must, 12u);  // every family has a must-drop probe
+}
+
+// A CPU that keeps the old translation every other read, and one that reads garbage.
+struct Flaky {
+  TlbModel keep{Behaviour::kBroken}, drop{Behaviour::kSdmMaxKeep};
+  u32 n = 0;
+  bool garbage = false;
+  TlbModel& m() { return n % 2 ? keep : drop; }
+  void reset(const ProbeSpec& p) {
+    ++n;
+    keep.reset(p);
+    drop.reset(p);
+  }
+  Magic read(Page page) {
+    Magic got = m().read(page);
+    return garbage ? Magic::kOther : got;
+  }
+  void retarget_pte() { m().retarget_pte(); }
+  void retarget_pde() { m().retarget_pde(); }
+  void write_cr3(u16 pcid, bool noflush) { m().write_cr3(pcid, noflush); }
+  void invpcid(u32 type, u16 pcid, Page page) { m().invpcid(type, pcid, page); }
+  void invlpg(Page page) { m().invlpg(page); }
+  void toggle_pge() { m().toggle_pge(); }
+  void pcide_off() { m().pcide_off(); }
+};
+static_assert(ProbeCpu<Flaky>);
+
+TEST(ProbeVerdict, OneKeptReadOfAMustDropProbeIsAViolation) {
+  Flaky f;
+  const ProbeSpec& p = *find_probe("invlpg");
+  const Observation o = run_probe(f, p, 7);
+  EXPECT_EQ(o.kept, 4u);  // reads 1, 3, 5, 7
+  const Judgement j = judge(p, o);
+  EXPECT_EQ(j.seen, Seen::kMixed);
+  EXPECT_TRUE(j.violation);
+  EXPECT_FALSE(judge(p, Observation{7, 0, 0}).violation);
+  EXPECT_TRUE(judge(p, Observation{7, 1, 0}).violation);
+}
+
+TEST(ProbeVerdict, KeepingWhatMayBeKeptIsNoViolationMixedOrNot) {
+  const ProbeSpec& p = *find_probe("cr3.pcid.noflush");
+  for (u32 kept : {0u, 3u, 7u}) {
+    const Judgement j = judge(p, Observation{7, kept, 0});
+    EXPECT_FALSE(j.violation) << kept;
+    EXPECT_EQ(j.seen, kept == 0 ? Seen::kDropped : kept == 7 ? Seen::kKept : Seen::kMixed);
+  }
+}
+
+TEST(ProbeVerdict, AReadOfNeitherFrameMarksTheProbeBroken) {
+  Flaky f;
+  f.garbage = true;
+  const ProbeSpec& p = *find_probe("cr3.nopcid");
+  const Observation o = run_probe(f, p, 3);
+  EXPECT_EQ(o.other, 3u);
+  EXPECT_TRUE(judge(p, o).broken);
+  EXPECT_TRUE(judge(p, Observation{}).broken);  // no reads prove nothing
+  EXPECT_FALSE(judge(p, Observation{3, 0, 0}).broken);
+}
+
+TEST(ProbeVerdict, RuleAndSeenNamesAreTheRecordsWords) {
+  EXPECT_STREQ(rule_name(Rule::kMustDrop), "must-drop");
+  EXPECT_STREQ(rule_name(Rule::kMayKeep), "may-keep");
+  EXPECT_STREQ(seen_name(Seen::kKept), "kept");
+  EXPECT_STREQ(seen_name(Seen::kDropped), "dropped");
+  EXPECT_STREQ(seen_name(Seen::kMixed), "mixed");
+}
+
+}  // namespace
+}  // namespace ptb::bench
