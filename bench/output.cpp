@@ -63,7 +63,9 @@ void put_record(const Row& row, const Result& r, const Params& p, const OutputCo
   Text<kNameMax> name;
   put_name(name, row);
   JsonRecord j(buf, "result");
-  j.str("name", name.c_str()).str("group", group_name(row.group)).str("status", status_name(r.status));
+  j.str("name", name.c_str())
+      .str("group", group_name(row.group))
+      .str("status", status_name(r.status));
   if (r.status != Status::kOk) {
     j.str("reason", r.reason);
     if (r.disturbed) j.num("disturbed", r.disturbed);

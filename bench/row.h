@@ -29,8 +29,8 @@ enum class Group : u8 {
 const char* group_name(Group g);
 
 enum class Method : u8 {
-  kLoop,       // ring 0: a body unrolled U and 2U times in a loop; the difference is U·iters bodies
-  kRefill,     // ring 0: touch K pages after a flush, minus the same touches with no flush
+  kLoop,    // ring 0: a body unrolled U and 2U times in a loop; the difference is U·iters bodies
+  kRefill,  // ring 0: touch K pages after a flush, minus the same touches with no flush
   kRing3Loop,  // a ring-3 loop of round trips (system calls, faults, traps), unrolled U and 2U
   kCrossing,   // one-way crossings: ring 3 and the kernel stub stamp on either side
   kProbe,      // a TLB semantics probe (bench/probe.h): what an operation keeps; no timing
@@ -48,7 +48,7 @@ enum class Direction : u8 { kU2k, kK2u };
 // The CPU state a row runs in; bench/env.h applies it and restores the suite's state afterwards.
 struct Env {
   x86::EntryScheme scheme = x86::EntryScheme::kNone;  // PTI pair and entry/exit CR3 switching
-  bool pcid = false;          // ring 0 on CR4.PCIDE = 1 and the kernel PCID (implied by PCID schemes)
+  bool pcid = false;  // ring 0 on CR4.PCIDE = 1 and the kernel PCID (implied by PCID schemes)
   const u8* lstar = nullptr;  // SYSCALL entry while the row runs; nullptr: syscall_entry_direct
   u8 vector = 0;              // an IDT gate replaced while the row runs (0: none) ...
   const u8* gate = nullptr;   // ... by this stub

@@ -78,7 +78,8 @@ Result measure_refill(const Row& row, const Fixture& fx, const Params& p) {
   u32 disturbed = 0;
   for (u32 i = 0; i < p.warmup + p.reps; ++i) {
     const u64 nmis = nmi_count();
-    time_touch_pages(base, row.pages);  // every translation now in the TLB (as far as it holds them)
+    time_touch_pages(base,
+                     row.pages);  // every translation now in the TLB (as far as it holds them)
     flush(row.flush, base, row.pages);
     u64 after_flush = time_touch_pages(base, row.pages);
     u64 warm = time_touch_pages(base, row.pages);

@@ -182,7 +182,8 @@ void print_environment(SuiteContext& ctx) {
   }
   t.put("); memory: ").put_u64(memory::usable_bytes() >> 20);
   t.put(" MiB usable; boot: ").put(ctx.boot).put("; screen: ").put(console::screen_kind());
-  if (str_eq(console::screen_kind(), "framebuffer")) t.put(" (").put(memory::framebuffer_memory_type()).put(')');
+  if (str_eq(console::screen_kind(), "framebuffer"))
+    t.put(" (").put(memory::framebuffer_memory_type()).put(')');
   console::line(t);
   if (tsc.disagree) {
     t.clear();
@@ -225,7 +226,9 @@ void print_environment(SuiteContext& ctx) {
   j.boolean("pm_timer", ctx.acpi.pm_timer.present).boolean("hpet", ctx.acpi.hpet.present);
   j.num("madt_cpus", ctx.acpi.madt.cpu_count);
   j.num("problems", ctx.acpi.problem_count + ctx.acpi.problems_dropped).end_object();
-  j.str("timer", "lfence;rdtsc;lfence").str("lfence_serialising", x86::lfence_name(ctx.lfence)).num("memory_bytes", memory::usable_bytes());
+  j.str("timer", "lfence;rdtsc;lfence")
+      .str("lfence_serialising", x86::lfence_name(ctx.lfence))
+      .num("memory_bytes", memory::usable_bytes());
   j.str("cmdline", ctx.cmdline ? ctx.cmdline : "", ctx.cmdline ? ctx.cmdline_len : 0);
   j.str("boot", ctx.boot).str("screen", console::screen_kind());
   j.num("screen_columns", console::screen_columns()).num("screen_rows", console::screen_rows());

@@ -67,11 +67,15 @@ void set_cr4_toggle(JitContext& r, const Fixture& f) {
 }
 
 // ---- instruction counts of the ring-3 paths (bench/entries.asm, bench/user.asm) ----------
-// Ring-3 `syscall` + kernel instructions up to and including SYSRET.
-constexpr u32 kSyscallDirect = 1 + 11;  // swapgs, 2 stack moves, 2 pushes, xor, 2 pops, rsp, swapgs, sysret
-constexpr u32 kSyscallTrampoline = 1 + 16;  // 8 entry + 3 stage 2 + 5 exit
-constexpr u32 kSyscallPti = 1 + 22;         // + 3 on entry (mov/and/mov cr3) + 3 on exit (mov/or/mov cr3)
-constexpr u32 kSyscallPtiPcid = 1 + 29;     // + 4 on entry (bts for NOFLUSH) + 9 on exit (the lazy-flush test)
+// Ring-3 `syscall` + kernel instructions up to and including SYSRET:
+//  direct: swapgs, 2 stack moves, 2 pushes, xor, 2 pops, rsp, swapgs, sysret;
+//  trampoline: 8 on entry + 3 in stage 2 + 5 on exit;
+//  pti: + 3 on entry (mov/and/mov cr3) + 3 on exit (mov/or/mov cr3);
+//  pti.pcid: + 4 on entry (bts for NOFLUSH) + 9 on exit (the lazy-flush test).
+constexpr u32 kSyscallDirect = 1 + 11;
+constexpr u32 kSyscallTrampoline = 1 + 16;
+constexpr u32 kSyscallPti = 1 + 22;
+constexpr u32 kSyscallPtiPcid = 1 + 29;
 constexpr u32 kTouchBody = 2, kTouchPerPage = 4;  // body_syscall_touch: 2 moves, then 4 a page
 
 // One-way crossings: ring 3's stamp (rdtsc, shl, or), its `mov r12, rax`, and the crossing

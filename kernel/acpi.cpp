@@ -3,8 +3,9 @@
 namespace ptb::acpi {
 namespace {
 
-constexpr usize kHeader = 36;                 // 5.2.6: every system description table
-constexpr u32 kMaxTableLength = 1u << 20;     // no real table is near 1 MiB; a larger length is garbage
+constexpr usize kHeader = 36;  // 5.2.6: every system description table
+// No real table is near 1 MiB; a larger length is garbage.
+constexpr u32 kMaxTableLength = 1u << 20;
 constexpr usize kRsdpV1 = 20, kRsdpV2 = 36;
 
 u32 le32(const u8* p) {
@@ -211,7 +212,7 @@ bool read_tables(const u8* rsdp, usize rsdp_len, const MemoryReader& mem, Tables
       problem(out, root_sig, "an entry points outside reachable memory; entry ignored");
       continue;
     }
-    const char* want = same_sig(h, "FACP") ? "FACP"
+    const char* want = same_sig(h, "FACP")   ? "FACP"
                        : same_sig(h, "HPET") ? "HPET"
                        : same_sig(h, "APIC") ? "APIC"
                                              : nullptr;

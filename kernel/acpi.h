@@ -33,8 +33,8 @@ inline constexpr u8 kSpaceMemory = 0, kSpaceIo = 1;
 
 struct PmTimer {
   bool present;
-  u16 port;       // I/O port of the 3.579545 MHz counter
-  bool bits32;    // FADT flags TMR_VAL_EXT: 32-bit counter, else 24-bit
+  u16 port;     // I/O port of the 3.579545 MHz counter
+  bool bits32;  // FADT flags TMR_VAL_EXT: 32-bit counter, else 24-bit
 };
 inline constexpr u64 kPmTimerHz = 3'579'545;
 

@@ -22,12 +22,12 @@ struct Source {
 // checked against the first other available source, a measured one when there is one (a declared
 // figure checked against another declared figure proves little).
 struct Verdict {
-  u64 hz = 0;                       // 0 when no source is available
+  u64 hz = 0;  // 0 when no source is available
   const char* source = "unknown";
-  u64 check_hz = 0;                 // 0 when nothing else was available
+  u64 check_hz = 0;  // 0 when nothing else was available
   const char* check_source = "none";
-  u32 diff_ppm = 0;                 // |hz - check_hz| / hz in parts per million
-  bool disagree = false;            // diff_ppm > kTolerancePpm
+  u32 diff_ppm = 0;       // |hz - check_hz| / hz in parts per million
+  bool disagree = false;  // diff_ppm > kTolerancePpm
 };
 inline constexpr u32 kTolerancePpm = 10'000;  // 1 %
 

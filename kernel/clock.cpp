@@ -62,8 +62,8 @@ u64 hpet_tsc_hz(const acpi::Hpet& h) {
   if (!h.present) return 0;
   x86::PageTable& kt = memory::kernel_tables();
   if (!kt.translate(h.base).present) {
-    const u64 flags = x86::Pte::kWritable | x86::Pte::kCacheDisable | x86::Pte::kWriteThrough |
-                      memory::nx_bit();
+    const u64 flags =
+        x86::Pte::kWritable | x86::Pte::kCacheDisable | x86::Pte::kWriteThrough | memory::nx_bit();
     if (kt.map_4k(h.base, h.base, flags) != x86::MapError::kNone) return 0;
   }
   volatile u64* regs = reinterpret_cast<volatile u64*>(h.base);
@@ -89,7 +89,8 @@ calibration::Verdict calibrate_tsc(const x86::CpuInfo& cpu, const acpi::Tables& 
       {"cpuid.40000010h", Kind::kDeclared, hypervisor_tsc_hz(cpu)},
       {"hpet", Kind::kMeasured, 0},
       {"pm-timer", Kind::kMeasured, 0},
-      {"cpuid.16h", Kind::kDeclared, cpu.vendor_kind == x86::Vendor::kIntel ? cpu.base_hz_leaf16 : 0},
+      {"cpuid.16h", Kind::kDeclared,
+       cpu.vendor_kind == x86::Vendor::kIntel ? cpu.base_hz_leaf16 : 0},
       {"pit", Kind::kMeasured, 0},
   };
   // Measure, in order, until there is a measured figure and at least two figures in all.

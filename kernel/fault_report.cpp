@@ -27,7 +27,8 @@ u64 msr_or_zero(u32 msr) {
 
 void report_machine_check() {
   if (!(x86::cpuid(1).edx & (1u << 14))) {
-    console::line("  machine check: the CPU reports no machine-check architecture (no banks to read)");
+    console::line(
+        "  machine check: the CPU reports no machine-check architecture (no banks to read)");
     return;
   }
   const u64 cap = msr_or_zero(0x179), status = msr_or_zero(0x17a);
@@ -96,7 +97,10 @@ void report_machine_check() {
 
   Text<600> buf;
   JsonRecord j(buf, "fault");
-  j.num("vector", vector).str("mnemonic", mnemonic).str("name", name).num("error_code", f.error_code);
+  j.num("vector", vector)
+      .str("mnemonic", mnemonic)
+      .str("name", name)
+      .num("error_code", f.error_code);
   j.hex("rip", f.rip).hex("cs", f.cs).hex("rflags", f.rflags).hex("rsp", f.rsp);
   j.hex("cr2", cr2).hex("cr3", cr3).hex("cr4", cr4).num("ring", ring).boolean("pti", pti);
   j.str("phase", run::phase());

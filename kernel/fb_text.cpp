@@ -141,8 +141,8 @@ bool FbText::init(const FbInfo& g, u32 scale) {
     scale = g.width >= kHiDpiWidth && g.height >= 2 * kFontHeight ? 2 : 1;
   }
   if (scale > 8) return false;
-  while (scale < 8 && u64{g.width / (kFontWidth * scale)} * (g.height / (kFontHeight * scale)) >
-                          kMaxCells)
+  while (scale < 8 &&
+         u64{g.width / (kFontWidth * scale)} * (g.height / (kFontHeight * scale)) > kMaxCells)
     ++scale;
   const u32 cols = g.width / (kFontWidth * scale);
   const u32 rows = g.height / (kFontHeight * scale);

@@ -21,7 +21,7 @@
 namespace ptb {
 namespace {
 
-mb2::BootInfo boot_info;  // large: keep it off the stack
+mb2::BootInfo boot_info;   // large: keep it off the stack
 acpi::Tables acpi_tables;  // likewise
 x86::CpuInfo cpu;
 
@@ -105,8 +105,8 @@ x86::Lfence enable_cpu_features(const x86::CpuInfo& cpu) {
   // AMD and Hygon: DE_CFG[1], as Linux does; through the #GP-safe accessors, since a hypervisor
   // may not have the MSR.
   const bool amd_like = cpu.vendor_kind == x86::Vendor::kAmd || str_eq(cpu.vendor, "HygonGenuine");
-  const bool always = amd_like && cpu.max_ext_leaf >= 0x8000'0021 &&
-                      (x86::cpuid(0x8000'0021).eax & (1u << 2)) != 0;
+  const bool always =
+      amd_like && cpu.max_ext_leaf >= 0x8000'0021 && (x86::cpuid(0x8000'0021).eax & (1u << 2)) != 0;
   x86::MsrRead de_cfg{};
   if (!always && x86::sets_de_cfg(amd_like, cpu.family)) {
     de_cfg = x86::rdmsr_safe(x86::msr::kAmdDeCfg);
@@ -125,8 +125,8 @@ extern "C" [[noreturn]] void kmain(ptb::u32 magic, ptb::u64 info_addr) {
   run::set_phase("boot");
   // CPUID first: it tells QEMU (TCG) apart, so even an early failure reaches its exit port.
   cpu = x86::decode_cpu(cpuid_fn);
-  platform::set(platform::classify(cpu.has(x86::Feature::kHypervisor), cpu.hypervisor_vendor,
-                                   nullptr));
+  platform::set(
+      platform::classify(cpu.has(x86::Feature::kHypervisor), cpu.hypervisor_vendor, nullptr));
   x86::init_descriptors();
   install_fault_report();
 
@@ -176,8 +176,13 @@ extern "C" [[noreturn]] void kmain(ptb::u32 magic, ptb::u64 info_addr) {
   run::set_phase("clock");
   const calibration::Verdict tsc = clock::calibrate_tsc(cpu, acpi_tables, options().tsc_hz);
 
-  bench::SuiteContext ctx{cpu,         boot_info.efi ? "uefi" : "bios", boot_info.cmdline,
-                          boot_info.cmdline_len, acpi_tables, tsc, lfence};
+  bench::SuiteContext ctx{cpu,
+                          boot_info.efi ? "uefi" : "bios",
+                          boot_info.cmdline,
+                          boot_info.cmdline_len,
+                          acpi_tables,
+                          tsc,
+                          lfence};
   bench::print_environment(ctx);
   bench::run_suite(ctx);
   run::finish();

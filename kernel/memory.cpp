@@ -106,11 +106,14 @@ void init_paging(u64 fb_start, u64 fb_end, bool has_nx, bool pat) {
   if (top < kLowTableLimit) top = kLowTableLimit;
   top = (top + (u64{1} << 30) - 1) & ~((u64{1} << 30) - 1);
   u64 start = (addr(__kernel_end) + x86::kPage - 1) & ~(x86::kPage - 1);
-  const u64 fb_lo = fb_start & ~(x86::kPage - 1), fb_hi = (fb_end + x86::kPage - 1) & ~(x86::kPage - 1);
+  const u64 fb_lo = fb_start & ~(x86::kPage - 1),
+            fb_hi = (fb_end + x86::kPage - 1) & ~(x86::kPage - 1);
   const bool fb = fb_end > fb_start && fb_lo >= start;
-  const u64 hole_lo = fb && fb_lo < top ? fb_lo : top, hole_hi = fb && fb_lo < top ? (fb_hi < top ? fb_hi : top) : top;
+  const u64 hole_lo = fb && fb_lo < top ? fb_lo : top,
+            hole_hi = fb && fb_lo < top ? (fb_hi < top ? fb_hi : top) : top;
   must(pt.map_range(start, start, hole_lo - start, rw | nx, true), "physical memory");
-  if (hole_hi < top) must(pt.map_range(hole_hi, hole_hi, top - hole_hi, rw | nx, true), "physical memory");
+  if (hole_hi < top)
+    must(pt.map_range(hole_hi, hole_hi, top - hole_hi, rw | nx, true), "physical memory");
   if (fb) {
     const bool wc = pat && x86::wrmsr_safe(x86::msr::kPat, kPatWithWc);
     fb_type = wc ? "write-combining" : "uncached";

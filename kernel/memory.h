@@ -31,9 +31,9 @@ u64 usable_bytes();
 u64 alloc_zeroed(u64 limit = ~u64{0});
 
 // Builds and loads the kernel page tables (layout above), mapping physical memory up to the top of
-// RAM (at least 4 GiB), and the framebuffer [fb_start, fb_end) exactly, wherever it lies, with 4 KiB
-// pages: write-combining where the CPU has PAT (IA32_PAT entry 1 is made WC, as Linux does), else
-// uncached. fb_end = 0: no framebuffer.
+// RAM (at least 4 GiB), and the framebuffer [fb_start, fb_end) exactly, wherever it lies, with 4
+// KiB pages: write-combining where the CPU has PAT (IA32_PAT entry 1 is made WC, as Linux does),
+// else uncached. fb_end = 0: no framebuffer.
 void init_paging(u64 fb_start, u64 fb_end, bool nx, bool pat);
 // The memory type the framebuffer got: "write-combining", "uncached" or "none".
 const char* framebuffer_memory_type();

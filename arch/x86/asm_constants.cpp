@@ -1,8 +1,8 @@
-// What the kernel's assembly (traps.asm, ring3_entry.asm, boot/entry.asm, bench/entries.asm, bench/user.asm) knows of the
-// C++ side, generated into arch_constants.inc at kernel build time (see arch/x86/asm_constants.h).
-// Compiled to assembly only; never linked. The names are those of the former hand-written
-// layout.inc, plus the TrapFrame offsets from the vector slot, the ENTRY_* schemes and the boot
-// stub's control-register values.
+// What the kernel's assembly (traps.asm, ring3_entry.asm, boot/entry.asm, bench/entries.asm,
+// bench/user.asm) knows of the C++ side, generated into arch_constants.inc at kernel build time
+// (see arch/x86/asm_constants.h). Compiled to assembly only; never linked. The names are those of
+// the former hand-written layout.inc, plus the TrapFrame offsets from the vector slot, the ENTRY_*
+// schemes and the boot stub's control-register values.
 #include "arch/x86/asm_constants.h"
 
 #include <stddef.h>

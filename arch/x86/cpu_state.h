@@ -62,6 +62,8 @@ constexpr Lfence lfence_ordering(Vendor v, bool amd_like, bool always_serialisin
   return Lfence::kUnknown;
 }
 // Linux sets DE_CFG[1] on AMD families 10h-17h and Hygon 18h (from Zen 2 it reads as 1 anyway).
-constexpr bool sets_de_cfg(bool amd_like, u32 family) { return amd_like && family >= 0x10 && family <= 0x18; }
+constexpr bool sets_de_cfg(bool amd_like, u32 family) {
+  return amd_like && family >= 0x10 && family <= 0x18;
+}
 
 }  // namespace ptb::x86

@@ -30,7 +30,8 @@ bool probe(Io& io, u16 base) {
   io.out(base + kMcr, 0x1e);  // loopback mode for the presence test
   io.out(base + kData, kProbe);
   bool ready = false;
-  for (u32 i = 0; i < kLoopbackReads && !ready; ++i) ready = (io.in(base + kLsr) & kLsrDataReady) != 0;
+  for (u32 i = 0; i < kLoopbackReads && !ready; ++i)
+    ready = (io.in(base + kLsr) & kLsrDataReady) != 0;
   const bool present = ready && io.in(base + kData) == kProbe;
   io.out(base + kMcr, 0x0f);  // normal operation: DTR, RTS, OUT1, OUT2
   return present;

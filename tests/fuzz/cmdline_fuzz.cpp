@@ -80,8 +80,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   check_range(v.tsc_hz, 0, 0, u64{100'000'000'000});
   for (const cmdline::StringRef* s : {&v.bench, &v.touch}) {
     if (s->data != nullptr) {
-      check(s->data >= line.data() && s->len <= size &&
-            s->data + s->len <= line.data() + size);
+      check(s->data >= line.data() && s->len <= size && s->data + s->len <= line.data() + size);
     } else {
       check(s->len == 0);
     }

@@ -30,7 +30,9 @@ void check_buf(const TextBuf& t, usize cap) {
   check(t.c_str()[t.size()] == '\0');
 }
 
-bool is_hex(char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F'); }
+bool is_hex(char c) {
+  return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
+}
 
 // A JSON string literal (RFC 8259 section 7) of printable ASCII only.
 void check_json_string(const char* s, usize n, usize input_len) {
@@ -46,7 +48,8 @@ void check_json_string(const char* s, usize n, usize input_len) {
     check(i + 2 < n);
     char e = s[i + 1];
     if (e == 'u') {
-      check(i + 6 < n && is_hex(s[i + 2]) && is_hex(s[i + 3]) && is_hex(s[i + 4]) && is_hex(s[i + 5]));
+      check(i + 6 < n && is_hex(s[i + 2]) && is_hex(s[i + 3]) && is_hex(s[i + 4]) &&
+            is_hex(s[i + 5]));
       i += 6;
     } else {
       check(strchr("\"\\/bfnrt", e) != nullptr);
@@ -81,17 +84,31 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   TextBuf t(storage.data(), cap);
   for (int op = 0; op < 32 && in.remaining_bytes() > 0; ++op) {
     switch (in.ConsumeIntegralInRange<int>(0, 8)) {
-      case 0: t.put(in.ConsumeIntegral<char>()); break;
+      case 0:
+        t.put(in.ConsumeIntegral<char>());
+        break;
       case 1: {
         std::string s = in.ConsumeRandomLengthString(64);
         t.put(s.c_str());
         break;
       }
-      case 2: t.put_u64(in.ConsumeIntegral<u64>()); break;
-      case 3: t.put_i64(in.ConsumeIntegral<i64>()); break;
-      case 4: t.put_hex(in.ConsumeIntegral<u64>(), in.ConsumeIntegralInRange<int>(-4, 40), in.ConsumeBool()); break;
-      case 5: t.put_fixed(in.ConsumeFloatingPoint<double>(), in.ConsumeIntegralInRange<int>(-4, 20)); break;
-      case 6: t.pad_to(in.ConsumeIntegralInRange<usize>(0, 400), in.ConsumeIntegralInRange<usize>(0, 400)); break;
+      case 2:
+        t.put_u64(in.ConsumeIntegral<u64>());
+        break;
+      case 3:
+        t.put_i64(in.ConsumeIntegral<i64>());
+        break;
+      case 4:
+        t.put_hex(in.ConsumeIntegral<u64>(), in.ConsumeIntegralInRange<int>(-4, 40),
+                  in.ConsumeBool());
+        break;
+      case 5:
+        t.put_fixed(in.ConsumeFloatingPoint<double>(), in.ConsumeIntegralInRange<int>(-4, 20));
+        break;
+      case 6:
+        t.pad_to(in.ConsumeIntegralInRange<usize>(0, 400),
+                 in.ConsumeIntegralInRange<usize>(0, 400));
+        break;
       case 7: {
         std::string s = in.ConsumeRandomLengthString(64);
         std::vector<char> exact(s.begin(), s.end());  // exact size, no NUL: n bytes only
@@ -101,7 +118,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
         if (!big.truncated()) check_json_string(big.c_str(), big.size(), exact.size());
         break;
       }
-      default: t.clear(); break;
+      default:
+        t.clear();
+        break;
     }
     check_buf(t, cap);
   }

@@ -91,10 +91,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   check_info(info, ok, heap, size);
   static const bool verbose = getenv("PTIBENCH_FUZZ_VERBOSE") != nullptr;
   if (verbose) {  // PTIBENCH_FUZZ_VERBOSE=1 ./multiboot2_fuzz FILE: what a seed reaches
-    fprintf(stderr, "ok=%d cmdline='%s' regions=%zu fb=%d modules=%zu rsdp=v%u efi=%d\n",
-            ok, info.cmdline ? info.cmdline : "",
-            info.memory_count, info.has_framebuffer, info.module_count,
-            info.rsdp ? info.rsdp_version : 0, info.efi);
+    fprintf(stderr, "ok=%d cmdline='%s' regions=%zu fb=%d modules=%zu rsdp=v%u efi=%d\n", ok,
+            info.cmdline ? info.cmdline : "", info.memory_count, info.has_framebuffer,
+            info.module_count, info.rsdp ? info.rsdp_version : 0, info.efi);
     for (usize i = 0; i < info.problem_count; ++i)
       fprintf(stderr, "  problem (tag %u at %u): %s\n", info.problems[i].tag_type,
               info.problems[i].offset, info.problems[i].what);

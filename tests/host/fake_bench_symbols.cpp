@@ -3,7 +3,7 @@
 // real range: name_end is set 8 bytes past name, so Template::size() is 8 for every fake.
 #include "bench/symbols.h"
 
-#define PTB_FAKE_TEMPLATE(name)                                              \
+#define PTB_FAKE_TEMPLATE(name)                                                        \
   extern "C" const ptb::u8 name[8] = {0x90, 0x90, 0x90, 0x90, 0x90, 0x90, 0x90, 0x90}; \
   asm(".globl " #name "_end\n.set " #name "_end, " #name " + 8");
 #define PTB_FAKE_ENTRY(name) extern "C" const ptb::u8 name[1] = {0xc3};

@@ -150,7 +150,8 @@ struct Machine {
 
 std::string problems(const Tables& t) {
   std::string s;
-  for (usize i = 0; i < t.problem_count; ++i) s += std::string(t.problems[i].table) + ": " + t.problems[i].what + "\n";
+  for (usize i = 0; i < t.problem_count; ++i)
+    s += std::string(t.problems[i].table) + ": " + t.problems[i].what + "\n";
   return s;
 }
 

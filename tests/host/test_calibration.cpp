@@ -11,12 +11,9 @@ namespace {
 constexpr Kind D = Kind::kDeclared, M = Kind::kMeasured;
 
 TEST(Calibration, TakesTheFirstAvailableAndChecksItAgainstAMeasuredOne) {
-  const Source s[] = {{"cmdline", D, 0},
-                      {"cpuid.15h", D, 3'000'000'000},
-                      {"hypervisor", D, 3'000'100'000},
-                      {"hpet", M, 0},
-                      {"pm-timer", M, 2'999'000'000},
-                      {"pit", M, 2'990'000'000}};
+  const Source s[] = {
+      {"cmdline", D, 0}, {"cpuid.15h", D, 3'000'000'000}, {"hypervisor", D, 3'000'100'000},
+      {"hpet", M, 0},    {"pm-timer", M, 2'999'000'000},  {"pit", M, 2'990'000'000}};
   Verdict v = decide(s, 6);
   EXPECT_EQ(v.hz, 3'000'000'000u);
   EXPECT_EQ(std::string(v.source), "cpuid.15h");
@@ -41,7 +38,9 @@ TEST(Calibration, ADisagreementOverOnePercentIsFlaggedWithBothFigures) {
 }
 
 TEST(Calibration, AMeasuredChoiceIsCheckedAgainstTheNextMeasuredOne) {
-  const Source s[] = {{"cpuid.15h", D, 0}, {"hpet", M, 1'000'000'156}, {"cpuid.16h", D, 900'000'000},
+  const Source s[] = {{"cpuid.15h", D, 0},
+                      {"hpet", M, 1'000'000'156},
+                      {"cpuid.16h", D, 900'000'000},
                       {"pit", M, 1'000'000'900}};
   Verdict v = decide(s, 4);
   EXPECT_EQ(std::string(v.source), "hpet");
@@ -49,7 +48,8 @@ TEST(Calibration, AMeasuredChoiceIsCheckedAgainstTheNextMeasuredOne) {
 }
 
 TEST(Calibration, FallsBackToADeclaredCheckAndToNothing) {
-  const Source one_each[] = {{"cpuid.15h", D, 0}, {"pit", M, 1'000'000}, {"cpuid.16h", D, 1'200'000}};
+  const Source one_each[] = {
+      {"cpuid.15h", D, 0}, {"pit", M, 1'000'000}, {"cpuid.16h", D, 1'200'000}};
   Verdict v = decide(one_each, 3);
   EXPECT_EQ(std::string(v.check_source), "cpuid.16h");
   EXPECT_TRUE(v.disagree);

@@ -58,7 +58,6 @@ TEST(KnownEfer, BootAndKernelValues) {
   EXPECT_EQ(kernel_efer(true).raw, 0xd01u);
 }
 
-
 TEST(Lfence, IntelIsArchitecturalAmdNeedsCpuidOrDeCfgAndOthersAreUnknown) {
   EXPECT_EQ(lfence_ordering(Vendor::kIntel, false, false, false, 0), Lfence::kArchitectural);
   EXPECT_EQ(lfence_ordering(Vendor::kAmd, true, true, false, 0), Lfence::kCpuid);

@@ -281,8 +281,8 @@ TEST(FbText, ScrollingNeverReadsTheFramebufferAndSkipsUnchangedCells) {
   poke(4 * 8 + 1, 2 * 16 + 1);  // below it, in row 2: a read-back scroll would move this up
   t.put('\n');
   EXPECT_TRUE(shows(fb, t, 0, 0, 'c', fg, bg));
-  EXPECT_TRUE(shows(fb, t, 0, 1, 'e', fg, bg));  // redrawn whole: the poison is gone
-  EXPECT_EQ(fb.pixel(4 * 8 + 1, 0 * 16 + 1), bg);  // nothing came up from below
+  EXPECT_TRUE(shows(fb, t, 0, 1, 'e', fg, bg));        // redrawn whole: the poison is gone
+  EXPECT_EQ(fb.pixel(4 * 8 + 1, 0 * 16 + 1), bg);      // nothing came up from below
   EXPECT_EQ(fb.pixel(4 * 8 + 1, 1 * 16 + 1), poison);  // blank before and after: not written
 }
 

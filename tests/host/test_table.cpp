@@ -58,11 +58,18 @@ TEST(VariantTable, NamesAreUniqueAndShapedLikeTheContract) {
 }
 
 TEST(VariantTable, NamesAreRenderedFromTheRowsIdentity) {
-  Row refill{.group = Group::kTlb, .label = "refill", .flush = Flush::kInvpcidSingle,
-             .global = true, .pages = 4095, .method = Method::kRefill};
+  Row refill{.group = Group::kTlb,
+             .label = "refill",
+             .flush = Flush::kInvpcidSingle,
+             .global = true,
+             .pages = 4095,
+             .method = Method::kRefill};
   EXPECT_EQ(name_of(refill), "tlb.refill.global.invpcid.single.4095");
-  Row crossing{.group = Group::kCrossing, .label = "pf", .scheme_suffix = true,
-               .direction = Direction::kK2u, .method = Method::kCrossing,
+  Row crossing{.group = Group::kCrossing,
+               .label = "pf",
+               .scheme_suffix = true,
+               .direction = Direction::kK2u,
+               .method = Method::kCrossing,
                .env = {.scheme = EntryScheme::kPcid}};
   EXPECT_EQ(name_of(crossing), "crossing.pf.pti.pcid.k2u");
   Row touch{.group = Group::kSyscall, .label = "pti", .touch = 512};
@@ -73,14 +80,36 @@ TEST(VariantTable, NamesAreRenderedFromTheRowsIdentity) {
 
 TEST(VariantTable, EveryNameTheIssuesPromiseIsThere) {
   Table t = build();
-  for (const char* n :
-       {"cr3.read", "cr3.write.nopcid", "cr3.write.pcid.flush", "cr3.write.pcid.noflush",
-        "cr3.switch.nopcid", "cr3.switch.pcid.flush", "cr3.switch.pcid.noflush", "invpcid.addr",
-        "invpcid.single", "invpcid.all", "invpcid.allnonglobal", "invlpg", "invlpg.unmapped",
-        "cr4.pge.toggle", "syscall.direct", "syscall.trampoline", "syscall.pti",
-        "syscall.pti.pcid", "syscall.pti.pcid.flush", "syscall.pti.pcid.extra1",
-        "syscall.pti.pcid.extra2", "fault.pf", "fault.pf.pti", "fault.pf.pti.pcid", "trap.int3",
-        "trap.int3.pti", "trap.int3.pti.pcid", "int.soft", "int.soft.pti", "int.soft.pti.pcid"}) {
+  for (const char* n : {"cr3.read",
+                        "cr3.write.nopcid",
+                        "cr3.write.pcid.flush",
+                        "cr3.write.pcid.noflush",
+                        "cr3.switch.nopcid",
+                        "cr3.switch.pcid.flush",
+                        "cr3.switch.pcid.noflush",
+                        "invpcid.addr",
+                        "invpcid.single",
+                        "invpcid.all",
+                        "invpcid.allnonglobal",
+                        "invlpg",
+                        "invlpg.unmapped",
+                        "cr4.pge.toggle",
+                        "syscall.direct",
+                        "syscall.trampoline",
+                        "syscall.pti",
+                        "syscall.pti.pcid",
+                        "syscall.pti.pcid.flush",
+                        "syscall.pti.pcid.extra1",
+                        "syscall.pti.pcid.extra2",
+                        "fault.pf",
+                        "fault.pf.pti",
+                        "fault.pf.pti.pcid",
+                        "trap.int3",
+                        "trap.int3.pti",
+                        "trap.int3.pti.pcid",
+                        "int.soft",
+                        "int.soft.pti",
+                        "int.soft.pti.pcid"}) {
     EXPECT_TRUE(t.by_name.count(n)) << n;
   }
   for (const char* kind : {"syscall", "pf", "int3", "int"}) {
