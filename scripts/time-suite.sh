@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # A benchmark of the suite itself (not a test): the wall time of a run in each environment, from
-# the emulator's start to its exit (firmware, GRUB's 2 s menu and the kernel included), written as
+# the emulator's start to its exit (firmware, GRUB with no countdown, the kernel), written as
 # a Markdown table to docs/suite-timing.md (or to stdout with --stdout).
 #
 #   scripts/time-suite.sh [--stdout] [--entry full|quick]
@@ -54,7 +54,7 @@ cpu=$(sed -n 's/^model name\s*: //p' /proc/cpuinfo | head -n 1)
   echo "# How long a run takes"
   echo
   echo "Wall time of one \`suite=$entry\` run per environment, from the emulator's start to its exit"
-  echo "(firmware, GRUB's 2-second menu and the kernel), measured by \`scripts/time-suite.sh\` on"
+  echo "(firmware, GRUB without its countdown, as run-qemu.sh's images boot, and the kernel), measured by \`scripts/time-suite.sh\` on"
   echo "$(date -u +%Y-%m-%d), on a host with $(nproc) CPUs ($cpu), one run each. It is a"
   echo "benchmark of the suite, not a test: nothing here is a pass/fail threshold. On real hardware"
   echo "the kernel's part takes seconds; the emulators execute every instruction in software."
