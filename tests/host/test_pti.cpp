@@ -114,7 +114,7 @@ TEST(PtiUserTables, PairLayoutMatchesLinux) {
 
 // ---- the CR3 values each entry scheme runs with, against what the entry stubs compute --------
 
-// arch/x86/syscall.asm, TO_KERNEL_CR3: (bts 63 with PCID NOFLUSH,) and ~0x1800.
+// arch/x86/pti.inc, TO_KERNEL_CR3: (bts 63 with PCID NOFLUSH,) and ~0x1800.
 u64 stub_to_kernel(u64 cr3, bool noflush) {
   return (noflush ? cr3 | Cr3::kNoflush : cr3) & ~u64{0x1800};
 }

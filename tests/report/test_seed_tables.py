@@ -1,4 +1,4 @@
-"""The seed tables, across languages: the kernel prints them for suite=seeds (bench/ring3.cpp
+"""The seed tables, across languages: the kernel prints them for suite=seeds (bench/seeds.cpp
 run_seed_experiments) and the report tool computes them from the records (analysis.py
 seed_table1/seed_table2). On every real capture in fixtures/kernel/ that holds them, each cell
 the kernel printed must be what the tool computes, within the kernel's printed rounding.

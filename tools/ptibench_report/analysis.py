@@ -267,7 +267,7 @@ def compare(runs: list[Run], unit: str = "tsc",
 # --- the seed tables ------------------------------------------------------------------------
 #
 # The one definition of the two seed tables in Python: rows, reference, columns, formulas. The
-# kernel prints the same two tables for suite=seeds (bench/ring3.cpp run_seed_experiments);
+# kernel prints the same two tables for suite=seeds (bench/seeds.cpp run_seed_experiments);
 # tests/report/test_seed_tables.py checks, on real captures, that every cell it printed is
 # what these functions compute from its records.
 

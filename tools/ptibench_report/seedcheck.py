@@ -1,5 +1,5 @@
 """The seed tables across languages: the tables the kernel prints for suite=seeds
-(bench/ring3.cpp run_seed_experiments) read back from a capture's text, and each of their cells
+(bench/seeds.cpp run_seed_experiments) read back from a capture's text, and each of their cells
 checked against what the report tool computes from the same capture's records
 (analysis.seed_table1/seed_table2). Used by tests/report/test_seed_tables.py (on fixture
 captures) and tests/boot/test_seeds.py (on a live run), so both read the tables one way.
