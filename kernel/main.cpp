@@ -82,6 +82,21 @@ void read_acpi(const mb2::BootInfo& info) {
                                    acpi_tables.rsdp_ok ? acpi_tables.oem : ""));
 }
 
+// The platform from the boot loader's RSDP copy alone (its OEM ID, bytes 9-14), before the ACPI
+// tables can be read: enough for a run that ends early (help, a bad command line) to reach the
+// exit port of Bochs, which has no CPUID signature.
+void classify_from_rsdp_copy(const mb2::BootInfo& info) {
+  char oem[7] = {};
+  if (info.rsdp) {
+    for (int i = 0; i < 6; ++i) {
+      const char c = static_cast<char>(info.rsdp[9 + i]);
+      oem[i] = (c >= 0x20 && c < 0x7f) ? c : '?';
+    }
+  }
+  platform::set(platform::classify(cpu.has(x86::Feature::kHypervisor), cpu.hypervisor_vendor,
+                                   info.rsdp ? oem : nullptr));
+}
+
 void report_boot_problems(const mb2::BootInfo& info) {
   for (usize i = 0; i < info.problem_count; ++i) {
     Text<200> t;
@@ -149,6 +164,7 @@ extern "C" [[noreturn]] void kmain(ptb::u32 magic, ptb::u64 info_addr) {
   }
   report_boot_problems(boot_info);
   if (!info_ok) run::fail("the multiboot2 boot information is unusable");
+  classify_from_rsdp_copy(boot_info);
 
   usize bench_option_count = 0;
   const cmdline::Option* bench_options = bench::option_table(&bench_option_count);
