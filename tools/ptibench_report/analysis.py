@@ -454,3 +454,84 @@ def families(results: Iterable[Result]) -> list[str]:
     for r in results:
         seen.setdefault(r.family, None)
     return list(seen)
+
+
+# --- TLB reach, estimated from the refill curves --------------------------------------------------
+
+#: The mean cost of each added page after a split of the curve must differ from the mean
+#: before it by more than this share for the split to count as a bend.
+REACH_CHANGE = 0.15
+#: Below this many ticks a page, the curve says nothing (emulators: the TSC counts instructions,
+#: and the flushed and warm passes run the same instructions).
+REACH_FLOOR = 0.5
+
+
+@dataclass
+class Bend:
+    """The cost of each added page changes between `below` pages and `above`: K has outgrown what
+    one level of the TLB holds (or what the page-walk caches cover)."""
+
+    below: int
+    above: int
+    before: float  # ticks per added page up to `below`
+    after: float   # ticks per added page from `below` to `above`
+
+
+@dataclass
+class ReachEstimate:
+    flush: str
+    bends: list[Bend] = field(default_factory=list)
+    marginal: list[tuple[int, float]] = field(default_factory=list)  # (K, ticks per added page)
+    note: str = ""
+
+
+def tlb_reach(run: Run, unit: str = "tsc") -> list[ReachEstimate]:
+    """Where the non-global refill curves after a full flush (`cr3`) and after per-page INVLPG
+    bend. Each refill sample is (touch K pages after the flush) minus (the same, warm); between
+    two points of the curve, the ticks for each added page are steady while the warm pass keeps
+    finding its translations in the same TLB level, and change once K outgrows it. A bend is the
+    split of the curve where the mean cost of an added page before and after differ most, if by
+    more than REACH_CHANGE (each side at least two points); the first is the estimate for the
+    first-level DTLB, the second (searched after it) for the STLB. Estimates only: page-walk caches, data-cache
+    conflicts of pages touched at the same offset, and noise move them."""
+    out = []
+    curves = tlb_curves(run, unit)
+    for flush in ("cr3", "invlpg"):
+        pts = [(int(p.x), p.value.median) for p in curves.get((False, flush), []) if p.x > 0]
+        est = ReachEstimate(flush)
+        est.marginal = [(k1, (v1 - v0) / (k1 - k0)) for (k0, v0), (k1, v1) in zip(pts, pts[1:])]
+        if len(est.marginal) < 3:
+            est.note = "too few points on the curve"
+        elif max(abs(m) for _, m in est.marginal) < REACH_FLOOR:
+            est.note = "no refill cost measured (an emulator's TSC counts instructions)"
+        else:
+            est.bends = _bends(est.marginal, 2)
+            if not est.bends:
+                est.note = "no bend up to the largest K (raise refill_max=)"
+        out.append(est)
+    return out
+
+
+def _bends(marginal: list[tuple[int, float]], most: int) -> list[Bend]:
+    """The bends of a curve of marginal costs, in order of K, at most `most`: the strongest split
+    first, then the strongest in each part on either side of it."""
+    if most <= 0 or len(marginal) < 4:
+        return []
+    best, best_j = 0.0, None
+    for j in range(2, len(marginal) - 1):
+        left = sum(m for _, m in marginal[:j]) / j
+        right = sum(m for _, m in marginal[j:]) / (len(marginal) - j)
+        change = abs(right - left) / abs(left) if left else 0.0
+        if change > best:
+            best, best_j = change, j
+    if best_j is None or best <= REACH_CHANGE:
+        return []
+    j = best_j
+    left = sum(m for _, m in marginal[:j]) / j
+    right = sum(m for _, m in marginal[j:]) / (len(marginal) - j)
+    here = Bend(marginal[j - 1][0], marginal[j][0], left, right)
+    found = _bends(marginal[:j], most - 1) + [here] + _bends(marginal[j:], most - 1)
+    found.sort(key=lambda b: b.below)
+    if len(found) > most:  # keep this split and the nearest others
+        found = found[:most] if here in found[:most] else [here]
+    return found

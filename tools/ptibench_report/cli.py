@@ -149,6 +149,16 @@ def cmd_probes(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_reach(args: argparse.Namespace) -> int:
+    inputs = _Inputs(args.quiet)
+    picks, missing = _pick_all(inputs, args.inputs, args.run)
+    if missing:
+        return EXIT_NO_RECORDS
+    fn = render.reach_json if args.format == "json" else render.reach_markdown
+    _emit(fn(picks), args.output)
+    return EXIT_OK
+
+
 def cmd_plot(args: argparse.Namespace) -> int:
     from . import plot  # imports nothing from matplotlib until asked
 
@@ -273,6 +283,17 @@ def build_parser() -> argparse.ArgumentParser:
             "What each run's CPU kept and dropped after each TLB operation (the probe.* "
             "records), one column per run, with the manual's rule and section; violations "
             "in bold.")
+    p.add_argument("inputs", nargs="+", metavar="INPUT", help="LOG or LOG:N")
+    p.add_argument("--run", type=_run_number, metavar="N",
+                   help="run number for inputs given without :N (default: last complete)")
+    p.add_argument("-f", "--format", choices=("md", "json"), default="md",
+                   help="output format (default: md)")
+    _add_common(p, "write to FILE instead of stdout")
+
+    p = add("reach", cmd_reach, "the TLB reach estimated from the refill curves",
+            "Where the refill cost per page falls on the non-global curves after a full flush "
+            "and after INVLPG: the first bend estimates the first-level DTLB, the second the "
+            "STLB. Labelled as estimates.")
     p.add_argument("inputs", nargs="+", metavar="INPUT", help="LOG or LOG:N")
     p.add_argument("--run", type=_run_number, metavar="N",
                    help="run number for inputs given without :N (default: last complete)")

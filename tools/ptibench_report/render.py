@@ -13,7 +13,7 @@ import io
 import json
 from typing import Any, Iterable, Optional
 
-from . import __version__
+from . import __version__, analysis
 from .analysis import (
     ALPHA,
     IQR_RULE,
@@ -596,3 +596,40 @@ def probes_json(picks: list[Picked]) -> str:
         runs.append({"run": p.run.label, "cpu": p.run.env.cpu_short if p.run.env else None,
                      "probes": cells})
     return json.dumps({"tool": f"ptibench-report {__version__}", "runs": runs}, indent=1) + "\n"
+
+
+# --- reach ---------------------------------------------------------------------------------------
+
+_LEVELS = ("first-level DTLB", "STLB")
+
+
+def reach_markdown(picks: list[Picked]) -> str:
+    out = ["# ptibench TLB reach, estimated from the refill curves\n",
+           "Estimates, not measurements: where the refill cost of each added page changes, i.e. "
+           "where the pages touched outgrow one TLB level (docs/report.md).\n"]
+    for p in picks:
+        out.append(f"## {p.run.label}\n")
+        for est in analysis.tlb_reach(p.run):
+            if est.note:
+                out.append(f"- after `{est.flush}`: {est.note}")
+            for level, b in zip(_LEVELS, est.bends):
+                out.append(f"- after `{est.flush}`: {level} (estimate) between {b.below} and "
+                           f"{b.above} pages ({b.before:.1f} -> {b.after:.1f} ticks for each "
+                           f"page added)")
+        out.append("")
+    return "\n".join(out)
+
+
+def reach_json(picks: list[Picked]) -> str:
+    runs = []
+    for p in picks:
+        runs.append({"run": p.run.label, "estimates": [
+            {"flush": e.flush, "note": e.note or None,
+             "bends": [{"level": level, "below": b.below, "above": b.above,
+                        "ticks_per_added_page_before": round(b.before, 3),
+                        "ticks_per_added_page_after": round(b.after, 3)}
+                       for level, b in zip(_LEVELS, e.bends)],
+             "marginal": [[k, round(c, 3)] for k, c in e.marginal]}
+            for e in analysis.tlb_reach(p.run)]})
+    return json.dumps({"tool": f"ptibench-report {__version__}", "estimate": True, "runs": runs},
+                      indent=1) + "\n"
