@@ -205,7 +205,9 @@ void print_environment(SuiteContext& ctx) {
     console::line(t);
   }
 
-  Text<1600> buf;
+  // Room for a long command line (the record says it verbatim) without cutting the record.
+  static char env_record[8192];
+  TextBuf buf(env_record, sizeof(env_record));
   JsonRecord j(buf, "env");
   j.str("version", PTIBENCH_VERSION).str("vendor", cpu.vendor).num("family", cpu.family);
   j.num("model", cpu.model).num("stepping", cpu.stepping).str("brand", cpu.brand);

@@ -88,3 +88,15 @@ def test_an_argument_grub_quotes_is_read_as_the_options_inside():
     warnings = [l for l in run.human_lines() if l.startswith("warning: cmdline:")]
     assert warnings == ["warning: cmdline: suite given twice; using the last value selftest"], \
         warnings
+
+
+def test_a_long_command_line_keeps_the_env_record_whole():
+    # The env record repeats the command line verbatim: 1.5 KB of it must not cut the record.
+    words = " ".join(f"x{i}=1" for i in range(150))
+    run = boot("long", "--accel", "tcg", "--entry", "selftest", "--cmdline",
+               f"reps=3 {words}", timeout=300)
+    assert run.returncode == 0, run.describe()
+    assert not run.damaged, run.damaged[:1]
+    env = run.env()
+    assert env is not None and env["cmdline"].endswith("x149=1"), run.describe()
+    assert env["params"]["reps"] == 3
