@@ -139,24 +139,21 @@ def cmd_seeds(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def cmd_probes(args: argparse.Namespace) -> int:
-    inputs = _Inputs(args.quiet)
-    picks, missing = _pick_all(inputs, args.inputs, args.run)
-    if missing:
-        return EXIT_NO_RECORDS
-    fn = render.probes_json if args.format == "json" else render.probes_markdown
-    _emit(fn(picks), args.output)
-    return EXIT_OK
+def _runs_view(markdown: Callable[[list], str], as_json: Callable[[list], str]
+               ) -> Callable[[argparse.Namespace], int]:
+    """A command that renders one view of several runs (probes, reach) as Markdown or JSON."""
+    def cmd(args: argparse.Namespace) -> int:
+        inputs = _Inputs(args.quiet)
+        picks, missing = _pick_all(inputs, args.inputs, args.run)
+        if missing:
+            return EXIT_NO_RECORDS
+        _emit((as_json if args.format == "json" else markdown)(picks), args.output)
+        return EXIT_OK
+    return cmd
 
 
-def cmd_reach(args: argparse.Namespace) -> int:
-    inputs = _Inputs(args.quiet)
-    picks, missing = _pick_all(inputs, args.inputs, args.run)
-    if missing:
-        return EXIT_NO_RECORDS
-    fn = render.reach_json if args.format == "json" else render.reach_markdown
-    _emit(fn(picks), args.output)
-    return EXIT_OK
+cmd_probes = _runs_view(render.probes_markdown, render.probes_json)
+cmd_reach = _runs_view(render.reach_markdown, render.reach_json)
 
 
 def cmd_plot(args: argparse.Namespace) -> int:
@@ -279,27 +276,22 @@ def build_parser() -> argparse.ArgumentParser:
                    help="output format (default: md)")
     _add_common(p, "write to FILE instead of stdout")
 
-    p = add("probes", cmd_probes, "the TLB probes of one or more runs side by side",
-            "What each run's CPU kept and dropped after each TLB operation (the probe.* "
-            "records), one column per run, with the manual's rule and section; violations "
-            "in bold.")
-    p.add_argument("inputs", nargs="+", metavar="INPUT", help="LOG or LOG:N")
-    p.add_argument("--run", type=_run_number, metavar="N",
-                   help="run number for inputs given without :N (default: last complete)")
-    p.add_argument("-f", "--format", choices=("md", "json"), default="md",
-                   help="output format (default: md)")
-    _add_common(p, "write to FILE instead of stdout")
-
-    p = add("reach", cmd_reach, "the TLB reach estimated from the refill curves",
-            "Where the refill cost per page falls on the non-global curves after a full flush "
-            "and after INVLPG: the first bend estimates the first-level DTLB, the second the "
-            "STLB. Labelled as estimates.")
-    p.add_argument("inputs", nargs="+", metavar="INPUT", help="LOG or LOG:N")
-    p.add_argument("--run", type=_run_number, metavar="N",
-                   help="run number for inputs given without :N (default: last complete)")
-    p.add_argument("-f", "--format", choices=("md", "json"), default="md",
-                   help="output format (default: md)")
-    _add_common(p, "write to FILE instead of stdout")
+    for name, fn, help_, desc in (
+            ("probes", cmd_probes, "the TLB probes of one or more runs side by side",
+             "What each run's CPU kept and dropped after each TLB operation (the probe.* "
+             "records), one column per run, with the manual's rule and section; violations "
+             "in bold."),
+            ("reach", cmd_reach, "the TLB reach estimated from the refill curves",
+             "Where the cost of each page added changes on the non-global refill curves after "
+             "a full flush and after INVLPG: the first bend estimates the first-level DTLB, the "
+             "second the STLB. Labelled as estimates.")):
+        p = add(name, fn, help_, desc)
+        p.add_argument("inputs", nargs="+", metavar="INPUT", help="LOG or LOG:N")
+        p.add_argument("--run", type=_run_number, metavar="N",
+                       help="run number for inputs given without :N (default: last complete)")
+        p.add_argument("-f", "--format", choices=("md", "json"), default="md",
+                       help="output format (default: md)")
+        _add_common(p, "write to FILE instead of stdout")
 
     p = add("plot", cmd_plot, "PNG/SVG figures of a run, or of several runs compared",
             "One input: tlb-refill (cost vs pages touched per flush kind, non-global and "
