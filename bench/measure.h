@@ -32,9 +32,15 @@ inline constexpr u32 kMaxReps = 10000;
 // NMIs cannot be masked: a repetition during which one arrived (the per-CPU count changed) is
 // measured again, up to this many times per variant; beyond that the variant fails.
 constexpr u32 max_disturbed(const Params& p) { return p.warmup + p.reps + 16; }
+// A one-way crossing runs all its repetitions in one ring-3 pass, repeated whole when disturbed
+// (each of its repetitions counts as disturbed); it gives up after this many disturbed passes.
+inline constexpr u32 kMaxDisturbedPasses = 4;
 // The per-CPU NMI count (arch/x86/traps.asm increments it).
 u64 nmi_count();
 
+// The repetition loop every runner shares: warmup + reps calls of sample(ctx), each one sample of
+// `ops` operations; a call during which an NMI arrived is made again (max_disturbed bounds it).
+Result sample_repetitions(const Params& p, u64 ops, i64 (*sample)(void* ctx), void* ctx);
 // run(ctx, 0) times the loop with U bodies and run(ctx, 1) the one with 2U; each of the reps
 // repetitions after warmup gives their difference, which covers `ops` operations.
 Result sample_difference(const Params& p, u64 ops, u64 (*run)(void* ctx, int which), void* ctx);

@@ -1,5 +1,6 @@
 #include "bench/options.h"
 
+#include "bench/measure.h"
 #include "bench/row.h"
 #include "kernel/console.h"
 
@@ -18,7 +19,7 @@ const cmdline::Option kOptions[] = {
         "what to run: the full suite, a quick run, the self-tests, or the seed experiments"),
     cmdline::make_string("bench", &opts.bench,
                          "comma-separated globs of variant names to run (e.g. cr3.*,invpcid.*)"),
-    cmdline::make_unsigned("reps", &opts.reps, 1, 10000, "measured repetitions per variant"),
+    cmdline::make_unsigned("reps", &opts.reps, 1, kMaxReps, "measured repetitions per variant"),
     cmdline::make_unsigned("unroll", &opts.unroll, 1, 256,
                            "copies of the body per loop iteration (U; the baseline runs 2U)"),
     cmdline::make_unsigned("iters", &opts.iters, 1, 1000000, "loop iterations per repetition"),

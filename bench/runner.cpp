@@ -74,25 +74,20 @@ void flush(Flush f, u64 base, u32 pages) {
 
 Result measure_refill(const Row& row, const Fixture& fx, const Params& p) {
   if (row.pages > fx.refill_pages) return {Status::kFail, "more pages than the fixture maps"};
-  u64 base = row.global ? fx.refill_global : fx.refill_base;
-  u32 disturbed = 0;
-  for (u32 i = 0; i < p.warmup + p.reps; ++i) {
-    const u64 nmis = nmi_count();
-    time_touch_pages(base,
-                     row.pages);  // every translation now in the TLB (as far as it holds them)
-    flush(row.flush, base, row.pages);
-    u64 after_flush = time_touch_pages(base, row.pages);
-    u64 warm = time_touch_pages(base, row.pages);
-    if (nmi_count() != nmis) {
-      if (++disturbed > max_disturbed(p)) return too_disturbed(disturbed);
-      --i;
-      continue;
-    }
-    if (i >= p.warmup) samples[i - p.warmup] = static_cast<i64>(after_flush - warm);
-  }
-  Result r = summarize_samples(p, 1);
-  r.disturbed = disturbed;
-  return r;
+  struct Refill {
+    u64 base;
+    u32 pages;
+    Flush flush;
+  } refill{row.global ? fx.refill_global : fx.refill_base, row.pages, row.flush};
+  auto sample = [](void* c) {
+    const auto& r = *static_cast<Refill*>(c);
+    time_touch_pages(r.base, r.pages);  // every translation now in the TLB (as far as it holds)
+    flush(r.flush, r.base, r.pages);
+    const u64 after_flush = time_touch_pages(r.base, r.pages);
+    const u64 warm = time_touch_pages(r.base, r.pages);
+    return static_cast<i64>(after_flush - warm);
+  };
+  return sample_repetitions(p, 1, sample, &refill);
 }
 
 Result measure(const Row& row, const Fixture& fx, const Params& p) {
@@ -113,23 +108,36 @@ Result measure(const Row& row, const Fixture& fx, const Params& p) {
 
 }  // namespace
 
-Result sample_difference(const Params& p, u64 ops, u64 (*run)(void* ctx, int which), void* ctx) {
+Result sample_repetitions(const Params& p, u64 ops, i64 (*sample)(void* ctx), void* ctx) {
   u32 disturbed = 0;
   for (u32 i = 0; i < p.warmup + p.reps; ++i) {
     const u64 nmis = nmi_count();
-    u64 a = run(ctx, 0);
-    u64 b = run(ctx, 1);
-    if (nmi_count() != nmis) {  // an NMI ran inside one of the two timed loops: again
+    const i64 v = sample(ctx);
+    if (nmi_count() != nmis) {  // an NMI ran during the repetition: measure it again
       if (++disturbed > max_disturbed(p)) return too_disturbed(disturbed);
       --i;
       continue;
     }
-    // Everything but U·iters bodies is the same in both runs and cancels.
-    if (i >= p.warmup) samples[i - p.warmup] = static_cast<i64>(b - a);
+    if (i >= p.warmup) samples[i - p.warmup] = v;
   }
   Result r = summarize_samples(p, ops);
   r.disturbed = disturbed;
   return r;
+}
+
+Result sample_difference(const Params& p, u64 ops, u64 (*run)(void* ctx, int which), void* ctx) {
+  struct Pair {
+    u64 (*run)(void*, int);
+    void* ctx;
+  } pair{run, ctx};
+  // Everything but U·iters bodies is the same in both runs and cancels.
+  auto difference = [](void* c) {
+    const auto& q = *static_cast<Pair*>(c);
+    const u64 a = q.run(q.ctx, 0);
+    const u64 b = q.run(q.ctx, 1);
+    return static_cast<i64>(b - a);
+  };
+  return sample_repetitions(p, ops, difference, &pair);
 }
 
 Result too_disturbed(u32 disturbed) {

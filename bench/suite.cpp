@@ -144,9 +144,8 @@ void print_environment(SuiteContext& ctx) {
   const x86::CpuInfo& cpu = ctx.cpu;
   const calibration::Verdict& tsc = ctx.tsc;
   const char* oem = ctx.acpi.rsdp_ok ? ctx.acpi.oem : "";
-  // QEMU's and Bochs' firmware, which under full emulation set no hypervisor bit.
-  bool emulated_firmware = str_eq(oem, "BOCHS ");
-  bare_metal = !cpu.has(Feature::kHypervisor) && !emulated_firmware;
+  // Bochs under full emulation sets no hypervisor bit; kernel/platform.h knows it by its firmware.
+  bare_metal = !cpu.has(Feature::kHypervisor) && platform::current() != platform::Kind::kBochs;
   ctx.bare_metal = bare_metal;
 
   Text<200> t;

@@ -142,7 +142,7 @@ Result measure_crossing(const Row& row, const Params& p) {
   auto* ctx = reinterpret_cast<CrossingContext*>(us.data + kCrossingOffset);
   // The driver runs every repetition in one go: when an NMI arrived meanwhile, all of them again
   // (each counts as disturbed, as the runner cannot tell which one the NMI hit).
-  u32 disturbed = 0;
+  u32 disturbed = 0, passes = 0;
   for (;;) {
     ctx->count = count;
     ctx->fault = kUserFault;
@@ -152,7 +152,7 @@ Result measure_crossing(const Row& row, const Params& p) {
     run_in_ring3(kUserCode + kLoopOffset[0], kUserData + kCrossingOffset);
     if (nmi_count() == nmis) break;
     disturbed += count;
-    if (disturbed > max_disturbed(p) * 4) return too_disturbed(disturbed);
+    if (++passes > kMaxDisturbedPasses) return too_disturbed(disturbed);
   }
   const bool k2u = row.direction == Direction::kK2u;
   const i64* values = reinterpret_cast<const i64*>(us.data + kArrayOffset) + (k2u ? count : 0);

@@ -152,6 +152,14 @@ void read_madt(const Table& a, Tables& t) {
 
 }  // namespace
 
+void rsdp_oem(const u8* rsdp, char out[7]) {
+  for (int i = 0; i < 6; ++i) {
+    const char c = static_cast<char>(rsdp[9 + i]);
+    out[i] = (c >= 0x20 && c < 0x7f) ? c : '?';
+  }
+  out[6] = '\0';
+}
+
 bool read_tables(const u8* rsdp, usize rsdp_len, const MemoryReader& mem, Tables& out) {
   out = Tables{};
   if (!rsdp || rsdp_len < kRsdpV1) {
@@ -171,11 +179,7 @@ bool read_tables(const u8* rsdp, usize rsdp_len, const MemoryReader& mem, Tables
     problem(out, "RSDP", "checksum does not add up; no ACPI");
     return false;
   }
-  for (int i = 0; i < 6; ++i) {
-    char c = static_cast<char>(rsdp[9 + i]);
-    out.oem[i] = (c >= 0x20 && c < 0x7f) ? c : '?';
-  }
-  out.oem[6] = '\0';
+  rsdp_oem(rsdp, out.oem);
   out.revision = rsdp[15];
   out.rsdp_ok = true;
 

@@ -71,6 +71,10 @@ struct Tables {
   usize problems_dropped;
 };
 
+// The RSDP's OEM ID (bytes 9-14) as printable ASCII, '?' for anything else; the RSDP must have at
+// least 20 bytes. Read before the tables are (QEMU's and Bochs' firmware say "BOCHS ").
+void rsdp_oem(const u8* rsdp, char out[7]);
+
 // Reads the RSDP (a copy of `rsdp_len` bytes, as the boot loader passes it) and the tables it
 // leads to. Returns rsdp_ok; whatever could be read is filled in even when some tables were bad.
 bool read_tables(const u8* rsdp, usize rsdp_len, const MemoryReader& mem, Tables& out);

@@ -78,23 +78,18 @@ void read_acpi(const mb2::BootInfo& info) {
     if (p.table[0]) t.put(p.table).put(": ");
     console::line(t.put(p.what));
   }
-  platform::set(platform::classify(cpu.has(x86::Feature::kHypervisor), cpu.hypervisor_vendor,
-                                   acpi_tables.rsdp_ok ? acpi_tables.oem : ""));
 }
 
-// The platform from the boot loader's RSDP copy alone (its OEM ID, bytes 9-14), before the ACPI
-// tables can be read: enough for a run that ends early (help, a bad command line) to reach the
-// exit port of Bochs, which has no CPUID signature.
-void classify_from_rsdp_copy(const mb2::BootInfo& info) {
+// The platform (kernel/platform.h) from CPUID and, once the boot information is read, the OEM ID
+// of the boot loader's RSDP copy: known before the ACPI tables are, so that a run that ends early
+// (help, a bad command line) still reaches the exit port, Bochs' included (it has no CPUID
+// signature). `info` nullptr: CPUID alone.
+void classify_platform(const mb2::BootInfo* info) {
   char oem[7] = {};
-  if (info.rsdp) {
-    for (int i = 0; i < 6; ++i) {
-      const char c = static_cast<char>(info.rsdp[9 + i]);
-      oem[i] = (c >= 0x20 && c < 0x7f) ? c : '?';
-    }
-  }
+  const bool rsdp = info && info->rsdp;
+  if (rsdp) acpi::rsdp_oem(info->rsdp, oem);
   platform::set(platform::classify(cpu.has(x86::Feature::kHypervisor), cpu.hypervisor_vendor,
-                                   info.rsdp ? oem : nullptr));
+                                   rsdp ? oem : nullptr));
 }
 
 void report_boot_problems(const mb2::BootInfo& info) {
@@ -140,8 +135,7 @@ extern "C" [[noreturn]] void kmain(ptb::u32 magic, ptb::u64 info_addr) {
   run::set_phase("boot");
   // CPUID first: it tells QEMU (TCG) apart, so even an early failure reaches its exit port.
   cpu = x86::decode_cpu(cpuid_fn);
-  platform::set(
-      platform::classify(cpu.has(x86::Feature::kHypervisor), cpu.hypervisor_vendor, nullptr));
+  classify_platform(nullptr);
   x86::init_descriptors();
   install_fault_report();
 
@@ -164,7 +158,7 @@ extern "C" [[noreturn]] void kmain(ptb::u32 magic, ptb::u64 info_addr) {
   }
   report_boot_problems(boot_info);
   if (!info_ok) run::fail("the multiboot2 boot information is unusable");
-  classify_from_rsdp_copy(boot_info);
+  classify_platform(&boot_info);
 
   usize bench_option_count = 0;
   const cmdline::Option* bench_options = bench::option_table(&bench_option_count);

@@ -35,7 +35,7 @@ def assert_survived(run):
     for name, r in results.items():
         assert r["status"] in ("ok", "skip"), (name, r)
         if r["status"] == "ok":
-            assert r["disturbed"] >= 0, r
+            assert isinstance(r["disturbed"], int), r  # every ok record says it
     assert run.nmis_sent >= 1, run.describe()
     assert 1 <= run.summary()["nmis"] <= run.nmis_sent, (run.summary(), run.nmis_sent)
 
