@@ -16,8 +16,6 @@ void put_stats(JsonRecord& j, const Summary& s) {
   j.fixed("q3", s.q3).fixed("max", s.max).fixed("stddev", s.stddev);
 }
 
-double ns(double ticks, u64 tsc_hz) { return ticks * 1e9 / static_cast<double>(tsc_hz); }
-
 // Refill passes and crossings are single timed events, not unrolled loops.
 bool unrolled(const Row& row) {
   return row.method == Method::kLoop || row.method == Method::kRing3Loop;
@@ -73,7 +71,7 @@ void put_record(const Row& row, const Result& r, const Params& p, const OutputCo
 
     j.str("unit", "tsc").num("n", r.stats.n);
     put_stats(j, r.stats);
-    if (out.tsc_hz) j.fixed("ns_median", ns(r.stats.median, out.tsc_hz));
+    if (out.tsc_hz) j.fixed("ns_median", ticks_to_ns(r.stats.median, out.tsc_hz));
     j.num("instructions", row.instructions);
     if (row.faulting) j.num("faulting", row.faulting);
     j.num("ops", r.ops).num("reps", p.reps);
@@ -160,7 +158,7 @@ void print_table(const Row* rows, const Result* res, usize n, const OutputContex
       usize col = t.size();
       t.put_fixed(r.stats.median, 3).pad_to(col, 10).put(" [").put_fixed(r.stats.q1, 3);
       t.put(" .. ").put_fixed(r.stats.q3, 3).put(']');
-      if (out.tsc_hz) t.put("  ").put_fixed(ns(r.stats.median, out.tsc_hz), 1).put(" ns");
+      if (out.tsc_hz) t.put("  ").put_fixed(ticks_to_ns(r.stats.median, out.tsc_hz), 1).put(" ns");
     } else {
       t.put(status_name(r.status)).put(": ").put(r.reason);
     }

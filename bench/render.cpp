@@ -3,13 +3,11 @@
 namespace ptb::bench {
 namespace {
 
-double ns(double ticks, u64 tsc_hz) { return ticks * 1e9 / static_cast<double>(tsc_hz); }
-
 void put_figures(TextBuf& t, const Result& r, u64 tsc_hz) {
   t.put("  median ").put_fixed(r.stats.median, 3).put("  q1 ").put_fixed(r.stats.q1, 3);
   t.put("  q3 ").put_fixed(r.stats.q3, 3).put("  min ").put_fixed(r.stats.min, 3);
   t.put("  n ").put_u64(r.stats.n);
-  if (tsc_hz) t.put("  (").put_fixed(ns(r.stats.median, tsc_hz), 3).put(" ns)");
+  if (tsc_hz) t.put("  (").put_fixed(ticks_to_ns(r.stats.median, tsc_hz), 3).put(" ns)");
 }
 
 // Copies what fits of `src` into `dst` (at most `cols` characters).

@@ -7,6 +7,11 @@
 
 namespace ptb::bench {
 
+// TSC ticks as nanoseconds at tsc_hz (which must be known, non-zero).
+inline double ticks_to_ns(double ticks, u64 tsc_hz) {
+  return ticks * 1e9 / static_cast<double>(tsc_hz);
+}
+
 // "  name      ok  median 12.000  q1 12.000  q3 12.000  min 12.000  n 31  (4.000 ns)" or
 // "  name      skip: reason".
 void put_result_line(TextBuf& t, const char* name, const Result& r, u64 tsc_hz);
