@@ -97,3 +97,13 @@ time_touch_pages:
     TIMESTAMP
     sub rax, r8
     ret
+
+; The PMU self-test's block (bench/counters.cpp): u64 pmu_selftest_block(u64 iterations), RDI >= 1.
+; Each iteration retires exactly two instructions (DEC, JNZ: macro-fusion fuses them in the
+; pipeline, but retirement still counts two), so two calls differ by 2 * (their difference).
+global pmu_selftest_block
+pmu_selftest_block:
+.loop:
+    dec rdi
+    jnz .loop
+    ret

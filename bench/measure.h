@@ -2,6 +2,7 @@
 // by the ring-0 and ring-3 runners (docs/method.md).
 #pragma once
 
+#include "arch/x86/pmu.h"
 #include "bench/probe.h"
 #include "bench/stats.h"
 #include "lib/types.h"
@@ -25,6 +26,15 @@ struct Result {
   // until the next measurement (samples=raw prints them with the result).
   const i64* raw = nullptr;
   Observation probe{};  // kProbe rows: what the reads saw (no statistics)
+  // The performance counters over the same samples (bench/counters.h), per operation, in the
+  // order of counters::plan(); counter_count is 0 when they are off or the method reads none.
+  u32 counter_count = 0;
+  Summary counters[x86::pmu::kMaxCounters]{};
+  // Around the whole variant: APERF/MPERF and the SMI count, where the CPU has them.
+  bool has_core_ratio = false;
+  double core_ratio = 0;
+  bool has_smis = false;
+  u64 smis = 0;
 };
 
 inline constexpr u32 kMaxReps = 10000;
@@ -40,6 +50,8 @@ u64 nmi_count();
 
 // The repetition loop every runner shares: warmup + reps calls of sample(ctx), each one sample of
 // `ops` operations; a call during which an NMI arrived is made again (max_disturbed bounds it).
+// A sample that reads the performance counters does so through counters::window_open/close
+// (bench/counters.h); sample_difference does it for its runs.
 Result sample_repetitions(const Params& p, u64 ops, i64 (*sample)(void* ctx), void* ctx);
 // run(ctx, 0) times the loop with U bodies and run(ctx, 1) the one with 2U; each of the reps
 // repetitions after warmup gives their difference, which covers `ops` operations.

@@ -32,6 +32,9 @@ const cmdline::Option kOptions[] = {
         "pages touched after each return by syscall.*.touch.K (comma-separated K)"),
     cmdline::make_choice("samples", &opts.samples, kSamples,
                          "also put every repetition's value in the result records (raw)"),
+    cmdline::make_string("pmu", &opts.pmu,
+                         "performance counters: off, auto, or a list (cycles,inst_retired,"
+                         "ref_cycles,dtlb_walks,itlb_walks,stlb_hits, raw r<umask><event>)"),
     cmdline::make_choice("fault", &opts.fault, kFaults,
                          "provoke an exception after boot to test the fault report"),
 };

@@ -21,6 +21,7 @@ struct Options {
   cmdline::StringRef touch{"1,8,64", 6};
   u32 fault = static_cast<u32>(FaultKind::kNone);
   u32 samples = 0;  // 0: summary statistics only; 1 (samples=raw): every repetition too
+  cmdline::StringRef pmu{"auto", 4};  // off, auto, or a list of counters (arch/x86/pmu.h)
 
   Suite suite_kind() const { return static_cast<Suite>(suite); }
   FaultKind fault_kind() const { return static_cast<FaultKind>(fault); }

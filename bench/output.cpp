@@ -1,5 +1,6 @@
 #include "bench/output.h"
 
+#include "bench/counters.h"
 #include "bench/render.h"
 #include "kernel/console.h"
 #include "kernel/run.h"
@@ -56,6 +57,31 @@ void put_probe_fields(JsonRecord& j, const ProbeSpec& s, const Result& r) {
   if (ran) j.str("verdict", verdict_name(v));
 }
 
+// The counters beside the ticks (bench/counters.h), each an object of the same statistics, and
+// the exactness check of the retired instructions against the row's declared count.
+void put_counters(JsonRecord& j, const Row& row, const Result& r) {
+  const x86::pmu::Plan& plan = counters::plan();
+  for (u32 i = 0; i < r.counter_count && i < plan.count; ++i) {
+    const Summary& s = r.counters[i];
+    j.begin_object(plan.counters[i].name());
+    j.fixed("median", s.median).fixed("q1", s.q1).fixed("q3", s.q3);
+    j.fixed("min", s.min).fixed("max", s.max).end_object();
+    if (!str_eq(plan.counters[i].name(), "inst_retired")) continue;
+    double diff = 0;
+    if (inst_mismatch(s, row.instructions, &diff)) {
+      j.fixed("inst_mismatch", diff);
+      run::tally().inst_mismatches++;
+    }
+    run::tally().exactness_checked = true;
+  }
+  if (r.has_core_ratio) j.fixed("aperf_mperf", r.core_ratio);
+  if (r.has_smis) {
+    j.num("smis", r.smis);
+    run::tally().smis_counted = true;
+    run::tally().smis += r.smis;
+  }
+}
+
 void put_record(const Row& row, const Result& r, const Params& p, const OutputContext& out) {
   TextBuf buf(record_buf, sizeof(record_buf));
   Text<kNameMax> name;
@@ -77,6 +103,7 @@ void put_record(const Row& row, const Result& r, const Params& p, const OutputCo
     j.num("ops", r.ops).num("reps", p.reps);
     if (unrolled(row)) j.num("unroll", p.unroll).num("iters", p.iters);
     j.num("warmup", p.warmup).num("disturbed", r.disturbed);
+    put_counters(j, row, r);
     if (out.raw_samples && r.raw) {
       j.begin_array("samples");
       const double per = r.ops ? static_cast<double>(r.ops) : 1.0;

@@ -3,6 +3,7 @@
 #include "arch/x86/cpu.h"
 #include "arch/x86/cpu_setup.h"
 #include "arch/x86/regs.h"
+#include "bench/counters.h"
 #include "bench/env.h"
 #include "bench/jit.h"
 #include "bench/probe_cpu.h"
@@ -16,6 +17,8 @@ namespace {
 
 i64 samples[kMaxReps];
 i64 raw[kMaxReps];
+// The counters' deltas per repetition, beside the ticks (counters::on() only).
+i64 counter_samples[x86::pmu::kMaxCounters][kMaxReps];
 // The unrolled loops are generated here: the only RWX memory in the kernel.
 [[gnu::section(".jit")]] alignas(4096) u8 jit_space[64 * 1024];
 char reason_buf[160];
@@ -83,8 +86,12 @@ Result measure_refill(const Row& row, const Fixture& fx, const Params& p) {
     const auto& r = *static_cast<Refill*>(c);
     time_touch_pages(r.base, r.pages);  // every translation now in the TLB (as far as it holds)
     flush(r.flush, r.base, r.pages);
+    counters::window_open();
     const u64 after_flush = time_touch_pages(r.base, r.pages);
+    counters::window_close(+1);
+    counters::window_open();
     const u64 warm = time_touch_pages(r.base, r.pages);
+    counters::window_close(-1);
     return static_cast<i64>(after_flush - warm);
   };
   return sample_repetitions(p, 1, sample, &refill);
@@ -110,18 +117,26 @@ Result measure(const Row& row, const Fixture& fx, const Params& p) {
 
 Result sample_repetitions(const Params& p, u64 ops, i64 (*sample)(void* ctx), void* ctx) {
   u32 disturbed = 0;
+  const u32 nc = counters::on() ? counters::plan().count : 0;
   for (u32 i = 0; i < p.warmup + p.reps; ++i) {
     const u64 nmis = nmi_count();
+    counters::sample_begin();
     const i64 v = sample(ctx);
     if (nmi_count() != nmis) {  // an NMI ran during the repetition: measure it again
       if (++disturbed > max_disturbed(p)) return too_disturbed(disturbed);
       --i;
       continue;
     }
-    if (i >= p.warmup) samples[i - p.warmup] = v;
+    if (i < p.warmup) continue;
+    samples[i - p.warmup] = v;
+    const i64* d = counters::sample_deltas();
+    for (u32 c = 0; c < nc; ++c) counter_samples[c][i - p.warmup] = d[c];
   }
   Result r = summarize_samples(p, ops);
   r.disturbed = disturbed;
+  r.counter_count = nc;
+  for (u32 c = 0; c < nc; ++c)
+    r.counters[c] = summarize(counter_samples[c], p.reps, static_cast<double>(ops));
   return r;
 }
 
@@ -133,8 +148,12 @@ Result sample_difference(const Params& p, u64 ops, u64 (*run)(void* ctx, int whi
   // Everything but U·iters bodies is the same in both runs and cancels.
   auto difference = [](void* c) {
     const auto& q = *static_cast<Pair*>(c);
+    counters::window_open();
     const u64 a = q.run(q.ctx, 0);
+    counters::window_close(-1);
+    counters::window_open();
     const u64 b = q.run(q.ctx, 1);
+    counters::window_close(+1);
     return static_cast<i64>(b - a);
   };
   return sample_repetitions(p, ops, difference, &pair);
@@ -162,8 +181,18 @@ i64* sample_buffer() { return samples; }
 Result run_row(const Row& row, const Fixture& fx, const Params& p, const x86::CpuInfo& cpu) {
   if (const char* missing = missing_feature(row.features, cpu)) return {Status::kSkip, missing};
   if (row.method == Method::kRing3Loop || row.method == Method::kCrossing) setup_user_space();
-  EnvScope env(row.env);
-  return measure(row, fx, p);
+  const counters::VariantStart meters = counters::variant_begin();
+  Result r;
+  {
+    EnvScope env(row.env);
+    r = measure(row, fx, p);
+  }
+  const counters::VariantMeters m = counters::variant_end(meters);
+  r.has_core_ratio = m.ratio_ok;
+  r.core_ratio = m.core_ratio;
+  r.has_smis = m.smi_ok;
+  r.smis = m.smis;
+  return r;
 }
 
 }  // namespace ptb::bench

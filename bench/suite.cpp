@@ -3,6 +3,7 @@
 #include "arch/x86/cpu.h"
 #include "arch/x86/page_table.h"
 #include "arch/x86/regs.h"
+#include "bench/counters.h"
 #include "bench/faults.h"
 #include "bench/options.h"
 #include "bench/output.h"
@@ -138,6 +139,58 @@ Params effective_params() {
   return p;
 }
 
+// "pmu: counting (skylake table): inst_retired cycles ref_cycles dtlb_walks ..." or why not.
+void print_pmu_line() {
+  Text<240> t;
+  t.put("pmu: ").put(pmu_state_name(counters::state()));
+  const x86::pmu::Plan& plan = counters::plan();
+  if (counters::on()) {
+    if (plan.table[0]) t.put(" (").put(plan.table).put(" events)");
+    t.put(':');
+    for (u32 i = 0; i < plan.count; ++i) t.put(' ').put(plan.counters[i].name());
+  }
+  if (counters::reason()[0]) t.put(" - ").put(counters::reason());
+  console::line(t);
+  for (u32 i = 0; counters::on() && i < plan.missing_count; ++i) {
+    t.clear();
+    t.put("pmu: no ").put(plan.missing[i].field).put(": ").put(plan.missing[i].reason);
+    console::line(t);
+  }
+}
+
+// The env record's "pmu" object (docs/output-format.md).
+void put_pmu(JsonRecord& j) {
+  const x86::pmu::Caps& caps = counters::caps();
+  const x86::pmu::Plan& plan = counters::plan();
+  j.begin_object("pmu").str("state", pmu_state_name(counters::state()));
+  j.str("reason", counters::reason()).num("version", caps.version);
+  j.num("general", caps.gp_count).num("general_width", caps.gp_width);
+  j.num("fixed", caps.fixed_count).num("fixed_width", caps.fixed_width);
+  j.str("event_table", plan.table).str("read_by", counters::read_by_msr() ? "rdmsr" : "rdpmc");
+  j.boolean("aperf_mperf", caps.aperf_mperf).boolean("smi_count", counters::smi_counter());
+  const SelftestOutcome& st = counters::selftest();
+  if (counters::state() == PmuState::kCounting || counters::state() == PmuState::kInexact ||
+      counters::state() == PmuState::kNotCounting) {
+    j.begin_object("selftest").num("expected", st.expected).num("inst_retired", st.inst);
+    j.num("cycles", st.cycles).num("ref_cycles", st.ref_cycles).end_object();
+  }
+  if (counters::on()) {
+    j.begin_object("counters");
+    for (u32 i = 0; i < plan.count; ++i) {
+      const x86::pmu::Counter& c = plan.counters[i];
+      j.begin_object(c.name()).str("event", c.event);
+      j.str("counter", c.slot == x86::pmu::Slot::kFixed ? "fixed" : "general").num("index", c.index);
+      if (c.slot == x86::pmu::Slot::kGeneral) j.hex("evtsel", c.evtsel);
+      j.end_object();
+    }
+    j.end_object();
+    j.begin_object("missing");
+    for (u32 i = 0; i < plan.missing_count; ++i) j.str(plan.missing[i].field, plan.missing[i].reason);
+    j.end_object();
+  }
+  j.end_object();
+}
+
 }  // namespace
 
 void print_environment(SuiteContext& ctx) {
@@ -147,6 +200,7 @@ void print_environment(SuiteContext& ctx) {
   // Bochs under full emulation sets no hypervisor bit; kernel/platform.h knows it by its firmware.
   bare_metal = !cpu.has(Feature::kHypervisor) && platform::current() != platform::Kind::kBochs;
   ctx.bare_metal = bare_metal;
+  counters::init(cpu);
 
   Text<200> t;
   t.put("cpu: ")
@@ -192,6 +246,7 @@ void print_environment(SuiteContext& ctx) {
     t.put(" MHz: nanosecond figures may be off (tsc_hz= overrides)");
     console::line(t);
   }
+  print_pmu_line();
   if (!bare_metal) {
     t.clear();
     t.put("NOTE: not bare metal (");
@@ -239,6 +294,7 @@ void print_environment(SuiteContext& ctx) {
   j.begin_object("params").num("reps", p.reps).num("unroll", p.unroll).num("iters", p.iters);
   j.num("warmup", p.warmup).end_object();
   j.str("samples", bench::options().raw_samples() ? "raw" : "summary");
+  put_pmu(j);
   console::record(j.finish());
 }
 

@@ -38,17 +38,22 @@ void check(const char* name, bool ok, const char* detail) {
 void finish() {
   const Tally& t = the_tally;
   bool pass = t.failed == 0 && t.checks_failed == 0;
-  Text<160> h;
+  Text<320> h;
   h.put("ptibench: ").put_u64(t.ok).put(" ok, ").put_u64(t.skipped).put(" skipped, ");
   h.put_u64(t.failed).put(" failed; checks ").put_u64(t.checks_ok).put(" ok, ");
   h.put_u64(t.checks_failed).put(" failed: ").put(pass ? "PASS" : "FAIL");
   if (x86::percpu().nmi_count) h.put(" (").put_u64(x86::percpu().nmi_count).put(" NMIs survived)");
+  if (t.smis) h.put(" (").put_u64(t.smis).put(" SMIs during the variants)");
+  if (t.inst_mismatches)
+    h.put(" (").put_u64(t.inst_mismatches).put(" records retire other instruction counts than declared)");
   console::line(h);
   Text<200> buf;
   JsonRecord j(buf, "summary");
   j.num("ok", t.ok).num("skipped", t.skipped).num("failed", t.failed);
   j.num("checks_failed", t.checks_failed).str("status", pass ? "pass" : "fail");
   j.num("nmis", x86::percpu().nmi_count);
+  if (t.smis_counted) j.num("smis", t.smis);
+  if (t.exactness_checked) j.num("inst_mismatches", t.inst_mismatches);
   console::record(j.finish());
   console::drain();
   // The emulators' exit ports, only where the platform is known to be that emulator: on other

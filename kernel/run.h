@@ -9,6 +9,12 @@ namespace ptb::run {
 
 struct Tally {
   u32 ok = 0, skipped = 0, failed = 0, checks_ok = 0, checks_failed = 0;
+  // Set by the benchmarks when the performance counters count: records whose retired
+  // instructions differ from their declared count, and SMIs seen around the variants.
+  bool exactness_checked = false;
+  u32 inst_mismatches = 0;
+  bool smis_counted = false;
+  u64 smis = 0;
 };
 Tally& tally();
 

@@ -104,6 +104,14 @@ PTB_INLINE u64 rdtsc_ordered() {
   return (u64{hi} << 32) | lo;
 }
 
+// A performance counter, ordered as the timestamp is (SDM Vol.2 RDPMC: not serialising, so LFENCE
+// before waits for earlier instructions). ECX selects it: bit 30 set for the fixed counters.
+PTB_INLINE u64 rdpmc_ordered(u32 index) {
+  u32 lo, hi;
+  asm volatile("lfence; rdpmc" : "=a"(lo), "=d"(hi) : "c"(index) : "memory");
+  return (u64{hi} << 32) | lo;
+}
+
 PTB_INLINE void cli() { asm volatile("cli" ::: "memory"); }
 PTB_INLINE void hlt() { asm volatile("hlt" ::: "memory"); }
 PTB_INLINE void pause() { asm volatile("pause"); }

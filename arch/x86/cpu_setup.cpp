@@ -127,23 +127,30 @@ namespace {
 // After the instruction: whether it faulted; the expectation is withdrawn either way.
 bool gp_fixed_up() {
   msr_fixup.fault_rip = 0;
+  msr_fixup.allow_ud = false;
   const bool faulted = msr_fixup.faulted;
   msr_fixup.faulted = false;
   return faulted;
 }
 }  // namespace
 
-// "memory": the trap handler writes msr_fixup behind the compiler's back.
-MsrRead rdmsr_safe(u32 msr) {
-  u32 lo, hi;
-  u64 tmp;
-  asm volatile(PTB_GP_FIXUP("rdmsr")
-               : "=a"(lo), "=d"(hi), PTB_GP_FIXUP_OUTPUTS(tmp)
-               : "c"(msr)
-               : "memory");
-  if (gp_fixed_up()) return {false, 0};
-  return {true, (u64{hi} << 32) | lo};
-}
+// "memory": the trap handler writes msr_fixup behind the compiler's back. RDMSR and RDPMC take
+// ECX and return EDX:EAX alike: one definition for both.
+#define PTB_DEFINE_READ_SAFE(name, insn, ud)                               \
+  MsrRead name(u32 ecx) {                                                  \
+    u32 lo, hi;                                                            \
+    u64 tmp;                                                               \
+    msr_fixup.allow_ud = ud;                                               \
+    asm volatile(PTB_GP_FIXUP(insn)                                        \
+                 : "=a"(lo), "=d"(hi), PTB_GP_FIXUP_OUTPUTS(tmp)           \
+                 : "c"(ecx)                                                \
+                 : "memory");                                              \
+    if (gp_fixed_up()) return {false, 0};                                  \
+    return {true, (u64{hi} << 32) | lo};                                   \
+  }
+PTB_DEFINE_READ_SAFE(rdmsr_safe, "rdmsr", false)
+PTB_DEFINE_READ_SAFE(rdpmc_safe, "rdpmc", true)
+#undef PTB_DEFINE_READ_SAFE
 
 bool wrmsr_safe(u32 msr, u64 value) {
   u64 tmp;

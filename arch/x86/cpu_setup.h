@@ -38,6 +38,8 @@ struct [[nodiscard]] MsrRead {
 };
 [[nodiscard]] MsrRead rdmsr_safe(u32 msr);
 [[nodiscard]] bool wrmsr_safe(u32 msr, u64 value);
+// RDPMC of a counter the CPU (or hypervisor) may not have: ok = false on #GP.
+[[nodiscard]] MsrRead rdpmc_safe(u32 index);
 
 // An expected trap: a benchmark or self-test that provokes an exception registers a hook; when it
 // returns true the stub resumes with the (possibly edited) frame. Anything else is fatal.

@@ -28,6 +28,20 @@ TEST(FaultFixup, GpAtTheExpectedInstructionResumesOnce) {
   EXPECT_EQ(again.rip, kAt);
 }
 
+TEST(FaultFixup, UdIsCaughtOnlyWhereTheCallerAllowsIt) {
+  FaultFixup rdpmc{kAt, kResume};
+  rdpmc.allow_ud = true;
+  TrapFrame f = frame(kVectorUd, kAt, 0x08);
+  EXPECT_TRUE(rdpmc.apply(f));
+  EXPECT_EQ(f.rip, kResume);
+  EXPECT_TRUE(rdpmc.faulted);
+  FaultFixup again{kAt, kResume};
+  again.allow_ud = true;
+  TrapFrame elsewhere = frame(kVectorUd, kAt + 3, 0x08);
+  EXPECT_FALSE(again.apply(elsewhere));
+  EXPECT_EQ(elsewhere.rip, kAt + 3);
+}
+
 TEST(FaultFixup, AnyOtherTrapIsLeftAlone) {
   const TrapFrame others[] = {
       frame(kVectorGp, kAt + 1, 0x08),  // another instruction
