@@ -151,7 +151,7 @@ void print_pmu_line() {
   }
   if (counters::reason()[0]) t.put(" - ").put(counters::reason());
   console::line(t);
-  for (u32 i = 0; counters::on() && i < plan.missing_count; ++i) {
+  for (u32 i = 0; i < plan.missing_count; ++i) {
     t.clear();
     t.put("pmu: no ").put(plan.missing[i].field).put(": ").put(plan.missing[i].reason);
     console::line(t);
@@ -184,6 +184,8 @@ void put_pmu(JsonRecord& j) {
       j.end_object();
     }
     j.end_object();
+  }
+  if (plan.missing_count) {
     j.begin_object("missing");
     for (u32 i = 0; i < plan.missing_count; ++i) j.str(plan.missing[i].field, plan.missing[i].reason);
     j.end_object();
