@@ -91,6 +91,8 @@ qemu_command() {
     -no-reboot -boot reboot-timeout=1000 -display none -monitor "$monitor" -nic none
     -chardev "stdio,id=com1,signal=on,logfile=$(qemu_escape "$log")" -serial chardev:com1
     -device "isa-debug-exit,iobase=0xf4,iosize=0x04" -d cpu_reset -D "$aux_log")
+  launch=() # --pin: the whole QEMU process (its vCPU threads with it) on the chosen host CPUs
+  if [[ -n $pin ]]; then command -v taskset >/dev/null && launch=(taskset -c "$pin") || note "note: no taskset; not pinned"; fi
   if ((uefi)); then ovmf_args; fi
   if ((usb)); then
     cmd+=(-device "qemu-xhci,id=xhci" -device "usb-storage,bus=xhci.0,drive=stick,bootindex=0"
@@ -134,7 +136,7 @@ dry_run() {
     printf '# command, run in that directory with TERM=dumb, stdin from /dev/null:\n'
     harness quote TERM=dumb "${cmd[@]}"
   else
-    harness quote "${cmd[@]}"
+    harness quote "${launch[@]}" "${cmd[@]}"
   fi
 }
 
@@ -183,9 +185,9 @@ boot() {
     # On a terminal, QEMU keeps it (Ctrl-C reaches QEMU), so timeout must stay in the
     # foreground process group; otherwise timeout makes its own group and kills all of it.
     if [[ -t 0 ]]; then
-      timeout --foreground -k 10 "$timeout" "${cmd[@]}" <&0 &
+      timeout --foreground -k 10 "$timeout" "${launch[@]}" "${cmd[@]}" <&0 &
     else
-      timeout -k 10 "$timeout" "${cmd[@]}" </dev/null &
+      timeout -k 10 "$timeout" "${launch[@]}" "${cmd[@]}" </dev/null &
     fi
     emu_pid=$!
     if [[ -n $nmi ]]; then # beside QEMU until it exits (tools/ptibench_report/nmi.py)

@@ -1,6 +1,7 @@
 #include "bench/output.h"
 
 #include "bench/counters.h"
+#include "bench/guest_exits.h"
 #include "bench/render.h"
 #include "kernel/console.h"
 #include "kernel/run.h"
@@ -124,6 +125,11 @@ void put_record(const Row& row, const Result& r, const Params& p, const OutputCo
     if (row.touch) j.num("pages", row.touch);
   }
   if (const ProbeSpec* spec = spec_of(row)) put_probe_fields(j, *spec, r);
+  if (out.hypervisor) {
+    Text<64> exits;
+    put_guest_exits(exits, guest_exits(row));
+    j.str("guest_exits", exits.c_str());
+  }
   console::record(j.finish());
 }
 

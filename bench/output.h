@@ -12,6 +12,7 @@ struct OutputContext {
   u64 tsc_hz;
   bool bare_metal;
   bool raw_samples;  // samples=raw
+  bool hypervisor;   // CPUID.01H:ECX[31]: records name the operations that may leave the guest
 };
 
 // The result record and the human line (wide on serial, fitted to the screen), and the tally.

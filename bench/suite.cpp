@@ -260,6 +260,12 @@ void print_environment(SuiteContext& ctx) {
     t.put("): these timings are not bare-metal timings.");
     console::line(t);
   }
+  if (cpu.has(Feature::kHypervisor)) {
+    console::line(
+        "NOTE: under a hypervisor, each record's guest_exits names the operations that may leave "
+        "the guest (cr3, invlpg, pf, pt-write without EPT/NPT; invpcid where not passed through; "
+        "cr4 on AMD hosts): see docs/running.md");
+  }
 
   // Room for a long command line (the record says it verbatim) without cutting the record.
   static char env_record[8192];
@@ -319,7 +325,8 @@ void run_suite(SuiteContext& ctx) {
   usize count = build_table(table, kMaxRows,
                             TableParams{refill_max, suite == Suite::kQuick, touch, touch_count});
   const Params p = effective_params();
-  const OutputContext out{ctx.tsc.hz, bare_metal, opt.raw_samples()};
+  const OutputContext out{ctx.tsc.hz, bare_metal, opt.raw_samples(),
+                          ctx.cpu.has(Feature::kHypervisor)};
   if (suite == Suite::kSeeds) {
     run_seed_experiments(table, count, fixture, p, ctx.cpu, out);
     return;

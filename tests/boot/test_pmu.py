@@ -1,4 +1,5 @@
-"""Performance counters where the emulators cannot count (issue 10, items 1-6).
+"""Performance counters where the emulators cannot count (issue 10, items 1-6), and the
+operations each record says may leave a guest (item 11).
 
 Neither emulator here has a counting PMU: QEMU TCG's `max` CPU is an AMD family-0Fh part whose
 four legacy counter MSRs accept their event selects and stay 0, and RDPMC is #UD there; Bochs'
@@ -43,6 +44,9 @@ def test_qemu_counters_accept_their_msrs_but_do_not_count():
                                "ref_cycles": 0}, pmu
     assert "counters" not in pmu, pmu
     assert_no_counter_fields(r)
+    # TCG sets the hypervisor bit: each record names what would leave a guest (issue 10, item 11).
+    exits = {name: rec["guest_exits"] for name, rec in r.results().items()}
+    assert exits == {"cr4.read": "", "syscall.bare": "", "tlb.refill.cr3.1": "cr3"}, exits
 
 
 def test_pmu_off_skips_detection():
@@ -71,6 +75,7 @@ def test_bochs_advertises_a_pmu_that_does_not_count():
     assert pmu["state"] == "not-counting", pmu
     assert pmu["selftest"]["inst_retired"] == 0 and pmu["selftest"]["expected"] == 20000, pmu
     assert_no_counter_fields(r)
+    assert not any("guest_exits" in rec for rec in r.results().values())  # no hypervisor bit
     # Bochs has MSR_SMI_COUNT (0): every variant reports it, and the summary adds them up.
     assert pmu["smi_count"] is True, pmu
     assert all(rec["smis"] == 0 for rec in r.results().values())

@@ -4,6 +4,7 @@ the checks and their messages, the defaults, the log names, and the bash the scr
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import time
 
@@ -16,8 +17,9 @@ from ptibench_report.plan import BadUsage, Plan, check, choose_log, parse, shell
 NOW = time.strptime("2026-12-01 21:05:09", "%Y-%m-%d %H:%M:%S")
 
 
-def checked(*argv: str, kvm: bool = False, virt: bool = False) -> Plan:
-    return check(parse(argv), kvm=lambda: kvm, virt=lambda: virt)
+def checked(*argv: str, kvm: bool = False, virt: bool = False,
+            cpus: tuple[int, ...] = (0, 1, 2, 3)) -> Plan:
+    return check(parse(argv), kvm=lambda: kvm, virt=lambda: virt, cpus=lambda: list(cpus))
 
 
 def test_values_as_next_argument_or_after_equals():
@@ -85,14 +87,17 @@ def test_check_errors(argv, message):
 
 def test_a_dry_run_does_not_need_the_image_or_kvm():
     p = checked("--dry-run", "--iso", "/nonexistent.iso", "--accel", "kvm")
-    assert (p.kind, p.cpu) == ("kvm", "host")
+    assert (p.kind, p.cpu) == ("kvm", plan.KVM_DEFAULT_CPU)
 
 
 @pytest.mark.parametrize("argv,kvm,virt,kind,cpu", [
     ((), False, False, "tcg", "max"),
     ((), True, False, "tcg", "max"),  # a software /dev/kvm (no vmx/svm) is never picked
     ((), False, True, "tcg", "max"),
-    ((), True, True, "kvm", "host"),
+    ((), True, True, "kvm", "host,migratable=no,+invtsc"),
+    (("--accel", "kvm", "--hide", "pcid,invpcid"), True, True, "kvm",
+     "host,migratable=no,+invtsc,-pcid,-invpcid"),
+    (("--hide", "x2apic"), False, False, "tcg", "max,-x2apic"),
     (("--deterministic",), True, True, "tcg", "max"),
     (("--accel", "kvm", "--cpu", "Nehalem"), True, False, "kvm", "Nehalem"),
     (("--bochs",), True, True, "bochs", plan.DEFAULT_BOCHS_MODEL),
@@ -147,6 +152,46 @@ def test_nmi_options():
     assert "NMIs at 0.5,every:1 s from the env" in p.describe()
     assert "\nnmi=0.5,every:1\nnmi_from=env\n" in plan.assignments(p)
     assert checked().nmi == "" and "NMI" not in checked().describe()
+
+
+@pytest.mark.parametrize("argv,cpus,pin", [
+    (("--accel", "kvm"), (0, 1, 2, 3), "3"),  # auto: the last CPU, away from CPU 0
+    (("--accel", "kvm", "--smp", "2"), (0, 1, 2, 3), "2,3"),
+    (("--accel", "kvm", "--smp", "4"), (0, 1), ""),  # too few to pin each vCPU: unpinned
+    (("--accel", "kvm", "--pin", "none"), (0, 1), ""),
+    (("--accel", "kvm", "--pin", "1"), (0, 1), "1"),
+    (("--accel", "tcg",), (0, 1), ""),  # auto pins under KVM only
+    (("--accel", "tcg", "--pin", "0-1"), (0, 1), "0-1"),
+    (("--bochs", "--pin", "1"), (0, 1), ""),
+])
+def test_pinning(argv, cpus, pin):
+    assert checked("--dry-run", *argv, kvm=True, virt=True, cpus=cpus).pin == pin
+
+
+@pytest.mark.parametrize("argv,message", [
+    (["--pin", "first"], "--pin must be auto, none or a CPU list like 3 or 2,3 (got 'first')"),
+    (["--hide", "PCID!"], "--hide must be CPUID feature names like pcid,invpcid (got 'PCID!')"),
+    (["--bochs", "--hide", "pcid"], "--hide is for QEMU; choose a Bochs model without the feature"),
+    (["--cpu", "host,-pcid"], "--cpu host needs KVM; with TCG use max or a named model"),
+])
+def test_pin_and_hide_errors(argv, message):
+    with pytest.raises(BadUsage, match="^" + re.escape(message) + "$"):
+        checked(*argv)
+
+
+def test_kvm_dry_run_pins_and_passes_the_invariant_tsc(tmp_path):
+    """The seed-000 guest experiment's two runs, as run-qemu.sh would start them."""
+    for extra, want_cpu in (([], "host,migratable=no,+invtsc"),
+                            (["--hide", "pcid,invpcid"], "host,migratable=no,+invtsc,-pcid,-invpcid")):
+        out = subprocess.run([str(ROOT / "run-qemu.sh"), "--dry-run", "--accel", "kvm",
+                              "--pin", "1", "--iso", "/nonexistent.iso", *extra],
+                             capture_output=True, text=True)
+        assert out.returncode == 0, out.stderr
+        words = out.stdout.split()
+        assert words[:3] == ["taskset", "-c", "1"], out.stdout
+        assert words[3] == "qemu-system-x86_64", out.stdout
+        assert words[words.index("-cpu") + 1] == want_cpu, out.stdout
+        assert words[words.index("-accel") + 1] == "kvm", out.stdout
 
 
 def test_describe():

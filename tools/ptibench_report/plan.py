@@ -36,7 +36,11 @@ verdict (emulator died, triple fault, no summary record) or a bad option, 124 ti
 Emulator:
   --accel auto|kvm|tcg   QEMU accelerator (auto: kvm only when /proc/cpuinfo shows vmx or svm
                          and /dev/kvm is usable, else tcg)
-  --cpu MODEL            CPU model (default: host with kvm, max with tcg; the Bochs model)
+  --cpu MODEL            CPU model (default: host,migratable=no,+invtsc with kvm, max with
+                         tcg; the Bochs model)
+  --hide FEATURES        hide CPUID features from the guest (QEMU), e.g. pcid,invpcid
+  --pin auto|none|CPUS   run QEMU on these host CPUs (taskset -c); auto: with kvm, the last
+                         --smp CPUs this process may use; none: unpinned (default: auto)
   --mem SIZE             guest RAM, e.g. 256M or 1G (default: 256M)
   --smp N                number of CPUs (default: 1)
   --uefi                 boot with OVMF (UEFI) instead of the BIOS (QEMU only)
@@ -68,7 +72,10 @@ and grub.cfg (cached in build/run-iso/). See docs/running.md.
 """
 
 VALUE_OPTIONS = ("--accel", "--cpu", "--mem", "--smp", "--entry", "--cmdline", "--timeout",
-                 "--log", "--iso", "--nmi", "--nmi-from")
+                 "--log", "--iso", "--nmi", "--nmi-from", "--pin", "--hide")
+#: The CPU model under KVM unless --cpu names one: the host's CPU with an invariant TSC (QEMU
+#: exposes invtsc only on a non-migratable vCPU), so that ticks keep their meaning in the guest.
+KVM_DEFAULT_CPU = "host,migratable=no,+invtsc"
 FLAG_OPTIONS = {"--uefi": "uefi", "--usb": "usb", "--deterministic": "det",
                 "--no-build": "no_build", "--dry-run": "dry", "-h": "help", "--help": "help"}
 _SAFE_WORD = re.compile(r"[A-Za-z0-9_./:=,+@%-]+")
@@ -100,6 +107,8 @@ class Plan:
     iso: str = ""
     nmi: str = ""  # --nmi SPEC (nmi.py), "" for none
     nmi_from: str = "start"  # or env
+    pin: str = "auto"  # host CPUs for QEMU (taskset -c): auto (KVM: the last ones), none, a list
+    hide: str = ""  # CPUID features to hide from the guest: "pcid,invpcid" -> ",-pcid,-invpcid"
     uefi: bool = False
     usb: bool = False
     det: bool = False
@@ -124,6 +133,8 @@ class Plan:
                                   (self.det, "deterministic")) if on]
         if self.nmi:
             parts.append(f"NMIs at {self.nmi} s from the {self.nmi_from}")
+        if self.pin not in ("", "auto", "none"):
+            parts.append(f"pinned to host CPU {self.pin}")
         parts.append(f"entry {self.entry}")
         if self.cmdline:
             parts.append(f'cmdline "{self.cmdline}"')
@@ -178,8 +189,28 @@ def cpu_has_virtualization() -> bool:
     return re.search(r"\b(vmx|svm)\b", text) is not None
 
 
+def host_cpus() -> list[int]:
+    """The host CPUs this process may run on."""
+    return sorted(os.sched_getaffinity(0))
+
+
+def resolve_pin(plan: Plan, cpus: Callable[[], list[int]]) -> str:
+    """taskset's CPU list, or "" for no pinning. auto pins under KVM only (TCG's timings mean
+    nothing anyway): the last --smp CPUs the process may use, away from CPU 0's interrupts."""
+    if plan.pin == "none":
+        return ""
+    if plan.pin != "auto":
+        return plan.pin
+    if plan.kind != "kvm":
+        return ""
+    allowed = cpus()
+    n = int(plan.smp)
+    return ",".join(str(c) for c in allowed[-n:]) if len(allowed) >= n else ""
+
+
 def check(plan: Plan, kvm: Callable[[], bool] = kvm_usable,
-          virt: Callable[[], bool] = cpu_has_virtualization) -> Plan:
+          virt: Callable[[], bool] = cpu_has_virtualization,
+          cpus: Callable[[], list[int]] = host_cpus) -> Plan:
     """Validate, in the order the messages have always come; fill in kind, cpu, mem_mib."""
     if plan.accel not in ("auto", "kvm", "tcg"):
         raise BadUsage(f"--accel must be auto, kvm or tcg (got '{plan.accel}')")
@@ -197,6 +228,10 @@ def check(plan: Plan, kvm: Callable[[], bool] = kvm_usable,
         raise BadUsage(f"--cpu: unexpected characters in '{plan.cpu}'")
     if plan.iso and not os.path.isfile(plan.iso) and not plan.dry:
         raise BadUsage(f"--iso: no such file: {plan.iso}")
+    if plan.pin not in ("auto", "none") and not re.fullmatch(r"[0-9]+([-,][0-9]+)*", plan.pin):
+        raise BadUsage(f"--pin must be auto, none or a CPU list like 3 or 2,3 (got '{plan.pin}')")
+    if plan.hide and not re.fullmatch(r"[a-z0-9_-]+(,[a-z0-9_-]+)*", plan.hide):
+        raise BadUsage(f"--hide must be CPUID feature names like pcid,invpcid (got '{plan.hide}')")
     if plan.nmi_from not in ("start", "env"):
         raise BadUsage(f"--nmi-from must be start or env (got '{plan.nmi_from}')")
     if plan.nmi:
@@ -215,7 +250,10 @@ def check(plan: Plan, kvm: Callable[[], bool] = kvm_usable,
             raise BadUsage("--usb is not supported with --bochs (the Bochs BIOS boots the CD)")
         if plan.nmi:
             raise BadUsage("--nmi is for QEMU (it goes through QEMU's monitor)")
+        if plan.hide:
+            raise BadUsage("--hide is for QEMU; choose a Bochs model without the feature")
         plan.cpu, plan.kind = plan.cpu or DEFAULT_BOCHS_MODEL, "bochs"
+        plan.pin = ""
         return plan
     if plan.accel == "auto":
         plan.accel = "kvm" if not plan.det and kvm() and virt() else "tcg"
@@ -224,10 +262,13 @@ def check(plan: Plan, kvm: Callable[[], bool] = kvm_usable,
             raise BadUsage("--deterministic needs TCG (icount), not --accel kvm")
         if not kvm() and not plan.dry:
             raise BadUsage("--accel kvm: /dev/kvm is missing or not accessible")
-    plan.cpu = plan.cpu or ("host" if plan.accel == "kvm" else "max")
-    if plan.cpu == "host" and plan.accel != "kvm":
+    plan.cpu = plan.cpu or (KVM_DEFAULT_CPU if plan.accel == "kvm" else "max")
+    if plan.cpu.split(",")[0] == "host" and plan.accel != "kvm":
         raise BadUsage("--cpu host needs KVM; with TCG use max or a named model")
+    if plan.hide:
+        plan.cpu += "".join(f",-{f}" for f in plan.hide.split(","))
     plan.kind = plan.accel
+    plan.pin = resolve_pin(plan, cpus)
     return plan
 
 
@@ -286,7 +327,7 @@ def assignments(plan: Plan) -> str:
         "cmdline": plan.cmdline, "timeout": plan.timeout, "log": plan.log,
         "aux_log": plan.aux_log, "iso": plan.iso, "build": int(plan.build),
         "dry": int(plan.dry), "nmi": plan.nmi,
-        "nmi_from": plan.nmi_from, "what": plan.describe(), "help_text": "",
+        "nmi_from": plan.nmi_from, "pin": plan.pin, "what": plan.describe(), "help_text": "",
     }
     lines = [f"{k}={shell_quote(str(v))}" for k, v in values.items()]
     lines.append("extra=(" + " ".join(shell_quote(a) for a in plan.extra) + ")")
