@@ -52,6 +52,7 @@ void put_probe_fields(JsonRecord& j, const ProbeSpec& s, const Result& r) {
   if (ran)
     j.str("observed", seen_name(v.seen)).num("kept", r.probe.kept).num("reads", r.probe.reads);
   if (ran && r.probe.other) j.num("other", r.probe.other);
+  if (ran) j.num("disturbed", r.probe.disturbed);
   j.str("architecture", rule_name(s.rule))
       .str("reference", s.reference)
       .boolean("global", s.global);

@@ -65,7 +65,11 @@ const ProbeSpec* find_probe(const char* label);  // nullptr when there is none
 // R reads of one probe: how many read the old frame (kept), and how many neither frame.
 struct Observation {
   u32 reads = 0, kept = 0, other = 0;
+  u32 disturbed = 0;  // reads made again because the CPU said they were disturbed (an NMI)
 };
+// A probe read is made again when disturbed, at most this many times per probe; then the probe
+// gives up with the reads it has (Observation::reads says how many).
+constexpr u32 max_probe_disturbed(u32 reads) { return reads + 16; }
 struct Judgement {
   Seen seen;
   bool violation;  // kept at least once what the manual requires dropped
@@ -90,7 +94,9 @@ concept ProbeCpu = requires(C& c, const ProbeSpec& p, Page page, u16 pcid, bool 
   c.pcide_off();
 };
 
-// Runs one probe `reads` times on `cpu`.
+// Runs one probe `reads` times on `cpu`. A CPU that can tell a disturbed read (the kernel's: an
+// NMI ran between the reset and the read, and its handler may have evicted or filled entries)
+// has `bool disturbed()`, asked after each read: such a read is not counted and is made again.
 template <typename C>
 requires ProbeCpu<C> Observation run_probe(C& cpu, const ProbeSpec& p, u32 reads) {
   Observation o;
@@ -162,6 +168,16 @@ requires ProbeCpu<C> Observation run_probe(C& cpu, const ProbeSpec& p, u32 reads
           cpu.pcide_off();
           pcid = 0;
           break;
+      }
+    }
+    if constexpr (requires { cpu.disturbed(); }) {
+      if (cpu.disturbed()) {
+        if (++o.disturbed > max_probe_disturbed(reads)) {
+          o.reads = r;  // gave up: the reads completed so far
+          return o;
+        }
+        --r;
+        continue;
       }
     }
     if (last == Magic::kA) ++o.kept;

@@ -6,6 +6,7 @@
 #include "arch/x86/cpu.h"
 #include "arch/x86/page_table.h"
 #include "arch/x86/regs.h"
+#include "bench/measure.h"
 #include "kernel/memory.h"
 #include "lib/format.h"
 
@@ -23,6 +24,7 @@ class KernelProbeCpu {
   KernelProbeCpu(const Fixture& fx, u64 nx) : fx_(fx), nx_(nx) {}
 
   void reset(const ProbeSpec& p) {
+    nmis_ = nmi_count();
     pcid_mode_ = p.pcid;
     flags_ = Pte::kPresent | Pte::kWritable | nx_ | (p.global ? Pte::kGlobal : 0);
     entry(fx_.probe_table_a, fx_.probe_x) = Pte::make(fx_.probe_frame_a, flags_).raw;
@@ -76,6 +78,8 @@ class KernelProbeCpu {
   // Leaves the region as the fixture made it (X, Y -> A through the first table); the caller's
   // EnvScope then restores CR3 and CR4, which drops what the probe left cached.
   void restore() { pde() = Pte::make(fx_.probe_table_a, x86::PageTable::kTableFlags).raw; }
+  // An NMI since the reset: its handler's own accesses may have changed what the TLB holds.
+  bool disturbed() const { return nmi_count() != nmis_; }
 
  private:
   Cr3 root() const { return Cr3::root(fx_.kernel_cr3); }
@@ -91,6 +95,7 @@ class KernelProbeCpu {
   u64 nx_;
   bool pcid_mode_ = false;
   u64 flags_ = 0;
+  u64 nmis_ = 0;
 };
 static_assert(ProbeCpu<KernelProbeCpu>);
 
@@ -104,9 +109,11 @@ Result measure_probe(const Row& row, const Fixture& fx, const Params& p) {
   KernelProbeCpu k(fx, memory::nx_bit());
   const Observation o = run_probe(k, spec, p.reps);
   k.restore();
+  if (o.disturbed > max_probe_disturbed(p.reps)) return too_disturbed(o.disturbed);
   const Judgement j = judge(spec, o);
   Result r{Status::kOk, nullptr};
   r.probe = o;
+  r.disturbed = o.disturbed;
   if (j.broken || j.violation) {
     TextBuf t(probe_reason, sizeof(probe_reason));
     if (j.broken) {

@@ -2,6 +2,8 @@
 // observation predicted for every probe, and only the broken one a violation.
 #include <gtest/gtest.h>
 
+#include <vector>
+
 #include <map>
 #include <set>
 #include <string>
@@ -179,6 +181,43 @@ TEST(ProbeVerdict, OneKeptReadOfAMustDropProbeIsAViolation) {
   EXPECT_TRUE(j.violation);
   EXPECT_FALSE(judge(p, Observation{7, 0, 0}).violation);
   EXPECT_TRUE(judge(p, Observation{7, 1, 0}).violation);
+}
+
+// The model CPU, with an NMI during chosen reads (counted from 1).
+struct Disturbed : TlbModel {
+  using TlbModel::TlbModel;
+  u32 resets = 0;
+  std::vector<u32> nmi_at;
+  void reset(const ProbeSpec& p) {
+    ++resets;
+    TlbModel::reset(p);
+  }
+  bool disturbed() const {
+    for (u32 n : nmi_at)
+      if (n == resets) return true;
+    return false;
+  }
+};
+static_assert(ProbeCpu<Disturbed>);
+
+TEST(ProbeDisturbance, ADisturbedReadIsMadeAgainAndNotCounted) {
+  Disturbed d{Behaviour::kBroken};  // keeps everything: each counted read is "kept"
+  d.nmi_at = {2, 3, 6};
+  const ProbeSpec& p = *find_probe("invlpg");
+  const Observation o = run_probe(d, p, 5);
+  EXPECT_EQ(o.reads, 5u);
+  EXPECT_EQ(o.kept, 5u);
+  EXPECT_EQ(o.disturbed, 3u);
+  EXPECT_EQ(d.resets, 8u);  // 5 counted, 3 made again
+}
+
+TEST(ProbeDisturbance, AStormGivesUpWithTheReadsItHas) {
+  Disturbed d{Behaviour::kSdmMaxKeep};
+  for (u32 i = 2; i < 100; ++i) d.nmi_at.push_back(i);  // every read after the first
+  const ProbeSpec& p = *find_probe("cr3.nopcid");
+  const Observation o = run_probe(d, p, 5);
+  EXPECT_EQ(o.reads, 1u);
+  EXPECT_EQ(o.disturbed, max_probe_disturbed(5) + 1);
 }
 
 TEST(ProbeVerdict, KeepingWhatMayBeKeptIsNoViolationMixedOrNot) {
