@@ -1,6 +1,6 @@
 """NMIs never end a run (issue 9, item 1). QEMU's monitor injects them (run-qemu.sh --nmi) while
 the kernel measures: ring-0 loops, PTI system calls and one-way crossings, faults and traps, the
-refill curve. The run must end PASS with every selected variant reported; the kernel counts the
+refill curve, the TLB probes. The run must end PASS with every selected variant reported; the kernel counts the
 NMIs (summary `nmis`) and repeats the repetitions they disturbed (`disturbed`). Under
 deterministic QEMU the records must equal those of a run without NMIs apart from `disturbed`.
 
@@ -12,12 +12,12 @@ from bootlib import boot
 
 SELECTION = ("bench=cr3.read,cr3.write.nopcid,cr3.switch.nopcid,invlpg,syscall.direct,syscall.pti,"
              "fault.pf,fault.pf.pti,trap.int3.pti,crossing.syscall.pti.*,crossing.pf.*,"
-             "tlb.refill.cr3.1,tlb.refill.cr3.64 reps=9")
+             "tlb.refill.cr3.1,tlb.refill.cr3.64,probe.cr3.nopcid,probe.invlpg reps=9")
 NAMES = {"cr3.read", "cr3.write.nopcid", "cr3.switch.nopcid", "invlpg", "syscall.direct",
          "syscall.pti", "fault.pf", "fault.pf.pti", "trap.int3.pti", "crossing.syscall.pti.u2k",
          "crossing.syscall.pti.k2u", "crossing.syscall.pti.pcid.u2k", "crossing.syscall.pti.pcid.k2u", "crossing.pf.u2k", "crossing.pf.k2u", "crossing.pf.pti.u2k",
          "crossing.pf.pti.k2u", "crossing.pf.pti.pcid.u2k", "crossing.pf.pti.pcid.k2u",
-         "tlb.refill.cr3.1", "tlb.refill.cr3.64"}
+         "tlb.refill.cr3.1", "tlb.refill.cr3.64", "probe.cr3.nopcid", "probe.invlpg"}
 
 
 def storm(name, *args):
