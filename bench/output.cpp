@@ -179,7 +179,9 @@ void emit_result(const Row& row, const Result& r, const Params& p, const OutputC
 
 void print_table(const Row* rows, const Result* res, usize n, const OutputContext& out) {
   console::serial_line("");
-  console::serial_line("ptibench results (TSC ticks per operation; median [q1 .. q3]):");
+  console::serial_line(counters::on() ? "ptibench results (TSC ticks per operation; median [q1 .. q3]; "
+                                       "median core cycles and retired instructions):"
+                                     : "ptibench results (TSC ticks per operation; median [q1 .. q3]):");
   for (usize i = 0; i < n; ++i) {
     Text<240> t;
     put_name(t, rows[i]);
@@ -193,6 +195,13 @@ void print_table(const Row* rows, const Result* res, usize n, const OutputContex
       t.put_fixed(r.stats.median, 3).pad_to(col, 10).put(" [").put_fixed(r.stats.q1, 3);
       t.put(" .. ").put_fixed(r.stats.q3, 3).put(']');
       if (out.tsc_hz) t.put("  ").put_fixed(ticks_to_ns(r.stats.median, out.tsc_hz), 1).put(" ns");
+      // Where the counters count: the core cycles and retired instructions beside the ticks.
+      const x86::pmu::Plan& plan = counters::plan();
+      for (u32 c = 0; c < r.counter_count && c < plan.count; ++c) {
+        const char* f = plan.counters[c].name();
+        if (str_eq(f, "cycles")) t.put("  ").put_fixed(r.counters[c].median, 1).put(" cycles");
+        if (str_eq(f, "inst_retired")) t.put("  ").put_fixed(r.counters[c].median, 1).put(" inst");
+      }
     } else {
       t.put(status_name(r.status)).put(": ").put(r.reason);
     }
