@@ -188,6 +188,13 @@ void window_close(i64 sign) {
 
 const i64* sample_deltas() { return st.deltas; }
 
+[[gnu::noinline]] u64 counted(u64 (*run)(void* ctx, int which), void* ctx, int which, i64 sign) {
+  window_open();
+  const u64 v = run(ctx, which);
+  window_close(sign);
+  return v;
+}
+
 VariantStart variant_begin() {
   VariantStart s;
   if (st.caps.aperf_mperf) {

@@ -30,6 +30,10 @@ void sample_begin();
 void window_open();
 void window_close(i64 sign);
 const i64* sample_deltas();  // plan().count of them
+// run(ctx, which) inside a window closed with `sign`, returning what run returns. Both runs of a
+// difference must go through it: it is one out-of-line function, so the instructions around the
+// run (which the counters see and the TSC stamps do not) are the same for both and cancel.
+u64 counted(u64 (*run)(void* ctx, int which), void* ctx, int which, i64 sign);
 
 // What a variant reads around all its repetitions: APERF/MPERF (when the CPU has them) and the
 // SMI count (Intel MSR 0x34, where the model has it).

@@ -50,19 +50,25 @@ SelftestOutcome judge_selftest(u64 expected, bool has_inst, u64 inst, bool has_c
 // Runs the self-test against a counter source: Source::read(const Counter&) -> u64 reads one
 // counter, Source::run(u64 iterations) runs the block. Each counter's delta is taken modulo its
 // width, so a counter that wraps during the test still gives the right difference.
+// One run of the block between counter reads: out of line, so that both runs execute the same
+// instructions around the block.
+template <typename Source>
+[[gnu::noinline]] void measure_block(const x86::pmu::Plan& plan, u64 iterations, Source& src,
+                                     u64* deltas) {
+  u64 before[x86::pmu::kMaxCounters];
+  for (u32 i = 0; i < plan.count; ++i) before[i] = src.read(plan.counters[i]);
+  src.run(iterations);
+  for (u32 i = 0; i < plan.count; ++i) {
+    const u64 after = src.read(plan.counters[i]);
+    deltas[i] = x86::pmu::counter_delta(before[i], after, plan.counters[i].width);
+  }
+}
+
 template <typename Source>
 SelftestOutcome run_selftest(const x86::pmu::Plan& plan, const SelftestBlock& block, Source& src) {
   u64 d[2][x86::pmu::kMaxCounters] = {};
-  const u64 iterations[2] = {block.small, block.large};
-  for (int k = 0; k < 2; ++k) {
-    u64 before[x86::pmu::kMaxCounters];
-    for (u32 i = 0; i < plan.count; ++i) before[i] = src.read(plan.counters[i]);
-    src.run(iterations[k]);
-    for (u32 i = 0; i < plan.count; ++i) {
-      const u64 after = src.read(plan.counters[i]);
-      d[k][i] = x86::pmu::counter_delta(before[i], after, plan.counters[i].width);
-    }
-  }
+  measure_block(plan, block.small, src, d[0]);
+  measure_block(plan, block.large, src, d[1]);
   bool has[3] = {};
   u64 v[3] = {};
   const char* names[3] = {"inst_retired", "cycles", "ref_cycles"};

@@ -86,12 +86,12 @@ Result measure_refill(const Row& row, const Fixture& fx, const Params& p) {
     const auto& r = *static_cast<Refill*>(c);
     time_touch_pages(r.base, r.pages);  // every translation now in the TLB (as far as it holds)
     flush(r.flush, r.base, r.pages);
-    counters::window_open();
-    const u64 after_flush = time_touch_pages(r.base, r.pages);
-    counters::window_close(+1);
-    counters::window_open();
-    const u64 warm = time_touch_pages(r.base, r.pages);
-    counters::window_close(-1);
+    auto touch = [](void* c, int) {
+      const auto& t = *static_cast<const Refill*>(c);
+      return time_touch_pages(t.base, t.pages);
+    };
+    const u64 after_flush = counters::counted(touch, c, 0, +1);
+    const u64 warm = counters::counted(touch, c, 0, -1);
     return static_cast<i64>(after_flush - warm);
   };
   return sample_repetitions(p, 1, sample, &refill);
@@ -148,12 +148,8 @@ Result sample_difference(const Params& p, u64 ops, u64 (*run)(void* ctx, int whi
   // Everything but U·iters bodies is the same in both runs and cancels.
   auto difference = [](void* c) {
     const auto& q = *static_cast<Pair*>(c);
-    counters::window_open();
-    const u64 a = q.run(q.ctx, 0);
-    counters::window_close(-1);
-    counters::window_open();
-    const u64 b = q.run(q.ctx, 1);
-    counters::window_close(+1);
+    const u64 a = counters::counted(q.run, q.ctx, 0, -1);
+    const u64 b = counters::counted(q.run, q.ctx, 1, +1);
     return static_cast<i64>(b - a);
   };
   return sample_repetitions(p, ops, difference, &pair);
