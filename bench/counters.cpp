@@ -166,6 +166,7 @@ const Plan& plan() { return st.plan; }
 const SelftestOutcome& selftest() { return st.selftest; }
 bool on() { return st.state == PmuState::kCounting; }
 bool smi_counter() { return st.smi; }
+u64 smi_count() { return st.smi ? x86::rdmsr_safe(x86::pmu::kMsrSmiCount).value : 0; }
 bool read_by_msr() { return st.by_msr; }
 
 void sample_begin() {

@@ -49,7 +49,8 @@ struct VariantStart {
 };
 VariantStart variant_begin();
 VariantMeters variant_end(const VariantStart& start);
-// Whether the CPU has the SMI counter (read once at init).
+// Whether the CPU has the SMI counter (read once at init), and its value now (0 without one).
 bool smi_counter();
+u64 smi_count();
 
 }  // namespace ptb::bench::counters

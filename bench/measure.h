@@ -39,14 +39,18 @@ struct Result {
 
 inline constexpr u32 kMaxReps = 10000;
 
-// NMIs cannot be masked: a repetition during which one arrived (the per-CPU count changed) is
-// measured again, up to this many times per variant; beyond that the variant fails.
+// NMIs cannot be masked, nor SMIs seen: a repetition during which one arrived (the per-CPU NMI
+// count or the SMI count changed) is measured again, up to this many times per variant; beyond
+// that the variant fails.
 constexpr u32 max_disturbed(const Params& p) { return p.warmup + p.reps + 16; }
 // A one-way crossing runs all its repetitions in one ring-3 pass, repeated whole when disturbed
 // (each of its repetitions counts as disturbed); it gives up after this many disturbed passes.
 inline constexpr u32 kMaxDisturbedPasses = 4;
 // The per-CPU NMI count (arch/x86/traps.asm increments it).
 u64 nmi_count();
+// What a repetition compares before and after itself: the NMIs plus, where the CPU has
+// MSR_SMI_COUNT, the SMIs (bench/counters.h). Any change means the repetition was disturbed.
+u64 disturbances();
 
 // The repetition loop every runner shares: warmup + reps calls of sample(ctx), each one sample of
 // `ops` operations; a call during which an NMI arrived is made again (max_disturbed bounds it).

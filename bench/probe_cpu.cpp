@@ -24,7 +24,7 @@ class KernelProbeCpu {
   KernelProbeCpu(const Fixture& fx, u64 nx) : fx_(fx), nx_(nx) {}
 
   void reset(const ProbeSpec& p) {
-    nmis_ = nmi_count();
+    disturbances_ = disturbances();
     pcid_mode_ = p.pcid;
     flags_ = Pte::kPresent | Pte::kWritable | nx_ | (p.global ? Pte::kGlobal : 0);
     entry(fx_.probe_table_a, fx_.probe_x) = Pte::make(fx_.probe_frame_a, flags_).raw;
@@ -78,8 +78,8 @@ class KernelProbeCpu {
   // Leaves the region as the fixture made it (X, Y -> A through the first table); the caller's
   // EnvScope then restores CR3 and CR4, which drops what the probe left cached.
   void restore() { pde() = Pte::make(fx_.probe_table_a, x86::PageTable::kTableFlags).raw; }
-  // An NMI since the reset: its handler's own accesses may have changed what the TLB holds.
-  bool disturbed() const { return nmi_count() != nmis_; }
+  // An NMI or SMI since the reset: its handler's own accesses may have changed what the TLB holds.
+  bool disturbed() const { return disturbances() != disturbances_; }
 
  private:
   Cr3 root() const { return Cr3::root(fx_.kernel_cr3); }
@@ -95,7 +95,7 @@ class KernelProbeCpu {
   u64 nx_;
   bool pcid_mode_ = false;
   u64 flags_ = 0;
-  u64 nmis_ = 0;
+  u64 disturbances_ = 0;
 };
 static_assert(ProbeCpu<KernelProbeCpu>);
 

@@ -119,10 +119,10 @@ Result sample_repetitions(const Params& p, u64 ops, i64 (*sample)(void* ctx), vo
   u32 disturbed = 0;
   const u32 nc = counters::on() ? counters::plan().count : 0;
   for (u32 i = 0; i < p.warmup + p.reps; ++i) {
-    const u64 nmis = nmi_count();
+    const u64 before = disturbances();
     counters::sample_begin();
     const i64 v = sample(ctx);
-    if (nmi_count() != nmis) {  // an NMI ran during the repetition: measure it again
+    if (disturbances() != before) {  // an NMI or SMI ran during the repetition: measure it again
       if (++disturbed > max_disturbed(p)) return too_disturbed(disturbed);
       --i;
       continue;
@@ -164,6 +164,8 @@ Result too_disturbed(u32 disturbed) {
 }
 
 u64 nmi_count() { return *static_cast<volatile u64*>(&x86::percpu().nmi_count); }
+
+u64 disturbances() { return nmi_count() + counters::smi_count(); }
 
 Result summarize_samples(const Params& p, u64 ops) {
   for (u32 i = 0; i < p.reps; ++i) raw[i] = samples[i];  // summarize() sorts in place

@@ -140,7 +140,7 @@ Result measure_crossing(const Row& row, const Params& p) {
   copy_template(us.code + kLoopOffset[0], row.body);
   u32 count = p.warmup + p.reps;
   auto* ctx = reinterpret_cast<CrossingContext*>(us.data + kCrossingOffset);
-  // The driver runs every repetition in one go: when an NMI arrived meanwhile, all of them again
+  // The driver runs every repetition in one go: when an NMI or SMI arrived meanwhile, all of them again
   // (each counts as disturbed, as the runner cannot tell which one the NMI hit).
   u32 disturbed = 0, passes = 0;
   for (;;) {
@@ -148,9 +148,9 @@ Result measure_crossing(const Row& row, const Params& p) {
     ctx->fault = kUserFault;
     ctx->u2k = kUserData + kArrayOffset;
     ctx->k2u = kUserData + kArrayOffset + u64{count} * 8;
-    const u64 nmis = nmi_count();
+    const u64 before = disturbances();
     run_in_ring3(kUserCode + kLoopOffset[0], kUserData + kCrossingOffset);
-    if (nmi_count() == nmis) break;
+    if (disturbances() == before) break;
     disturbed += count;
     if (++passes > kMaxDisturbedPasses) return too_disturbed(disturbed);
   }
