@@ -184,6 +184,7 @@ void put_pmu(JsonRecord& j) {
       j.end_object();
     }
     j.end_object();
+    if (plan.fixed_used) j.hex("fixed_ctrl", x86::pmu::fixed_ctrl(plan.fixed_used));
   }
   if (plan.missing_count) {
     j.begin_object("missing");
