@@ -59,6 +59,15 @@ void put_probe_fields(JsonRecord& j, const ProbeSpec& s, const Result& r) {
   if (ran) j.str("verdict", verdict_name(v));
 }
 
+// The retired instructions of an ok record, when counted: the summary to check against the row's
+// declared count (bench/pmu_check.h), or nullptr.
+const Summary* inst_retired_of(const Result& r) {
+  const x86::pmu::Plan& plan = counters::plan();
+  for (u32 i = 0; r.status == Status::kOk && i < r.counter_count && i < plan.count; ++i)
+    if (str_eq(plan.counters[i].name(), "inst_retired")) return &r.counters[i];
+  return nullptr;
+}
+
 // The counters beside the ticks (bench/counters.h), each an object of the same statistics, and
 // the exactness check of the retired instructions against the row's declared count.
 void put_counters(JsonRecord& j, const Row& row, const Result& r) {
@@ -68,20 +77,12 @@ void put_counters(JsonRecord& j, const Row& row, const Result& r) {
     j.begin_object(plan.counters[i].name());
     j.fixed("median", s.median).fixed("q1", s.q1).fixed("q3", s.q3);
     j.fixed("min", s.min).fixed("max", s.max).end_object();
-    if (!str_eq(plan.counters[i].name(), "inst_retired")) continue;
-    double diff = 0;
-    if (inst_mismatch(s, row.instructions, &diff)) {
-      j.fixed("inst_mismatch", diff);
-      run::tally().inst_mismatches++;
-    }
-    run::tally().exactness_checked = true;
   }
+  double diff = 0;
+  if (const Summary* inst = inst_retired_of(r); inst && inst_mismatch(*inst, row.instructions, &diff))
+    j.fixed("inst_mismatch", diff);
   if (r.has_core_ratio) j.fixed("aperf_mperf", r.core_ratio);
-  if (r.has_smis) {
-    j.num("smis", r.smis);
-    run::tally().smis_counted = true;
-    run::tally().smis += r.smis;
-  }
+  if (r.has_smis) j.num("smis", r.smis);
 }
 
 void put_record(const Row& row, const Result& r, const Params& p, const OutputContext& out) {
@@ -155,6 +156,15 @@ bool screen_worthy(const Row& row, u32 level) {
 void emit_result(const Row& row, const Result& r, const Params& p, const OutputContext& out) {
   run::Tally& t = run::tally();
   (r.status == Status::kOk ? t.ok : r.status == Status::kSkip ? t.skipped : t.failed)++;
+  if (r.has_smis) {
+    t.smis_counted = true;
+    t.smis += r.smis;
+  }
+  double diff = 0;
+  if (const Summary* inst = inst_retired_of(r)) {
+    t.exactness_checked = true;
+    if (inst_mismatch(*inst, row.instructions, &diff)) t.inst_mismatches++;
+  }
   Text<kNameMax> name;
   put_name(name, row);
   Text<320> h;
