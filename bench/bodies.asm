@@ -81,16 +81,40 @@ END_TEMPLATE body_cr4_toggle
 section .text
 ; ---- one timed pass over RSI pages from RDI; returns the ticks in RAX ----
 ; Identical instructions every call, so "after a flush" minus "warm" cancels exactly under an
-; instruction-counting TSC and leaves only the refill cost on real hardware.
+; instruction-counting TSC and leaves only the refill cost on real hardware. Page i is touched at
+; offset (i * TOUCH_LINE_STRIDE) mod TOUCH_PAGE (bench/refill.h: a different cache line per page).
+;
+; time_touch_pages: independent loads, as many in flight as the core allows (refill throughput).
 global time_touch_pages
 time_touch_pages:
     TIMESTAMP
     mov r8, rax
+    xor ecx, ecx                        ; the offset within the page
     test rsi, rsi
     jz .done
 .next:
-    mov al, [rdi]
-    add rdi, 4096
+    mov al, [rdi + rcx]
+    add rdi, TOUCH_PAGE
+    add ecx, TOUCH_LINE_STRIDE
+    and ecx, TOUCH_PAGE - 1
+    dec rsi
+    jnz .next
+.done:
+    TIMESTAMP
+    sub rax, r8
+    ret
+
+; time_chase_pages: each load's address is the value the previous one read (the chain written by
+; write_chase_chain, relative to RDI), so one refill at a time (refill latency).
+global time_chase_pages
+time_chase_pages:
+    TIMESTAMP
+    mov r8, rax
+    xor ecx, ecx                        ; the first link: page 0, offset 0
+    test rsi, rsi
+    jz .done
+.next:
+    mov rcx, [rdi + rcx]
     dec rsi
     jnz .next
 .done:

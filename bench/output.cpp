@@ -86,6 +86,7 @@ void put_record(const Row& row, const Result& r, const Params& p, const OutputCo
   }
   if (row.method == Method::kRefill) {
     j.str("flush", flush_name(row.flush)).num("pages", row.pages).boolean("global", row.global);
+    j.str("access", access_name(row.access));
   }
   if (ring3(row)) {
     j.boolean("pti", row.env.scheme != x86::EntryScheme::kNone);

@@ -14,6 +14,8 @@ const char* flush_name(Flush f) {
   return kNames[static_cast<u32>(f)];
 }
 
+const char* access_name(Access a) { return a == Access::kChase ? "chase" : "independent"; }
+
 const char* cross_name(Cross c) {
   constexpr const char* kNames[] = {"", "syscall", "pf", "int3", "int"};
   return kNames[static_cast<u32>(c)];

@@ -40,6 +40,11 @@ enum class Method : u8 {
 enum class Flush : u8 { kNone, kCr3, kCr3Noflush, kInvpcidSingle, kInvlpg };
 const char* flush_name(Flush f);
 
+// How a refill pass touches its pages (bench/refill.h): independent loads (throughput: the
+// refills overlap as far as the core allows) or a dependent pointer chase (latency: one at a time).
+enum class Access : u8 { kIndependent, kChase };
+const char* access_name(Access a);
+
 // The crossing a one-way row times, and which way.
 enum class Cross : u8 { kNone, kSyscall, kPf, kInt3, kInt };
 const char* cross_name(Cross c);
@@ -86,6 +91,7 @@ struct Row {
   Flush flush = Flush::kNone;  // refill: the flush, whether the pages are global, and K
   bool global = false;
   u32 pages = 0;
+  Access access = Access::kIndependent;  // refill: the label says it too ("refill" / "chase")
   u32 touch = 0;  // syscall.*.touch.K: user pages touched after each call
   Cross cross = Cross::kNone;
   Direction direction = Direction::kU2k;
@@ -120,7 +126,7 @@ struct TableParams {
 // The table: the ring-0 rows, the ring-3 rows and the generated TLB refill curve (K = 1, 2, 4,
 // ... refill_max). Returns the number of rows written to `out` (at most `capacity`).
 usize build_table(Row* out, usize capacity, const TableParams& params);
-inline constexpr usize kMaxRows = 320;
+inline constexpr usize kMaxRows = 512;
 
 inline constexpr u32 kMaxTouch = 512;
 // Parses touch= ("1,8,64"): values 1..kMaxTouch, at most `cap`, each once. Entries out of range

@@ -10,6 +10,7 @@
 #include "lib/format.h"
 
 extern "C" ptb::u64 time_touch_pages(ptb::u64 base, ptb::u64 pages);
+extern "C" ptb::u64 time_chase_pages(ptb::u64 base, ptb::u64 pages);
 
 namespace ptb::bench {
 namespace {
@@ -78,13 +79,15 @@ Result measure_refill(const Row& row, const Fixture& fx, const Params& p) {
     u64 base;
     u32 pages;
     Flush flush;
-  } refill{row.global ? fx.refill_global : fx.refill_base, row.pages, row.flush};
+    u64 (*pass)(u64 base, u64 pages);  // one timed pass (bench/bodies.asm)
+  } refill{row.global ? fx.refill_global : fx.refill_base, row.pages, row.flush,
+           row.access == Access::kChase ? time_chase_pages : time_touch_pages};
   auto sample = [](void* c) {
     const auto& r = *static_cast<Refill*>(c);
-    time_touch_pages(r.base, r.pages);  // every translation now in the TLB (as far as it holds)
+    r.pass(r.base, r.pages);  // every translation now in the TLB (as far as it holds)
     flush(r.flush, r.base, r.pages);
-    const u64 after_flush = time_touch_pages(r.base, r.pages);
-    const u64 warm = time_touch_pages(r.base, r.pages);
+    const u64 after_flush = r.pass(r.base, r.pages);
+    const u64 warm = r.pass(r.base, r.pages);
     return static_cast<i64>(after_flush - warm);
   };
   return sample_repetitions(p, 1, sample, &refill);

@@ -7,6 +7,7 @@
 #include "bench/options.h"
 #include "bench/output.h"
 #include "bench/probe_cpu.h"
+#include "bench/refill.h"
 #include "bench/row.h"
 #include "bench/runner.h"
 #include "bench/seeds.h"
@@ -73,6 +74,8 @@ void build_fixture(u32 refill_pages) {
     map_or_fail(kt.map_4k(fixture.refill_global + u64{i} * x86::kPage, frame,
                           Pte::kWritable | nx | Pte::kGlobal));
   }
+  // The chase form's chain (bench/refill.h), written once through the non-global alias.
+  write_chase_chain(reinterpret_cast<u8*>(fixture.refill_base), refill_pages);
   fixture.mapped_page = memory::kBenchBase + (u64{2} << 30);
   map_or_fail(kt.map_4k(fixture.mapped_page, memory::alloc_zeroed(), Pte::kWritable | nx));
   fixture.unmapped_page = memory::kBenchBase + (u64{3} << 30);

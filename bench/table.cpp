@@ -263,27 +263,33 @@ void crossing_rows(Builder& b) {
   }
 }
 
-// The TLB refill curve: K = 1, 2, 4, ... and refill_max itself when it is no power of two.
+// The TLB refill curves: K = 1, 2, 4, ... and refill_max itself when it is no power of two, for
+// each flush, non-global and global, with independent loads ("refill") and a pointer chase
+// ("chase").
 void refill_rows(Builder& b, u32 refill_max, bool quick) {
   constexpr Flush kFlushes[] = {Flush::kNone, Flush::kCr3, Flush::kCr3Noflush,
                                 Flush::kInvpcidSingle, Flush::kInvlpg};
   constexpr bool kGlobal[] = {false, true};
-  for (bool global : kGlobal) {
-    for (Flush f : kFlushes) {
-      for (u32 k = 1; k <= refill_max;
-           k = (k == refill_max ? k + 1 : (2 * k < refill_max ? 2 * k : refill_max))) {
-        if (quick && !(k == 1 || k == 16 || k == 256 || k == refill_max)) continue;
-        u64 features = global ? kPge : 0;
-        if (f == Flush::kInvpcidSingle) features |= kInvpcid;
-        b.add({.group = Group::kTlb,
-               .label = "refill",
-               .flush = f,
-               .global = global,
-               .pages = k,
-               .method = Method::kRefill,
-               .env = {.pcid = f == Flush::kCr3Noflush || f == Flush::kInvpcidSingle},
-               .features = features,
-               .instructions = 0});  // the same instructions run with and without the flush
+  constexpr Access kAccesses[] = {Access::kIndependent, Access::kChase};
+  for (Access access : kAccesses) {
+    for (bool global : kGlobal) {
+      for (Flush f : kFlushes) {
+        for (u32 k = 1; k <= refill_max;
+             k = (k == refill_max ? k + 1 : (2 * k < refill_max ? 2 * k : refill_max))) {
+          if (quick && !(k == 1 || k == 16 || k == 256 || k == refill_max)) continue;
+          u64 features = global ? kPge : 0;
+          if (f == Flush::kInvpcidSingle) features |= kInvpcid;
+          b.add({.group = Group::kTlb,
+                 .label = access == Access::kChase ? "chase" : "refill",
+                 .flush = f,
+                 .global = global,
+                 .pages = k,
+                 .access = access,
+                 .method = Method::kRefill,
+                 .env = {.pcid = f == Flush::kCr3Noflush || f == Flush::kInvpcidSingle},
+                 .features = features,
+                 .instructions = 0});  // the same instructions run with and without the flush
+        }
       }
     }
   }

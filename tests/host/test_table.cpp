@@ -251,7 +251,35 @@ TEST(VariantTable, RefillCurveCoversEveryFlushAndPowerOfTwo) {
   }
   Table q = build(1024, true);
   EXPECT_TRUE(q.by_name.count("tlb.refill.cr3.16"));
+  EXPECT_TRUE(q.by_name.count("tlb.chase.cr3.16"));
   EXPECT_FALSE(q.by_name.count("tlb.refill.cr3.8"));
+}
+
+TEST(VariantTable, EveryRefillPointHasAPointerChaseTwin) {
+  Table t = build(1024);
+  usize refill = 0, chase = 0;
+  for (usize i = 0; i < t.n; ++i) {
+    const Row& r = t.rows[i];
+    if (r.method != Method::kRefill) continue;
+    std::string name = name_of(r);
+    const bool is_chase = r.access == Access::kChase;
+    EXPECT_EQ(name.rfind(is_chase ? "tlb.chase." : "tlb.refill.", 0), 0u) << name;
+    (is_chase ? chase : refill)++;
+    if (is_chase) continue;
+    std::string twin = "tlb.chase." + name.substr(std::string("tlb.refill.").size());
+    ASSERT_TRUE(t.by_name.count(twin)) << twin;
+    const Row& c = *t.by_name.at(twin);
+    EXPECT_EQ(c.access, Access::kChase);
+    EXPECT_EQ(c.flush, r.flush) << twin;
+    EXPECT_EQ(c.pages, r.pages) << twin;
+    EXPECT_EQ(c.global, r.global) << twin;
+    EXPECT_EQ(c.features, r.features) << twin;
+    EXPECT_EQ(c.env.pcid, r.env.pcid) << twin;
+  }
+  EXPECT_EQ(refill, chase);
+  EXPECT_EQ(refill, 2u * 5u * 11u);  // global or not, 5 flushes, K = 1 ... 1024
+  EXPECT_STREQ(access_name(Access::kChase), "chase");
+  EXPECT_STREQ(access_name(Access::kIndependent), "independent");
 }
 
 TEST(VariantTable, RefillCurveEndsAtRefillMaxEvenWhenItIsNoPowerOfTwo) {
@@ -271,6 +299,7 @@ TEST(VariantTable, LargestOptionsStillFitEveryRow) {
   Table t = build(4095, false, touch);
   EXPECT_TRUE(t.by_name.count("tlb.refill.global.invlpg.4095"));
   EXPECT_TRUE(t.by_name.count("tlb.refill.global.invlpg.2048"));
+  EXPECT_TRUE(t.by_name.count("tlb.chase.global.invlpg.4095"));
   EXPECT_TRUE(t.by_name.count("syscall.pti.pcid.touch.16"));
   EXPECT_TRUE(t.by_name.count("crossing.int.pti.pcid.k2u"));
   EXPECT_LT(t.n, kMaxRows);
