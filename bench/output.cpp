@@ -84,6 +84,7 @@ void put_record(const Row& row, const Result& r, const Params& p, const OutputCo
       j.end_array();
     }
   }
+  if (row.method == Method::kLoop) j.str("refills", refills_name(row.refills));
   if (row.method == Method::kRefill) {
     j.str("flush", flush_name(row.flush)).num("pages", row.pages).boolean("global", row.global);
     j.str("access", access_name(row.access));

@@ -45,6 +45,13 @@ const char* flush_name(Flush f);
 enum class Access : u8 { kIndependent, kChase };
 const char* access_name(Access a);
 
+// What a ring-0 loop's operation forces to be refilled each time, besides what it is named for
+// (docs/output-format.md, "refills"): its own code page (an instruction-TLB refill: the flush
+// dropped the loop's translation) and INVPCID's descriptor page (a data-TLB refill). A bit mask.
+enum Refill : u8 { kRefillNone = 0, kRefillCode = 1, kRefillDescriptor = 2 };
+// "none", "code", "descriptor" or "code+descriptor".
+const char* refills_name(u8 refills);
+
 // The crossing a one-way row times, and which way.
 enum class Cross : u8 { kNone, kSyscall, kPf, kInt3, kInt };
 const char* cross_name(Cross c);
@@ -76,6 +83,10 @@ struct Fixture {
   u64 probe_pde, probe_table_a, probe_table_b;
   u64 probe_frame_a, probe_frame_b;
   u64 cr4;  // CR4 as the suite runs it (PGE on where the CPU has it)
+  // The ".pure" rows: the JIT area (jit_base, identity) mapped again, global and read-only, at
+  // jit_global; and a global, writable page for their INVPCID descriptor.
+  u64 jit_base, jit_global, jit_size;
+  u64 global_data;
 };
 
 // Loads a loop body's registers (bench/bodies.asm says what each body expects).
@@ -96,6 +107,10 @@ struct Row {
   Cross cross = Cross::kNone;
   Direction direction = Direction::kU2k;
   u8 probe = 0;  // kProbe: the index of its ProbeSpec (probe_specs()); its label is the spec's
+  // kLoop: the "pure" twin (".pure"): the loop runs from a global alias of the JIT area and its
+  // data (INVPCID's descriptor) lies in a global page, so a flush that spares global
+  // translations leaves the loop nothing to refill.
+  bool pure = false;
 
   // ---- how it is measured ----
   Method method = Method::kLoop;
@@ -104,6 +119,7 @@ struct Row {
   Template body{};   // kLoop, kRing3Loop: the body; kCrossing: the ring-3 driver
   u32 ops_per_body = 1;
   Setup setup = nullptr;  // kLoop: the body's registers
+  u8 refills = kRefillNone;  // kLoop: what each operation forces to be refilled (Refill bits)
 
   // ---- what an instruction-counting TSC must read per operation ----
   u32 instructions = 0;  // retired instructions on the measured path

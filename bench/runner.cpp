@@ -40,6 +40,18 @@ Result measure_loop(const Row& row, const Fixture& fx, const Params& p) {
   JitFn single = emit_loop(jit_space, kHalf, row.body, p.unroll);
   JitFn twice = emit_loop(jit_space + kHalf, kHalf, row.body, 2 * p.unroll);
   if (!single || !twice) return {Status::kFail, "unrolled loop does not fit the JIT area"};
+  if (row.pure) {  // run the same code through the JIT area's global alias
+    const u64 space = reinterpret_cast<u64>(jit_space);
+    if (fx.jit_global == 0 || space < fx.jit_base ||
+        space + sizeof(jit_space) > fx.jit_base + fx.jit_size)
+      return {Status::kFail, "the JIT area has no global alias"};
+    const u64 alias = fx.jit_global - fx.jit_base;
+    single = reinterpret_cast<JitFn>(reinterpret_cast<u64>(single) + alias);
+    twice = reinterpret_cast<JitFn>(reinterpret_cast<u64>(twice) + alias);
+    // Code written through one linear address and fetched through another: a serialising
+    // instruction in between (SDM Vol.3 11.6, "Self-Modifying Code").
+    x86::cpuid(0);
+  }
   struct Loops {
     JitFn fn[2];
     JitContext ctx;

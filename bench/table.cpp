@@ -57,8 +57,15 @@ void set_invpcid_addr(JitContext& r, const Fixture& f) {
   set_invpcid(r, 0, desc_addr, f.mapped_page);
 }
 void set_invpcid_single(JitContext& r, const Fixture&) { set_invpcid(r, 1, desc_pcid, 0); }
-void set_invpcid_all(JitContext& r, const Fixture&) { set_invpcid(r, 2, desc_pcid, 0); }
 void set_invpcid_allnonglobal(JitContext& r, const Fixture&) { set_invpcid(r, 3, desc_pcid, 0); }
+void set_invpcid_all(JitContext& r, const Fixture&) { set_invpcid(r, 2, desc_pcid, 0); }
+// The .pure twins: the descriptor in the fixture's global page, which the flush spares.
+void set_invpcid_single_pure(JitContext& r, const Fixture& f) {
+  set_invpcid(r, 1, reinterpret_cast<u64*>(f.global_data), 0);
+}
+void set_invpcid_allnonglobal_pure(JitContext& r, const Fixture& f) {
+  set_invpcid(r, 3, reinterpret_cast<u64*>(f.global_data), 0);
+}
 void set_invlpg_mapped(JitContext& r, const Fixture& f) { r.rsi = f.mapped_page; }
 void set_invlpg_unmapped(JitContext& r, const Fixture& f) { r.rsi = f.unmapped_page; }
 void set_cr4_toggle(JitContext& r, const Fixture& f) {
@@ -104,26 +111,43 @@ struct Builder {
   }
 };
 
+// A flush row and its ".pure" twin: the same body and count, run from a global alias of the JIT
+// area (and with `pure_setup`'s registers, when its data must lie in a global page too), so the
+// twin's figure is the instruction alone and the row's is the instruction plus its refills.
+void add_with_pure_twin(Builder& b, Row row, Setup pure_setup = nullptr) {
+  b.add(row);
+  row.pure = true;
+  row.features |= kPge;  // without global pages there is no twin to measure
+  row.refills = kRefillNone;
+  if (pure_setup) row.setup = pure_setup;
+  b.add(row);
+}
+
 void ring0_rows(Builder& b) {
   constexpr Group kCr3 = Group::kCr3;
   constexpr Group kInv = Group::kInvpcid;
   const Env kPcidEnv{.pcid = true};
+  // What each flush drops besides what it is named for (Row::refills): a CR3 write that flushes
+  // the current PCID, a switch to a flushed PCID, INVPCID types 1-3 and the PGE toggle all drop
+  // the loop's own code translation; INVPCID's also its descriptor's. Only the flushes that spare
+  // global translations have a .pure twin: INVPCID type 2 and the PGE toggle drop globals too.
+  constexpr u8 kCode = kRefillCode, kCodeDesc = kRefillCode | kRefillDescriptor;
   // clang-format off
   b.add({.group = kCr3, .label = "read",                                   .body = TEMPLATE_OF(body_cr3_read),                    .instructions = 1});
-  b.add({.group = kCr3, .label = "write.nopcid",                           .body = TEMPLATE_OF(body_cr3_write),   .setup = set_cr3_nopcid,         .instructions = 1});
-  b.add({.group = kCr3, .label = "write.pcid.flush",    .env = kPcidEnv,   .body = TEMPLATE_OF(body_cr3_write),   .setup = set_cr3_pcid_flush,     .instructions = 1});
+  add_with_pure_twin(b, {.group = kCr3, .label = "write.nopcid",                         .body = TEMPLATE_OF(body_cr3_write),   .setup = set_cr3_nopcid,         .refills = kCode, .instructions = 1});
+  add_with_pure_twin(b, {.group = kCr3, .label = "write.pcid.flush",  .env = kPcidEnv,   .body = TEMPLATE_OF(body_cr3_write),   .setup = set_cr3_pcid_flush,     .refills = kCode, .instructions = 1});
   b.add({.group = kCr3, .label = "write.pcid.noflush",  .env = kPcidEnv,   .body = TEMPLATE_OF(body_cr3_write),   .setup = set_cr3_pcid_noflush,   .instructions = 1});
-  b.add({.group = kCr3, .label = "switch.nopcid",                          .body = TEMPLATE_OF(body_cr3_switch),  .ops_per_body = 2, .setup = set_switch_nopcid,       .instructions = 1});
-  b.add({.group = kCr3, .label = "switch.pcid.flush",   .env = kPcidEnv,   .body = TEMPLATE_OF(body_cr3_switch),  .ops_per_body = 2, .setup = set_switch_pcid_flush,   .instructions = 1});
+  add_with_pure_twin(b, {.group = kCr3, .label = "switch.nopcid",                        .body = TEMPLATE_OF(body_cr3_switch),  .ops_per_body = 2, .setup = set_switch_nopcid,       .refills = kCode, .instructions = 1});
+  add_with_pure_twin(b, {.group = kCr3, .label = "switch.pcid.flush", .env = kPcidEnv,   .body = TEMPLATE_OF(body_cr3_switch),  .ops_per_body = 2, .setup = set_switch_pcid_flush,   .refills = kCode, .instructions = 1});
   b.add({.group = kCr3, .label = "switch.pcid.noflush", .env = kPcidEnv,   .body = TEMPLATE_OF(body_cr3_switch),  .ops_per_body = 2, .setup = set_switch_pcid_noflush, .instructions = 1});
   b.add({.group = kInv, .label = "addr",         .env = kPcidEnv, .features = kInvpcid, .body = TEMPLATE_OF(body_invpcid), .setup = set_invpcid_addr,         .instructions = 1});
-  b.add({.group = kInv, .label = "single",       .env = kPcidEnv, .features = kInvpcid, .body = TEMPLATE_OF(body_invpcid), .setup = set_invpcid_single,       .instructions = 1});
-  b.add({.group = kInv, .label = "all",          .env = kPcidEnv, .features = kInvpcid, .body = TEMPLATE_OF(body_invpcid), .setup = set_invpcid_all,          .instructions = 1});
-  b.add({.group = kInv, .label = "allnonglobal", .env = kPcidEnv, .features = kInvpcid, .body = TEMPLATE_OF(body_invpcid), .setup = set_invpcid_allnonglobal, .instructions = 1});
+  add_with_pure_twin(b, {.group = kInv, .label = "single",       .env = kPcidEnv, .features = kInvpcid, .body = TEMPLATE_OF(body_invpcid), .setup = set_invpcid_single,       .refills = kCodeDesc, .instructions = 1}, set_invpcid_single_pure);
+  b.add({.group = kInv, .label = "all",          .env = kPcidEnv, .features = kInvpcid, .body = TEMPLATE_OF(body_invpcid), .setup = set_invpcid_all,          .refills = kCodeDesc, .instructions = 1});
+  add_with_pure_twin(b, {.group = kInv, .label = "allnonglobal", .env = kPcidEnv, .features = kInvpcid, .body = TEMPLATE_OF(body_invpcid), .setup = set_invpcid_allnonglobal, .refills = kCodeDesc, .instructions = 1}, set_invpcid_allnonglobal_pure);
   b.add({.group = Group::kInvlpg, .label = "",         .body = TEMPLATE_OF(body_invlpg), .setup = set_invlpg_mapped,   .instructions = 1});
   b.add({.group = Group::kInvlpg, .label = "unmapped", .body = TEMPLATE_OF(body_invlpg), .setup = set_invlpg_unmapped, .instructions = 1});
   b.add({.group = Group::kCr4, .label = "read", .body = TEMPLATE_OF(body_cr4_read), .instructions = 1});
-  b.add({.group = Group::kCr4, .label = "pge.toggle", .features = kPge, .body = TEMPLATE_OF(body_cr4_toggle), .setup = set_cr4_toggle, .instructions = 2});
+  b.add({.group = Group::kCr4, .label = "pge.toggle", .features = kPge, .body = TEMPLATE_OF(body_cr4_toggle), .setup = set_cr4_toggle, .refills = kCode, .instructions = 2});
   // clang-format on
 }
 

@@ -203,6 +203,51 @@ TEST(VariantTable, RowsHaveABodyAndCountTheirInstructions) {
   }
 }
 
+TEST(VariantTable, EveryFlushSayingWhatItRefillsAndTheGlobalSparingOnesHaveAPureTwin) {
+  Table t = build();
+  const std::map<std::string, std::string> refills = {
+      {"cr3.read", "none"},           {"cr3.write.nopcid", "code"},
+      {"cr3.write.pcid.flush", "code"}, {"cr3.write.pcid.noflush", "none"},
+      {"cr3.switch.nopcid", "code"},  {"cr3.switch.pcid.flush", "code"},
+      {"cr3.switch.pcid.noflush", "none"}, {"invpcid.addr", "none"},
+      {"invpcid.single", "code+descriptor"}, {"invpcid.all", "code+descriptor"},
+      {"invpcid.allnonglobal", "code+descriptor"}, {"invlpg", "none"},
+      {"invlpg.unmapped", "none"},     {"cr4.read", "none"},
+      {"cr4.pge.toggle", "code"}};
+  usize loops = 0;
+  for (usize i = 0; i < t.n; ++i) {
+    const Row& r = t.rows[i];
+    if (r.method != Method::kLoop) {
+      EXPECT_FALSE(r.pure) << name_of(r);
+      continue;
+    }
+    ++loops;
+    const std::string name = name_of(r);
+    if (r.pure) continue;
+    ASSERT_TRUE(refills.count(name)) << name;
+    EXPECT_EQ(refills_name(r.refills), refills.at(name)) << name;
+    // A twin exactly where the flush spares global translations and drops the code page.
+    const bool drops_globals = name == "invpcid.all" || name == "cr4.pge.toggle";
+    const std::string twin = name + ".pure";
+    EXPECT_EQ(t.by_name.count(twin), (r.refills != kRefillNone && !drops_globals) ? 1u : 0u)
+        << twin;
+    if (!t.by_name.count(twin)) continue;
+    const Row& p = *t.by_name.at(twin);
+    EXPECT_TRUE(p.pure);
+    EXPECT_EQ(p.refills, kRefillNone) << twin;
+    EXPECT_EQ(p.features, r.features | need(Feature::kPge)) << twin;
+    EXPECT_EQ(p.body.begin, r.body.begin) << twin;
+    EXPECT_EQ(p.instructions, r.instructions) << twin;
+    EXPECT_EQ(p.ops_per_body, r.ops_per_body) << twin;
+    EXPECT_EQ(p.env.pcid, r.env.pcid) << twin;
+    // Only the INVPCID twins need other registers: their descriptor in the global page.
+    EXPECT_EQ(p.setup != r.setup, r.group == Group::kInvpcid) << twin;
+  }
+  EXPECT_EQ(loops, refills.size() + 6);  // six twins
+  EXPECT_EQ(name_of(Row{.group = Group::kCr3, .label = "write.nopcid", .pure = true}),
+            "cr3.write.nopcid.pure");
+}
+
 TEST(VariantTable, OneProbeRowPerProbeNamedAfterIt) {
   Table t = build();
   usize n = 0;
