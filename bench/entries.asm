@@ -126,6 +126,8 @@ EXCEPTION_RETURN trap_pti_pcid, 0, ENTRY_PCID
 ; u2k: the first instruction in the kernel's address space (under PTI, right after the CR3
 ; switch) stamps the TSC into R8; k2u: the last before leaving it stamps into R9. The ring-3
 ; driver stamps just before and just after the crossing (bench/user.asm). RAX and RDX are free.
+; All four stamps are TIMESTAMP (LFENCE on both sides), so they are ordered alike with PTI off
+; and on: the mov to CR3 beside a stamp under PTI (serialising) no longer orders it alone.
 %macro CROSSING 3                       ; %1 name, %2 0 syscall / 1 #PF / 2 int3 or int, %3 scheme
 section .entry.text
 BENCH_ENTRY crossing_stub_%1
@@ -133,13 +135,13 @@ BENCH_ENTRY crossing_stub_%1
     swapgs                              ; the lazy-flush test below reads the per-CPU area
 %endif
     TO_KERNEL_CR3 rax, %3
-    TIMESTAMP_NOFENCE
+    TIMESTAMP
     mov r8, rax
 %if %2 == 1
     add qword [rsp + IRET_RIP_ABOVE_ERROR_CODE], PF_INSN_LEN
     add rsp, ERROR_CODE_SIZE
 %endif
-    TIMESTAMP_FENCE_BEFORE
+    TIMESTAMP
     mov r9, rax
     TO_USER_CR3 rdx, rax, %3
 %if %3 == ENTRY_PCID

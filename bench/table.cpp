@@ -85,12 +85,13 @@ constexpr u32 kSyscallPti = 1 + 22;
 constexpr u32 kSyscallPtiPcid = 1 + 29;
 constexpr u32 kTouchBody = 2, kTouchPerPage = 4;  // body_syscall_touch: 2 moves, then 4 a page
 
-// One-way crossings: ring 3's stamp (rdtsc, shl, or), its `mov r12, rax`, and the crossing
-// instruction (none retires for the faulting store); back: the stub's stamp and `mov r9, rax`
-// plus SYSRET or IRETQ. The entry/exit work per scheme: nothing; the 3-instruction CR3 switch;
-// with PCID, SWAPGS and the 4-instruction switch in, the 9-instruction lazy-flush switch and
-// SWAPGS out.
-constexpr u32 kCrossIn = 4, kCrossOut = 5;
+// One-way crossings, every stamp the fenced TIMESTAMP (lfence, rdtsc, lfence, shl, or): in,
+// ring 3's stamp from its rdtsc on (4), its `mov r12, rax`, the crossing instruction (none
+// retires for the faulting store) and the kernel stamp's leading lfence; back, the kernel
+// stamp from its rdtsc on (4), `mov r9, rax`, SYSRET or IRETQ and ring 3's leading lfence. The
+// entry/exit work per scheme: nothing; the 3-instruction CR3 switch; with PCID, SWAPGS and the
+// 4-instruction switch in, the 9-instruction lazy-flush switch and SWAPGS out.
+constexpr u32 kCrossIn = 4 + 1 + 1, kCrossOut = 4 + 1 + 1 + 1;
 struct CrossingWork {
   EntryScheme scheme;
   u32 in, out;

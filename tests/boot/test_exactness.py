@@ -77,12 +77,31 @@ def test_qemu_without_pcid_skips_pcid_variants_with_a_reason():
 
 
 def test_qemu_refill_curves_are_exactly_zero():
-    # Emulators charge nothing for a TLB miss, and the touched instructions are identical.
+    # Emulators charge nothing for a TLB miss, and the touched instructions are identical; so
+    # for the pointer chase, which follows the same pages.
     r = qemu_det().results()
-    curve = [x for n, x in r.items() if n.startswith("tlb.refill.") and x["status"] == "ok"]
-    assert len(curve) >= 30
-    assert all(x["median"] == 0 and x["min"] == 0 and x["max"] == 0 for x in curve)
-    assert {x["pages"] for x in curve} >= {1, 2, 1024}
+    for prefix, access in (("tlb.refill.", "independent"), ("tlb.chase.", "chase")):
+        curve = [x for n, x in r.items() if n.startswith(prefix) and x["status"] == "ok"]
+        assert len(curve) >= 30, prefix
+        assert all(x["median"] == 0 and x["min"] == 0 and x["max"] == 0 for x in curve)
+        assert {x["pages"] for x in curve} >= {1, 2, 1024}
+        assert all(x["access"] == access for x in curve), prefix
+
+
+def test_bochs_pure_twins_read_their_rows_count_and_refill_nothing():
+    # Bochs keeps global translations across these flushes, and a refill retires nothing: the
+    # twin and its row read the same; the records say what each refills.
+    r = bochs().results()
+    twins = {n[: -len(".pure")]: x for n, x in r.items() if n.endswith(".pure")}
+    assert set(twins) == {"cr3.write.nopcid", "cr3.write.pcid.flush", "cr3.switch.nopcid",
+                          "cr3.switch.pcid.flush", "invpcid.single", "invpcid.allnonglobal"}
+    for name, twin in twins.items():
+        row = r[name]
+        assert twin["status"] == row["status"] == "ok", (twin, row)
+        assert twin["median"] == row["median"] == row["instructions"], (twin, row)
+        assert twin["refills"] == "none" and row["refills"] != "none", (twin, row)
+    assert r["invpcid.all"]["refills"] == "code+descriptor"
+    assert r["cr4.pge.toggle"]["refills"] == "code" and r["cr3.read"]["refills"] == "none"
 
 
 def test_two_deterministic_runs_print_identical_result_records():
