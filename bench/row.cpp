@@ -48,6 +48,7 @@ void put_name(TextBuf& t, const Row& r) {
   }
   if (r.pure) t.put(".pure");
   if (r.scheme_suffix) t.put(scheme_suffix(r.env.scheme));
+  if (r.env.nonglobal) t.put(".415");  // as Linux 4.15 mapped it: nothing global
   if (r.touch) t.put(".touch.").put_u64(r.touch);
   if (r.method == Method::kCrossing) t.put(r.direction == Direction::kU2k ? ".u2k" : ".k2u");
 }

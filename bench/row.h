@@ -61,10 +61,15 @@ enum class Direction : u8 { kU2k, kK2u };
 struct Env {
   x86::EntryScheme scheme = x86::EntryScheme::kNone;  // PTI pair and entry/exit CR3 switching
   bool pcid = false;  // ring 0 on CR4.PCIDE = 1 and the kernel PCID (implied by PCID schemes)
+  // Under PTI, map the kernel as Linux 4.15 did (nothing global; the ".415" rows) instead
+  // of as current Linux does (x86::pti_globals: the entry area global, and without PCID the
+  // kernel text too).
+  bool nonglobal = false;
   const u8* lstar = nullptr;  // SYSCALL entry while the row runs; nullptr: syscall_entry_direct
   u8 vector = 0;              // an IDT gate replaced while the row runs (0: none) ...
   const u8* gate = nullptr;   // ... by this stub
   bool pcid_mode() const { return pcid || x86::uses_pcid(scheme); }
+  x86::PtiGlobals globals() const { return x86::pti_globals(scheme, nonglobal); }
 };
 
 // Everything a body's registers may point at, prepared once per run (bench/suite.cpp).

@@ -89,15 +89,16 @@ constexpr u32 kTouchBody = 2, kTouchPerPage = 4;  // body_syscall_touch: 2 moves
 // ring 3's stamp from its rdtsc on (4), its `mov r12, rax`, the crossing instruction (none
 // retires for the faulting store) and the kernel stamp's leading lfence; back, the kernel
 // stamp from its rdtsc on (4), `mov r9, rax`, SYSRET or IRETQ and ring 3's leading lfence. The
-// entry/exit work per scheme: nothing; the 3-instruction CR3 switch; with PCID, SWAPGS and the
-// 4-instruction switch in, the 9-instruction lazy-flush switch and SWAPGS out.
+// entry/exit work per scheme: nothing; SWAPGS and the 3-instruction CR3 switch in, the same out;
+// with PCID, SWAPGS and the 4-instruction switch in, the 9-instruction lazy-flush switch and
+// SWAPGS out.
 constexpr u32 kCrossIn = 4 + 1 + 1, kCrossOut = 4 + 1 + 1 + 1;
 struct CrossingWork {
   EntryScheme scheme;
   u32 in, out;
 };
 constexpr CrossingWork kCrossingWork[] = {
-    {EntryScheme::kNone, 0, 0}, {EntryScheme::kPti, 3, 3}, {EntryScheme::kPcid, 5, 10}};
+    {EntryScheme::kNone, 0, 0}, {EntryScheme::kPti, 4, 4}, {EntryScheme::kPcid, 5, 10}};
 
 // Appends rows, derives what every row's environment implies, and never overruns `cap`.
 struct Builder {
@@ -109,6 +110,13 @@ struct Builder {
     if (r.method == Method::kRing3Loop || r.method == Method::kCrossing)
       r.features |= need(Feature::kSyscall);  // ring 3 is entered and left via the SYSCALL MSRs
     if (n < cap) out[n++] = r;
+  }
+  // A PTI row as current Linux maps the kernel, then its ".415" twin as Linux 4.15 did:
+  // the same path and count, nothing global (x86::pti_globals).
+  void add_with_nonglobal_twin(Row r) {
+    add(r);
+    r.env.nonglobal = true;
+    add(r);
   }
 };
 
@@ -172,12 +180,18 @@ void syscall_rows(Builder& b, const u32* touch, usize touch_count) {
       {"pti.pcid.extra2", EntryScheme::kPcid, syscall_entry_pti_pcid_extra2, kSyscallPtiPcid + 2},
   };
   for (const Entry& e : entries) {
-    b.add({.group = Group::kSyscall,
-           .label = e.label,
-           .method = Method::kRing3Loop,
-           .env = {.scheme = e.scheme, .lstar = e.lstar},
-           .body = sys,
-           .instructions = e.instructions});
+    const Row row{.group = Group::kSyscall,
+                  .label = e.label,
+                  .method = Method::kRing3Loop,
+                  .env = {.scheme = e.scheme, .lstar = e.lstar},
+                  .body = sys,
+                  .instructions = e.instructions};
+    // The two schemes as such get the 4.15 mapping beside; the variations on them do not.
+    if (e.lstar == syscall_entry_pti || e.lstar == syscall_entry_pti_pcid) {
+      b.add_with_nonglobal_twin(row);
+    } else {
+      b.add(row);
+    }
   }
   // A system call and then K user pages touched: without PCID every return to ring 3 has
   // flushed them; with PCID and NOFLUSH they survive.
@@ -195,9 +209,10 @@ void syscall_rows(Builder& b, const u32* touch, usize touch_count) {
   }
 }
 
-// Exceptions and software interrupts: PTI off, on, and on with Linux's PCID scheme (+ SWAPGS in
-// and out, RDX saved too, 4 instructions in and 9 out). The faulting store does not retire;
-// INT3 and INT n do.
+// Exceptions and software interrupts: PTI off (the round trip, and for #PF the skip and the error
+// code), on (+ SWAPGS, RDX and RAX saved and restored, the 3-instruction CR3 switch each way: 12),
+// and on with Linux's PCID scheme (the same, with the 4-instruction switch in and the
+// 9-instruction one out: +7 more). The faulting store does not retire; INT3 and INT n do.
 void exception_rows(Builder& b) {
   const EntryScheme kOff = EntryScheme::kNone, kPti = EntryScheme::kPti,
                     kPcidScheme = EntryScheme::kPcid;
@@ -207,25 +222,30 @@ void exception_rows(Builder& b) {
   // clang-format off
   const struct { Group group; const char* label; EntryScheme scheme; u8 vector; const u8* stub; Template body; u32 instructions, faulting; } rows[] = {
       {Group::kFault, "pf",   kOff,        kPf,   exception_stub_pf,            store, 3,  1},
-      {Group::kFault, "pf",   kPti,        kPf,   exception_stub_pf_pti,        store, 11, 1},
+      {Group::kFault, "pf",   kPti,        kPf,   exception_stub_pf_pti,        store, 15, 1},
       {Group::kFault, "pf",   kPcidScheme, kPf,   exception_stub_pf_pti_pcid,   store, 22, 1},
       {Group::kTrap,  "int3", kOff,        kBp,   exception_stub_trap,          int3,  2,  0},
-      {Group::kTrap,  "int3", kPti,        kBp,   exception_stub_trap_pti,      int3,  10, 0},
+      {Group::kTrap,  "int3", kPti,        kBp,   exception_stub_trap_pti,      int3,  14, 0},
       {Group::kTrap,  "int3", kPcidScheme, kBp,   exception_stub_trap_pti_pcid, int3,  21, 0},
       {Group::kInt,   "soft", kOff,        kSoft, exception_stub_trap,          soft,  2,  0},
-      {Group::kInt,   "soft", kPti,        kSoft, exception_stub_trap_pti,      soft,  10, 0},
+      {Group::kInt,   "soft", kPti,        kSoft, exception_stub_trap_pti,      soft,  14, 0},
       {Group::kInt,   "soft", kPcidScheme, kSoft, exception_stub_trap_pti_pcid, soft,  21, 0},
   };
   // clang-format on
   for (const auto& r : rows) {
-    b.add({.group = r.group,
-           .label = r.label,
-           .scheme_suffix = true,
-           .method = Method::kRing3Loop,
-           .env = {.scheme = r.scheme, .vector = r.vector, .gate = r.stub},
-           .body = r.body,
-           .instructions = r.instructions,
-           .faulting = r.faulting});
+    const Row row{.group = r.group,
+                  .label = r.label,
+                  .scheme_suffix = true,
+                  .method = Method::kRing3Loop,
+                  .env = {.scheme = r.scheme, .vector = r.vector, .gate = r.stub},
+                  .body = r.body,
+                  .instructions = r.instructions,
+                  .faulting = r.faulting};
+    if (r.scheme == kOff) {
+      b.add(row);
+    } else {
+      b.add_with_nonglobal_twin(row);
+    }
   }
 }
 
@@ -271,18 +291,23 @@ void crossing_rows(Builder& b) {
         env.gate = k.stub[m];
       }
       constexpr Direction kDirections[] = {Direction::kU2k, Direction::kK2u};
-      for (Direction d : kDirections) {
-        const bool u2k = d == Direction::kU2k;
-        b.add({.group = Group::kCrossing,
-               .label = cross_name(k.cross),
-               .scheme_suffix = true,
-               .cross = k.cross,
-               .direction = d,
-               .method = Method::kCrossing,
-               .env = env,
-               .body = k.driver,
-               .instructions = u2k ? kCrossIn + k.crossing_insn + w.in : kCrossOut + w.out,
-               .faulting = (k.cross == Cross::kPf && u2k) ? 1u : 0u});
+      constexpr bool kNonglobal[] = {false, true};
+      for (bool nonglobal : kNonglobal) {
+        if (nonglobal && w.scheme == EntryScheme::kNone) continue;  // no PTI: nothing to map
+        env.nonglobal = nonglobal;
+        for (Direction d : kDirections) {
+          const bool u2k = d == Direction::kU2k;
+          b.add({.group = Group::kCrossing,
+                 .label = cross_name(k.cross),
+                 .scheme_suffix = true,
+                 .cross = k.cross,
+                 .direction = d,
+                 .method = Method::kCrossing,
+                 .env = env,
+                 .body = k.driver,
+                 .instructions = u2k ? kCrossIn + k.crossing_insn + w.in : kCrossOut + w.out,
+                 .faulting = (k.cross == Cross::kPf && u2k) ? 1u : 0u});
+        }
       }
     }
   }

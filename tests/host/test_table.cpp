@@ -379,14 +379,19 @@ std::string identity_of_record(const std::string& line) {
   return out;
 }
 
-// Since 0.2 every one-way crossing stamp is fenced on both sides (docs/method.md, "Timestamps"):
-// two more LFENCEs between the stamps of each direction than 0.1 had.
-constexpr u32 kCrossingFencesSinceZeroOne = 2;
+// What the paths gained since 0.1 (issue 10): every one-way crossing stamp is fenced on both
+// sides (two more LFENCEs in each direction), and the PTI-without-PCID stubs SWAPGS and save RDX
+// as their PCID twins do (a crossing: one SWAPGS each way; a round trip: SWAPGS, push, pop, SWAPGS).
+u32 instructions_added_since_zero_one(const Row& r) {
+  const bool pti = r.env.scheme == EntryScheme::kPti;
+  if (r.method == Method::kCrossing) return 2 + (pti ? 1 : 0);
+  if (r.method == Method::kRing3Loop && r.env.vector != 0 && pti) return 4;
+  return 0;
+}
 
 std::string identity_of_zero_one_row(const Row& r) {
   std::string out = std::string("group=\"") + group_name(r.group) + "\";";
-  const u32 fences = r.method == Method::kCrossing ? kCrossingFencesSinceZeroOne : 0;
-  out += "instructions=" + std::to_string(r.instructions - fences) + ";";
+  out += "instructions=" + std::to_string(r.instructions - instructions_added_since_zero_one(r)) + ";";
   if (r.faulting) out += "faulting=" + std::to_string(r.faulting) + ";";
   const bool ring3 = r.method == Method::kRing3Loop || r.method == Method::kCrossing;
   if (r.method == Method::kRefill) {
