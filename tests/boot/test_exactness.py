@@ -88,6 +88,24 @@ def test_qemu_refill_curves_are_exactly_zero():
         assert all(x["access"] == access for x in curve), prefix
 
 
+def test_bochs_pti_rows_map_as_current_linux_and_their_415_twins_as_linux_415():
+    # Every PTI row has a .415 twin: the same path (same count), nothing global; the records say
+    # what each maps global, and the self-test read each mapping back from the tables.
+    run = bochs()
+    r = run.results()
+    assert run.checks()["pti.globals"]["status"] == "ok", run.checks()["pti.globals"]
+    twins = {n: x for n, x in r.items() if ".415" in n}
+    assert len(twins) == 24, sorted(twins)
+    for name, twin in twins.items():
+        row = r[name.replace(".415", "")]
+        assert twin["status"] == row["status"] == "ok", (twin, row)
+        assert twin["median"] == row["median"] and twin["instructions"] == row["instructions"]
+        assert twin["pti_globals"] == "none", twin
+        assert row["pti_globals"] == ("entry" if row["pcid"] else "entry+text"), row
+    pti, pcid = r["fault.pf.pti"], r["fault.pf.pti.pcid"]
+    assert pcid["instructions"] - pti["instructions"] == 7  # only the CR3 switch differs
+
+
 def test_bochs_pure_twins_read_their_rows_count_and_refill_nothing():
     # Bochs keeps global translations across these flushes, and a refill retires nothing: the
     # twin and its row read the same; the records say what each refills.

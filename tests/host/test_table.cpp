@@ -248,6 +248,57 @@ TEST(VariantTable, EveryFlushSayingWhatItRefillsAndTheGlobalSparingOnesHaveAPure
             "cr3.write.nopcid.pure");
 }
 
+TEST(VariantTable, PtiRowsMapAsCurrentLinuxWithAFourFifteenTwin) {
+  Table t = build();
+  usize twins = 0;
+  for (usize i = 0; i < t.n; ++i) {
+    const Row& r = t.rows[i];
+    const std::string name = name_of(r);
+    if (!r.env.nonglobal) continue;
+    ++twins;
+    EXPECT_NE(r.env.scheme, EntryScheme::kNone) << name;
+    EXPECT_EQ(r.env.globals(), x86::PtiGlobals::kNone) << name;
+    // The same row without ".415": same path, count and scheme, current Linux's mapping.
+    std::string current = name;
+    current.erase(current.find(".415"), 4);
+    ASSERT_TRUE(t.by_name.count(current)) << current;
+    const Row& c = *t.by_name.at(current);
+    EXPECT_FALSE(c.env.nonglobal);
+    EXPECT_EQ(c.env.scheme, r.env.scheme) << name;
+    EXPECT_EQ(c.env.lstar, r.env.lstar) << name;
+    EXPECT_EQ(c.env.gate, r.env.gate) << name;
+    EXPECT_EQ(c.body.begin, r.body.begin) << name;
+    EXPECT_EQ(c.instructions, r.instructions) << name;
+    EXPECT_EQ(c.faulting, r.faulting) << name;
+    EXPECT_EQ(c.env.globals(), x86::uses_pcid(c.env.scheme) ? x86::PtiGlobals::kEntry
+                                                              : x86::PtiGlobals::kEntryAndText)
+        << current;
+  }
+  // syscall.pti{,.pcid}; fault.pf, trap.int3, int.soft x 2 schemes; 4 crossing kinds x 2 x 2.
+  EXPECT_EQ(twins, 2u + 6u + 16u);
+  for (const char* n : {"syscall.pti.415", "syscall.pti.pcid.415", "fault.pf.pti.415",
+                        "int.soft.pti.pcid.415", "crossing.pf.pti.415.u2k",
+                        "crossing.int3.pti.pcid.415.k2u"})
+    EXPECT_TRUE(t.by_name.count(n)) << n;
+}
+
+TEST(VariantTable, PtiAndPtiPcidRoundTripsDifferOnlyByTheCr3Switch) {
+  // TO_KERNEL_CR3 gains a BTS with PCID (1) and TO_USER_CR3 the lazy-flush test (9 instead of
+  // 3): 7 instructions, the same for system calls, faults, traps and interrupts.
+  Table t = build();
+  for (const char* base : {"syscall.pti", "fault.pf.pti", "trap.int3.pti", "int.soft.pti"}) {
+    const std::string pti = base, pcid = pti + ".pcid";
+    EXPECT_EQ(t.by_name.at(pcid)->instructions - t.by_name.at(pti)->instructions, 7u) << base;
+  }
+  for (const char* kind : {"syscall", "pf", "int3", "int"}) {
+    const std::string c = std::string("crossing.") + kind;
+    EXPECT_EQ(t.by_name.at(c + ".pti.pcid.u2k")->instructions -
+                  t.by_name.at(c + ".pti.u2k")->instructions, 1u) << kind;
+    EXPECT_EQ(t.by_name.at(c + ".pti.pcid.k2u")->instructions -
+                  t.by_name.at(c + ".pti.k2u")->instructions, 6u) << kind;
+  }
+}
+
 TEST(VariantTable, OneProbeRowPerProbeNamedAfterIt) {
   Table t = build();
   usize n = 0;
