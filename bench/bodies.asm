@@ -83,41 +83,39 @@ section .text
 ; Identical instructions every call, so "after a flush" minus "warm" cancels exactly under an
 ; instruction-counting TSC and leaves only the refill cost on real hardware. Page i is touched at
 ; offset (i * TOUCH_LINE_STRIDE) mod TOUCH_PAGE (bench/refill.h: a different cache line per page).
-;
-; time_touch_pages: independent loads, as many in flight as the core allows (refill throughput).
-global time_touch_pages
-time_touch_pages:
+; %2 touches one page; RCX starts at 0 (the first page's offset).
+%macro TIMED_PASS 2                     ; %1 name, %2 the macro that touches one page
+global %1
+%1:
     TIMESTAMP
     mov r8, rax
-    xor ecx, ecx                        ; the offset within the page
+    xor ecx, ecx
     test rsi, rsi
-    jz .done
-.next:
+    jz %%done
+%%next:
+    %2
+    dec rsi
+    jnz %%next
+%%done:
+    TIMESTAMP
+    sub rax, r8
+    ret
+%endmacro
+
+; Independent loads, as many in flight as the core allows (refill throughput): the address from
+; RDI and the offset in RCX, both counted.
+%macro TOUCH_INDEPENDENT 0
     mov al, [rdi + rcx]
     add rdi, TOUCH_PAGE
     add ecx, TOUCH_LINE_STRIDE
     and ecx, TOUCH_PAGE - 1
-    dec rsi
-    jnz .next
-.done:
-    TIMESTAMP
-    sub rax, r8
-    ret
+%endmacro
 
-; time_chase_pages: each load's address is the value the previous one read (the chain written by
-; write_chase_chain, relative to RDI), so one refill at a time (refill latency).
-global time_chase_pages
-time_chase_pages:
-    TIMESTAMP
-    mov r8, rax
-    xor ecx, ecx                        ; the first link: page 0, offset 0
-    test rsi, rsi
-    jz .done
-.next:
+; A pointer chase (refill latency): each load's address is the value the previous one read (the
+; chain written by write_chase_chain, relative to RDI), so one refill at a time.
+%macro TOUCH_CHASE 0
     mov rcx, [rdi + rcx]
-    dec rsi
-    jnz .next
-.done:
-    TIMESTAMP
-    sub rax, r8
-    ret
+%endmacro
+
+TIMED_PASS time_touch_pages, TOUCH_INDEPENDENT
+TIMED_PASS time_chase_pages, TOUCH_CHASE
