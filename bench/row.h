@@ -108,7 +108,7 @@ struct Row {
   bool global = false;
   u32 pages = 0;
   Access access = Access::kIndependent;  // refill: the label says it too ("refill" / "chase")
-  u32 touch = 0;  // syscall.*.touch.K: user pages touched after each call
+  u32 touch = 0;                         // syscall.*.touch.K: user pages touched after each call
   Cross cross = Cross::kNone;
   Direction direction = Direction::kU2k;
   u8 probe = 0;  // kProbe: the index of its ProbeSpec (probe_specs()); its label is the spec's
@@ -123,7 +123,7 @@ struct Row {
   u64 features = 0;  // bit per x86::Feature, all required
   Template body{};   // kLoop, kRing3Loop: the body; kCrossing: the ring-3 driver
   u32 ops_per_body = 1;
-  Setup setup = nullptr;  // kLoop: the body's registers
+  Setup setup = nullptr;     // kLoop: the body's registers
   u8 refills = kRefillNone;  // kLoop: what each operation forces to be refilled (Refill bits)
 
   // ---- what an instruction-counting TSC must read per operation ----

@@ -108,15 +108,17 @@ void check_pti_globals() {
                                         x86::PtiGlobals::kNone};
   for (x86::PtiGlobals g : kOrder) {
     install_pti_globals(g);
-    const bool want_entry = g != x86::PtiGlobals::kNone, want_text = g == x86::PtiGlobals::kEntryAndText;
+    const bool want_entry = g != x86::PtiGlobals::kNone,
+               want_text = g == x86::PtiGlobals::kEntryAndText;
     const x86::Translation ke = kt.translate(entry), kp = kt.translate(percpu),
                            ktx = kt.translate(text), kd = kt.translate(data);
-    const x86::Translation ue = user_tables().translate(entry), up = user_tables().translate(percpu),
+    const x86::Translation ue = user_tables().translate(entry),
+                           up = user_tables().translate(percpu),
                            utx = user_tables().translate(text), ud = user_tables().translate(data);
-    const bool good = ke.global == want_entry && kp.global == want_entry && ue.global == want_entry &&
-                      up.global == want_entry && ktx.global == want_text &&
-                      utx.present == want_text && (!want_text || utx.global) && !kd.global &&
-                      !ud.present;
+    const bool good = ke.global == want_entry && kp.global == want_entry &&
+                      ue.global == want_entry && up.global == want_entry &&
+                      ktx.global == want_text && utx.present == want_text &&
+                      (!want_text || utx.global) && !kd.global && !ud.present;
     ok = ok && good;
     d.put(x86::pti_globals_name(g)).put(good ? ": as Linux; " : ": NOT as Linux; ");
   }

@@ -69,8 +69,8 @@ void build_pure_pages(x86::PageTable& kt, u64 nx) {
   for (u64 off = 0; off < fixture.jit_size; off += x86::kPage)
     map_or_fail(kt.map_4k(fixture.jit_global + off, fixture.jit_base + off, Pte::kGlobal));
   fixture.global_data = fixture.jit_global + (u64{1} << 21);
-  map_or_fail(kt.map_4k(fixture.global_data, memory::alloc_zeroed(),
-                        Pte::kWritable | nx | Pte::kGlobal));
+  map_or_fail(
+      kt.map_4k(fixture.global_data, memory::alloc_zeroed(), Pte::kWritable | nx | Pte::kGlobal));
 }
 
 void build_fixture(u32 refill_pages) {

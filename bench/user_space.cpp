@@ -45,7 +45,7 @@ struct UserSpace {
 
 // The user PML4 as each PtiGlobals scheme builds it (arch/x86/pti.h); the one a row runs with is
 // copied into the pair's user half (install_pti_globals). kNone is what setup_user_space builds.
-alignas(4096) u64 user_pml4_images[x86::kPtiGlobalsCount][x86::kEntries];
+u64 user_pml4_images[x86::kPtiGlobalsCount][x86::kEntries];
 
 void build_user_tables(x86::PageTable& t, x86::PtiGlobals g, u64 nx) {
   const x86::KernelImage image = memory::kernel_image();
@@ -152,6 +152,7 @@ void install_pti_globals(x86::PtiGlobals g) {
     x86::write_cr4(cr4);
   }
 }
+
 u64 user_code_address() { return kUserCode; }
 
 Result measure_ring3_loop(const Row& row, const Params& p) {

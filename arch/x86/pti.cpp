@@ -48,8 +48,7 @@ MapError build_pti_user_tables(const PageTable& kernel, PageTable& user, unsigne
   for (unsigned i = user_first; i <= user_last && i < kEntries; ++i) uroot[i] = kroot[i];
 
   const u64 g = globals == PtiGlobals::kNone ? 0 : Pte::kGlobal;
-  if (MapError err = map_run(user, e.text_start, e.text_end, g); err != MapError::kNone)
-    return err;
+  if (MapError err = map_run(user, e.text_start, e.text_end, g); err != MapError::kNone) return err;
   if (MapError err = map_run(user, e.rodata_start, e.rodata_end, nx | g); err != MapError::kNone)
     return err;
   if (MapError err = map_run(user, e.data_start, e.data_end, Pte::kWritable | nx | g);

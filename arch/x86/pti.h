@@ -57,8 +57,8 @@ usize set_global(const PageTable& tables, u64 start, u64 end, bool global);
 
 // The kernel tables' side of `globals`: the entry area global unless kNone, the image's text
 // global only with kEntryAndText, everything else as the kernel maps it (not global).
-void apply_kernel_globals(const PageTable& kernel, const EntryArea& entry,
-                          const KernelImage& image, PtiGlobals globals);
+void apply_kernel_globals(const PageTable& kernel, const EntryArea& entry, const KernelImage& image,
+                          PtiGlobals globals);
 
 // What the user tables expose of the kernel: every supervisor leaf, as runs of pages.
 struct ExposedRun {

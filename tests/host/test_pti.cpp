@@ -145,8 +145,7 @@ struct ImageFixture {
   }
   PageTable user_tables(PtiGlobals g) {
     PageTable user{arena.view(), Arena::alloc(&arena)};
-    EXPECT_EQ(build_pti_user_tables(kernel, user, 255, 255, area, kNx, g, &image),
-              MapError::kNone);
+    EXPECT_EQ(build_pti_user_tables(kernel, user, 255, 255, area, kNx, g, &image), MapError::kNone);
     return user;
   }
 };

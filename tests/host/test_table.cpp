@@ -205,15 +205,21 @@ TEST(VariantTable, RowsHaveABodyAndCountTheirInstructions) {
 
 TEST(VariantTable, EveryFlushSayingWhatItRefillsAndTheGlobalSparingOnesHaveAPureTwin) {
   Table t = build();
-  const std::map<std::string, std::string> refills = {
-      {"cr3.read", "none"},           {"cr3.write.nopcid", "code"},
-      {"cr3.write.pcid.flush", "code"}, {"cr3.write.pcid.noflush", "none"},
-      {"cr3.switch.nopcid", "code"},  {"cr3.switch.pcid.flush", "code"},
-      {"cr3.switch.pcid.noflush", "none"}, {"invpcid.addr", "none"},
-      {"invpcid.single", "code+descriptor"}, {"invpcid.all", "code+descriptor"},
-      {"invpcid.allnonglobal", "code+descriptor"}, {"invlpg", "none"},
-      {"invlpg.unmapped", "none"},     {"cr4.read", "none"},
-      {"cr4.pge.toggle", "code"}};
+  const std::map<std::string, std::string> refills = {{"cr3.read", "none"},
+                                                      {"cr3.write.nopcid", "code"},
+                                                      {"cr3.write.pcid.flush", "code"},
+                                                      {"cr3.write.pcid.noflush", "none"},
+                                                      {"cr3.switch.nopcid", "code"},
+                                                      {"cr3.switch.pcid.flush", "code"},
+                                                      {"cr3.switch.pcid.noflush", "none"},
+                                                      {"invpcid.addr", "none"},
+                                                      {"invpcid.single", "code+descriptor"},
+                                                      {"invpcid.all", "code+descriptor"},
+                                                      {"invpcid.allnonglobal", "code+descriptor"},
+                                                      {"invlpg", "none"},
+                                                      {"invlpg.unmapped", "none"},
+                                                      {"cr4.read", "none"},
+                                                      {"cr4.pge.toggle", "code"}};
   usize loops = 0;
   for (usize i = 0; i < t.n; ++i) {
     const Row& r = t.rows[i];
@@ -271,14 +277,14 @@ TEST(VariantTable, PtiRowsMapAsCurrentLinuxWithAFourFifteenTwin) {
     EXPECT_EQ(c.instructions, r.instructions) << name;
     EXPECT_EQ(c.faulting, r.faulting) << name;
     EXPECT_EQ(c.env.globals(), x86::uses_pcid(c.env.scheme) ? x86::PtiGlobals::kEntry
-                                                              : x86::PtiGlobals::kEntryAndText)
+                                                            : x86::PtiGlobals::kEntryAndText)
         << current;
   }
   // syscall.pti{,.pcid}; fault.pf, trap.int3, int.soft x 2 schemes; 4 crossing kinds x 2 x 2.
   EXPECT_EQ(twins, 2u + 6u + 16u);
-  for (const char* n : {"syscall.pti.415", "syscall.pti.pcid.415", "fault.pf.pti.415",
-                        "int.soft.pti.pcid.415", "crossing.pf.pti.415.u2k",
-                        "crossing.int3.pti.pcid.415.k2u"})
+  for (const char* n :
+       {"syscall.pti.415", "syscall.pti.pcid.415", "fault.pf.pti.415", "int.soft.pti.pcid.415",
+        "crossing.pf.pti.415.u2k", "crossing.int3.pti.pcid.415.k2u"})
     EXPECT_TRUE(t.by_name.count(n)) << n;
 }
 
@@ -293,9 +299,13 @@ TEST(VariantTable, PtiAndPtiPcidRoundTripsDifferOnlyByTheCr3Switch) {
   for (const char* kind : {"syscall", "pf", "int3", "int"}) {
     const std::string c = std::string("crossing.") + kind;
     EXPECT_EQ(t.by_name.at(c + ".pti.pcid.u2k")->instructions -
-                  t.by_name.at(c + ".pti.u2k")->instructions, 1u) << kind;
+                  t.by_name.at(c + ".pti.u2k")->instructions,
+              1u)
+        << kind;
     EXPECT_EQ(t.by_name.at(c + ".pti.pcid.k2u")->instructions -
-                  t.by_name.at(c + ".pti.k2u")->instructions, 6u) << kind;
+                  t.by_name.at(c + ".pti.k2u")->instructions,
+              6u)
+        << kind;
   }
 }
 
@@ -432,7 +442,8 @@ std::string identity_of_record(const std::string& line) {
 
 // What the paths gained since 0.1 (issue 10): every one-way crossing stamp is fenced on both
 // sides (two more LFENCEs in each direction), and the PTI-without-PCID stubs SWAPGS and save RDX
-// as their PCID twins do (a crossing: one SWAPGS each way; a round trip: SWAPGS, push, pop, SWAPGS).
+// as their PCID twins do (a crossing: one SWAPGS each way; a round trip: SWAPGS, push, pop,
+// SWAPGS).
 u32 instructions_added_since_zero_one(const Row& r) {
   const bool pti = r.env.scheme == EntryScheme::kPti;
   if (r.method == Method::kCrossing) return 2 + (pti ? 1 : 0);
@@ -442,7 +453,8 @@ u32 instructions_added_since_zero_one(const Row& r) {
 
 std::string identity_of_zero_one_row(const Row& r) {
   std::string out = std::string("group=\"") + group_name(r.group) + "\";";
-  out += "instructions=" + std::to_string(r.instructions - instructions_added_since_zero_one(r)) + ";";
+  out +=
+      "instructions=" + std::to_string(r.instructions - instructions_added_since_zero_one(r)) + ";";
   if (r.faulting) out += "faulting=" + std::to_string(r.faulting) + ";";
   const bool ring3 = r.method == Method::kRing3Loop || r.method == Method::kCrossing;
   if (r.method == Method::kRefill) {
