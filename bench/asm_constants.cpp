@@ -1,11 +1,12 @@
-// The offsets bench/bodies.asm and bench/user.asm use, generated into bench_constants.inc at
-// kernel build time from bench/jit.h (see arch/x86/asm_constants.h). Compiled to assembly only;
-// never linked.
+// The offsets bench/bodies.asm and bench/user.asm use and the refill passes' stride, generated
+// into bench_constants.inc at kernel build time from bench/jit.h and bench/refill.h (see
+// arch/x86/asm_constants.h). Compiled to assembly only; never linked.
 #include "arch/x86/asm_constants.h"
 
 #include <stddef.h>
 
 #include "bench/jit.h"
+#include "bench/refill.h"
 
 using ptb::bench::CrossingContext;
 using ptb::bench::JitContext;
@@ -32,4 +33,7 @@ extern "C" void ptb_bench_asm_constants() {
   PTB_ASM_CONSTANT(XING_FAULT, offsetof(CrossingContext, fault));
   PTB_ASM_CONSTANT(XING_U2K, offsetof(CrossingContext, u2k));
   PTB_ASM_CONSTANT(XING_K2U, offsetof(CrossingContext, k2u));
+
+  PTB_ASM_CONSTANT(TOUCH_PAGE, ptb::bench::kTouchPage);
+  PTB_ASM_CONSTANT(TOUCH_LINE_STRIDE, ptb::bench::kTouchLineStride);
 }

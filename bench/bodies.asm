@@ -81,22 +81,44 @@ END_TEMPLATE body_cr4_toggle
 section .text
 ; ---- one timed pass over RSI pages from RDI; returns the ticks in RAX ----
 ; Identical instructions every call, so "after a flush" minus "warm" cancels exactly under an
-; instruction-counting TSC and leaves only the refill cost on real hardware.
-global time_touch_pages
-time_touch_pages:
+; instruction-counting TSC and leaves only the refill cost on real hardware. Page i is touched at
+; offset (i * TOUCH_LINE_STRIDE) mod TOUCH_PAGE (bench/refill.h: a different cache line per page).
+; %2 touches one page; RCX starts at 0 (the first page's offset).
+%macro TIMED_PASS 2                     ; %1 name, %2 the macro that touches one page
+global %1
+%1:
     TIMESTAMP
     mov r8, rax
+    xor ecx, ecx
     test rsi, rsi
-    jz .done
-.next:
-    mov al, [rdi]
-    add rdi, 4096
+    jz %%done
+%%next:
+    %2
     dec rsi
-    jnz .next
-.done:
+    jnz %%next
+%%done:
     TIMESTAMP
     sub rax, r8
     ret
+%endmacro
+
+; Independent loads, as many in flight as the core allows (refill throughput): the address from
+; RDI and the offset in RCX, both counted.
+%macro TOUCH_INDEPENDENT 0
+    mov al, [rdi + rcx]
+    add rdi, TOUCH_PAGE
+    add ecx, TOUCH_LINE_STRIDE
+    and ecx, TOUCH_PAGE - 1
+%endmacro
+
+; A pointer chase (refill latency): each load's address is the value the previous one read (the
+; chain written by write_chase_chain, relative to RDI), so one refill at a time.
+%macro TOUCH_CHASE 0
+    mov rcx, [rdi + rcx]
+%endmacro
+
+TIMED_PASS time_touch_pages, TOUCH_INDEPENDENT
+TIMED_PASS time_chase_pages, TOUCH_CHASE
 
 ; The PMU self-test's block (bench/counters.cpp): u64 pmu_selftest_block(u64 iterations), RDI >= 1.
 ; Each iteration retires exactly two instructions (DEC, JNZ: macro-fusion fuses them in the

@@ -82,20 +82,18 @@ SYSCALL_TRAMPOLINE pti_pcid_extra2, ENTRY_PCID, 2
 ; ---- round trips through an exception or software interrupt ----------------------------------
 ; The kernel side does only what a return needs: skip the faulting store (fault.pf), drop the
 ; error code, and under PTI switch CR3 in and out. Scratch registers go on the entry stack, which
-; both page tables map. With PCID the exit's lazy-flush test reads the per-CPU area, so those
-; stubs SWAPGS in and out as Linux does on every entry.
+; both page tables map. Both PTI forms SWAPGS in and out, as Linux does on every entry from ring 3,
+; and save the two scratch registers the PCID exit's lazy-flush test needs (it reads the per-CPU
+; area), so a .pti stub and its .pti.pcid twin differ only in the CR3 switch itself.
 %macro EXCEPTION_RETURN 3               ; %1 name, %2 1 = #PF (skip the store, drop error code), %3 scheme
 section .entry.text
 BENCH_ENTRY exception_stub_%1
 %assign saved 0
-%if %3 == ENTRY_PCID
+%if %3 != ENTRY_NONE
     swapgs
     push rdx
-%assign saved saved + 1
-%endif
-%if %3 != ENTRY_NONE
     push rax
-%assign saved saved + 1
+%assign saved 2
 %endif
     TO_KERNEL_CR3 rax, %3
 %if %2
@@ -104,8 +102,6 @@ BENCH_ENTRY exception_stub_%1
     TO_USER_CR3 rax, rdx, %3
 %if %3 != ENTRY_NONE
     pop rax
-%endif
-%if %3 == ENTRY_PCID
     pop rdx
     swapgs
 %endif
@@ -126,23 +122,25 @@ EXCEPTION_RETURN trap_pti_pcid, 0, ENTRY_PCID
 ; u2k: the first instruction in the kernel's address space (under PTI, right after the CR3
 ; switch) stamps the TSC into R8; k2u: the last before leaving it stamps into R9. The ring-3
 ; driver stamps just before and just after the crossing (bench/user.asm). RAX and RDX are free.
+; All four stamps are TIMESTAMP (LFENCE on both sides), so they are ordered alike with PTI off
+; and on: the mov to CR3 beside a stamp under PTI (serialising) no longer orders it alone.
 %macro CROSSING 3                       ; %1 name, %2 0 syscall / 1 #PF / 2 int3 or int, %3 scheme
 section .entry.text
 BENCH_ENTRY crossing_stub_%1
-%if %3 == ENTRY_PCID
-    swapgs                              ; the lazy-flush test below reads the per-CPU area
+%if %3 != ENTRY_NONE
+    swapgs                              ; as on every PTI entry (the PCID exit reads the per-CPU area)
 %endif
     TO_KERNEL_CR3 rax, %3
-    TIMESTAMP_NOFENCE
+    TIMESTAMP
     mov r8, rax
 %if %2 == 1
     add qword [rsp + IRET_RIP_ABOVE_ERROR_CODE], PF_INSN_LEN
     add rsp, ERROR_CODE_SIZE
 %endif
-    TIMESTAMP_FENCE_BEFORE
+    TIMESTAMP
     mov r9, rax
     TO_USER_CR3 rdx, rax, %3
-%if %3 == ENTRY_PCID
+%if %3 != ENTRY_NONE
     swapgs
 %endif
 %if %2 == 0

@@ -5,6 +5,7 @@
 #include "arch/x86/layout.h"
 #include "arch/x86/regs.h"
 #include "bench/symbols.h"
+#include "bench/user_space.h"
 
 namespace ptb::bench {
 namespace {
@@ -24,6 +25,7 @@ EnvScope::EnvScope(const Env& env)
   const EntryScheme cr3_scheme =
       env.pcid && env.scheme == EntryScheme::kNone ? EntryScheme::kPcid : env.scheme;
   const x86::PtiCr3 cr3 = x86::pti_cr3(cr3_scheme, root);
+  if (env.scheme != EntryScheme::kNone) install_pti_globals(env.globals());
   if (env.pcid_mode()) {
     // SDM Vol.3 4.10.1: CR4.PCIDE may only be set while CR3[11:0] = 0 (the saved root's PCID).
     x86::write_cr3(Cr3::root(root));
@@ -54,6 +56,7 @@ EnvScope::~EnvScope() {
   // Whatever the row did to CR4 (PCIDE, PGE) and the TLB, the next one starts from the same state.
   x86::write_cr4(Cr4{saved_cr4_});
   x86::write_cr3(Cr3{saved_cr3_});
+  if (env_.scheme != EntryScheme::kNone) install_pti_globals(x86::PtiGlobals::kNone);
 }
 
 }  // namespace ptb::bench

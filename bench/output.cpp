@@ -114,12 +114,16 @@ void put_record(const Row& row, const Result& r, const Params& p, const OutputCo
       j.end_array();
     }
   }
+  if (row.method == Method::kLoop) j.str("refills", refills_name(row.refills));
   if (row.method == Method::kRefill) {
     j.str("flush", flush_name(row.flush)).num("pages", row.pages).boolean("global", row.global);
+    j.str("access", access_name(row.access));
   }
   if (ring3(row)) {
     j.boolean("pti", row.env.scheme != x86::EntryScheme::kNone);
     j.boolean("pcid", x86::uses_pcid(row.env.scheme));
+    if (row.env.scheme != x86::EntryScheme::kNone)
+      j.str("pti_globals", x86::pti_globals_name(row.env.globals()));
     if (row.method == Method::kCrossing) {
       j.str("kind", cross_name(row.cross));
       j.str("direction", row.direction == Direction::kU2k ? "u2k" : "k2u");

@@ -14,6 +14,13 @@ const char* flush_name(Flush f) {
   return kNames[static_cast<u32>(f)];
 }
 
+const char* access_name(Access a) { return a == Access::kChase ? "chase" : "independent"; }
+
+const char* refills_name(u8 refills) {
+  constexpr const char* kNames[] = {"none", "code", "descriptor", "code+descriptor"};
+  return kNames[refills & 3];
+}
+
 const char* cross_name(Cross c) {
   constexpr const char* kNames[] = {"", "syscall", "pf", "int3", "int"};
   return kNames[static_cast<u32>(c)];
@@ -39,7 +46,9 @@ void put_name(TextBuf& t, const Row& r) {
   if (r.method == Method::kRefill) {
     t.put(r.global ? ".global." : ".").put(flush_name(r.flush)).put('.').put_u64(r.pages);
   }
+  if (r.pure) t.put(".pure");
   if (r.scheme_suffix) t.put(scheme_suffix(r.env.scheme));
+  if (r.env.nonglobal) t.put(".415");  // as Linux 4.15 mapped it: nothing global
   if (r.touch) t.put(".touch.").put_u64(r.touch);
   if (r.method == Method::kCrossing) t.put(r.direction == Direction::kU2k ? ".u2k" : ".k2u");
 }

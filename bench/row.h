@@ -40,6 +40,18 @@ enum class Method : u8 {
 enum class Flush : u8 { kNone, kCr3, kCr3Noflush, kInvpcidSingle, kInvlpg };
 const char* flush_name(Flush f);
 
+// How a refill pass touches its pages (bench/refill.h): independent loads (throughput: the
+// refills overlap as far as the core allows) or a dependent pointer chase (latency: one at a time).
+enum class Access : u8 { kIndependent, kChase };
+const char* access_name(Access a);
+
+// What a ring-0 loop's operation forces to be refilled each time, besides what it is named for
+// (docs/output-format.md, "refills"): its own code page (an instruction-TLB refill: the flush
+// dropped the loop's translation) and INVPCID's descriptor page (a data-TLB refill). A bit mask.
+enum Refill : u8 { kRefillNone = 0, kRefillCode = 1, kRefillDescriptor = 2 };
+// "none", "code", "descriptor" or "code+descriptor".
+const char* refills_name(u8 refills);
+
 // The crossing a one-way row times, and which way.
 enum class Cross : u8 { kNone, kSyscall, kPf, kInt3, kInt };
 const char* cross_name(Cross c);
@@ -49,10 +61,15 @@ enum class Direction : u8 { kU2k, kK2u };
 struct Env {
   x86::EntryScheme scheme = x86::EntryScheme::kNone;  // PTI pair and entry/exit CR3 switching
   bool pcid = false;  // ring 0 on CR4.PCIDE = 1 and the kernel PCID (implied by PCID schemes)
+  // Under PTI, map the kernel as Linux 4.15 did (nothing global; the ".415" rows) instead
+  // of as current Linux does (x86::pti_globals: the entry area global, and without PCID the
+  // kernel text too).
+  bool nonglobal = false;
   const u8* lstar = nullptr;  // SYSCALL entry while the row runs; nullptr: syscall_entry_direct
   u8 vector = 0;              // an IDT gate replaced while the row runs (0: none) ...
   const u8* gate = nullptr;   // ... by this stub
   bool pcid_mode() const { return pcid || x86::uses_pcid(scheme); }
+  x86::PtiGlobals globals() const { return x86::pti_globals(scheme, nonglobal); }
 };
 
 // Everything a body's registers may point at, prepared once per run (bench/suite.cpp).
@@ -71,6 +88,10 @@ struct Fixture {
   u64 probe_pde, probe_table_a, probe_table_b;
   u64 probe_frame_a, probe_frame_b;
   u64 cr4;  // CR4 as the suite runs it (PGE on where the CPU has it)
+  // The ".pure" rows: the JIT area (jit_base, identity) mapped again, global and read-only, at
+  // jit_global; and a global, writable page for their INVPCID descriptor.
+  u64 jit_base, jit_global, jit_size;
+  u64 global_data;
 };
 
 // Loads a loop body's registers (bench/bodies.asm says what each body expects).
@@ -86,10 +107,15 @@ struct Row {
   Flush flush = Flush::kNone;  // refill: the flush, whether the pages are global, and K
   bool global = false;
   u32 pages = 0;
-  u32 touch = 0;  // syscall.*.touch.K: user pages touched after each call
+  Access access = Access::kIndependent;  // refill: the label says it too ("refill" / "chase")
+  u32 touch = 0;                         // syscall.*.touch.K: user pages touched after each call
   Cross cross = Cross::kNone;
   Direction direction = Direction::kU2k;
   u8 probe = 0;  // kProbe: the index of its ProbeSpec (probe_specs()); its label is the spec's
+  // kLoop: the "pure" twin (".pure"): the loop runs from a global alias of the JIT area and its
+  // data (INVPCID's descriptor) lies in a global page, so a flush that spares global
+  // translations leaves the loop nothing to refill.
+  bool pure = false;
 
   // ---- how it is measured ----
   Method method = Method::kLoop;
@@ -97,7 +123,8 @@ struct Row {
   u64 features = 0;  // bit per x86::Feature, all required
   Template body{};   // kLoop, kRing3Loop: the body; kCrossing: the ring-3 driver
   u32 ops_per_body = 1;
-  Setup setup = nullptr;  // kLoop: the body's registers
+  Setup setup = nullptr;     // kLoop: the body's registers
+  u8 refills = kRefillNone;  // kLoop: what each operation forces to be refilled (Refill bits)
 
   // ---- what an instruction-counting TSC must read per operation ----
   u32 instructions = 0;  // retired instructions on the measured path
@@ -120,7 +147,7 @@ struct TableParams {
 // The table: the ring-0 rows, the ring-3 rows and the generated TLB refill curve (K = 1, 2, 4,
 // ... refill_max). Returns the number of rows written to `out` (at most `capacity`).
 usize build_table(Row* out, usize capacity, const TableParams& params);
-inline constexpr usize kMaxRows = 320;
+inline constexpr usize kMaxRows = 512;
 
 inline constexpr u32 kMaxTouch = 512;
 // Parses touch= ("1,8,64"): values 1..kMaxTouch, at most `cap`, each once. Entries out of range

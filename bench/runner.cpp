@@ -11,6 +11,7 @@
 #include "lib/format.h"
 
 extern "C" ptb::u64 time_touch_pages(ptb::u64 base, ptb::u64 pages);
+extern "C" ptb::u64 time_chase_pages(ptb::u64 base, ptb::u64 pages);
 
 namespace ptb::bench {
 namespace {
@@ -42,6 +43,18 @@ Result measure_loop(const Row& row, const Fixture& fx, const Params& p) {
   JitFn single = emit_loop(jit_space, kHalf, row.body, p.unroll);
   JitFn twice = emit_loop(jit_space + kHalf, kHalf, row.body, 2 * p.unroll);
   if (!single || !twice) return {Status::kFail, "unrolled loop does not fit the JIT area"};
+  if (row.pure) {  // run the same code through the JIT area's global alias
+    const u64 space = reinterpret_cast<u64>(jit_space);
+    if (fx.jit_global == 0 || space < fx.jit_base ||
+        space + sizeof(jit_space) > fx.jit_base + fx.jit_size)
+      return {Status::kFail, "the JIT area has no global alias"};
+    const u64 alias = fx.jit_global - fx.jit_base;
+    single = reinterpret_cast<JitFn>(reinterpret_cast<u64>(single) + alias);
+    twice = reinterpret_cast<JitFn>(reinterpret_cast<u64>(twice) + alias);
+    // Code written through one linear address and fetched through another: a serialising
+    // instruction in between (SDM Vol.3 11.6, "Self-Modifying Code").
+    x86::cpuid(0);
+  }
   struct Loops {
     JitFn fn[2];
     JitContext ctx;
@@ -81,14 +94,16 @@ Result measure_refill(const Row& row, const Fixture& fx, const Params& p) {
     u64 base;
     u32 pages;
     Flush flush;
-  } refill{row.global ? fx.refill_global : fx.refill_base, row.pages, row.flush};
+    u64 (*pass)(u64 base, u64 pages);  // one timed pass (bench/bodies.asm)
+  } refill{row.global ? fx.refill_global : fx.refill_base, row.pages, row.flush,
+           row.access == Access::kChase ? time_chase_pages : time_touch_pages};
   auto sample = [](void* c) {
     const auto& r = *static_cast<Refill*>(c);
-    time_touch_pages(r.base, r.pages);  // every translation now in the TLB (as far as it holds)
+    r.pass(r.base, r.pages);  // every translation now in the TLB (as far as it holds)
     flush(r.flush, r.base, r.pages);
     auto touch = [](void* c, int) {
       const auto& t = *static_cast<const Refill*>(c);
-      return time_touch_pages(t.base, t.pages);
+      return t.pass(t.base, t.pages);
     };
     const u64 after_flush = counters::counted(touch, c, 0, +1);
     const u64 warm = counters::counted(touch, c, 0, -1);

@@ -94,6 +94,38 @@ void check_user_tables() {
   run::check("pti.user_tables", ok, detail.c_str());
 }
 
+// Each way of mapping the kernel under PTI (arch/x86/pti.h PtiGlobals) installs what Linux has:
+// the entry area global in both tables unless 4.15's, the kernel text global and in the user
+// tables only for PTI without PCID, the data never; and the suite's own state (nothing global)
+// comes back. Reads the tables the CPU walks, as a row runs with them.
+void check_pti_globals() {
+  const x86::PageTable& kt = memory::kernel_tables();
+  const u64 text = reinterpret_cast<u64>(&kmain), entry = x86::entry_text().start,
+            percpu = x86::entry_data().start, data = reinterpret_cast<u64>(__data_start);
+  bool ok = true;
+  Text<400> d;
+  constexpr x86::PtiGlobals kOrder[] = {x86::PtiGlobals::kEntry, x86::PtiGlobals::kEntryAndText,
+                                        x86::PtiGlobals::kNone};
+  for (x86::PtiGlobals g : kOrder) {
+    install_pti_globals(g);
+    const bool want_entry = g != x86::PtiGlobals::kNone,
+               want_text = g == x86::PtiGlobals::kEntryAndText;
+    const x86::Translation ke = kt.translate(entry), kp = kt.translate(percpu),
+                           ktx = kt.translate(text), kd = kt.translate(data);
+    const x86::Translation ue = user_tables().translate(entry),
+                           up = user_tables().translate(percpu),
+                           utx = user_tables().translate(text), ud = user_tables().translate(data);
+    const bool good = ke.global == want_entry && kp.global == want_entry &&
+                      ue.global == want_entry && up.global == want_entry &&
+                      ktx.global == want_text && utx.present == want_text &&
+                      (!want_text || utx.global) && !kd.global && !ud.present;
+    ok = ok && good;
+    d.put(x86::pti_globals_name(g)).put(good ? ": as Linux; " : ": NOT as Linux; ");
+  }
+  d.put("entry text, per-CPU area, kernel text, kernel data checked in both tables");
+  run::check("pti.globals", ok, d.c_str());
+}
+
 // A ring-3 read of the kernel's data must fault from user mode: not-present under PTI (the user
 // tables do not map it), a protection fault without (mapped, but supervisor-only).
 void check_user_read(const char* name, x86::EntryScheme scheme) {
@@ -130,6 +162,7 @@ void run_selftests() {
   check_high_memory();
   setup_user_space();
   check_user_tables();
+  check_pti_globals();
   check_user_reads();
 }
 

@@ -8,6 +8,7 @@
 #include "bench/options.h"
 #include "bench/output.h"
 #include "bench/probe_cpu.h"
+#include "bench/refill.h"
 #include "bench/row.h"
 #include "bench/runner.h"
 #include "bench/seeds.h"
@@ -59,6 +60,20 @@ void build_probe_pages(x86::PageTable& kt, u64 nx) {
   fixture.probe_table_b = memory::alloc_zeroed(memory::kLowTableLimit);
 }
 
+// The .pure rows' pages (bench/row.h): the JIT area again, global, read and execute only (the
+// runner writes through the identity mapping), and one global data page for their INVPCID
+// descriptor. PTE.G is ignored while CR4.PGE is clear, so mapping them is harmless everywhere.
+void build_pure_pages(x86::PageTable& kt, u64 nx) {
+  fixture.jit_base = reinterpret_cast<u64>(memory::jit_area());
+  fixture.jit_size = memory::jit_area_size();
+  fixture.jit_global = memory::kBenchBase + (u64{5} << 30);
+  for (u64 off = 0; off < fixture.jit_size; off += x86::kPage)
+    map_or_fail(kt.map_4k(fixture.jit_global + off, fixture.jit_base + off, Pte::kGlobal));
+  fixture.global_data = fixture.jit_global + (u64{1} << 21);
+  map_or_fail(
+      kt.map_4k(fixture.global_data, memory::alloc_zeroed(), Pte::kWritable | nx | Pte::kGlobal));
+}
+
 void build_fixture(u32 refill_pages) {
   x86::PageTable& kt = memory::kernel_tables();
   const u64 nx = memory::nx_bit();
@@ -74,10 +89,13 @@ void build_fixture(u32 refill_pages) {
     map_or_fail(kt.map_4k(fixture.refill_global + u64{i} * x86::kPage, frame,
                           Pte::kWritable | nx | Pte::kGlobal));
   }
+  // The chase form's chain (bench/refill.h), written once through the non-global alias.
+  write_chase_chain(reinterpret_cast<u8*>(fixture.refill_base), refill_pages);
   fixture.mapped_page = memory::kBenchBase + (u64{2} << 30);
   map_or_fail(kt.map_4k(fixture.mapped_page, memory::alloc_zeroed(), Pte::kWritable | nx));
   fixture.unmapped_page = memory::kBenchBase + (u64{3} << 30);
   build_probe_pages(kt, nx);
+  build_pure_pages(kt, nx);
 
   // The cr3.switch pair: two roots 4 KiB apart that both map the whole kernel, as Linux's PTI
   // pair is laid out (only here the "user" half maps the kernel too: we stay in ring 0).

@@ -57,8 +57,15 @@ void set_invpcid_addr(JitContext& r, const Fixture& f) {
   set_invpcid(r, 0, desc_addr, f.mapped_page);
 }
 void set_invpcid_single(JitContext& r, const Fixture&) { set_invpcid(r, 1, desc_pcid, 0); }
-void set_invpcid_all(JitContext& r, const Fixture&) { set_invpcid(r, 2, desc_pcid, 0); }
 void set_invpcid_allnonglobal(JitContext& r, const Fixture&) { set_invpcid(r, 3, desc_pcid, 0); }
+void set_invpcid_all(JitContext& r, const Fixture&) { set_invpcid(r, 2, desc_pcid, 0); }
+// The .pure twins: the descriptor in the fixture's global page, which the flush spares.
+void set_invpcid_single_pure(JitContext& r, const Fixture& f) {
+  set_invpcid(r, 1, reinterpret_cast<u64*>(f.global_data), 0);
+}
+void set_invpcid_allnonglobal_pure(JitContext& r, const Fixture& f) {
+  set_invpcid(r, 3, reinterpret_cast<u64*>(f.global_data), 0);
+}
 void set_invlpg_mapped(JitContext& r, const Fixture& f) { r.rsi = f.mapped_page; }
 void set_invlpg_unmapped(JitContext& r, const Fixture& f) { r.rsi = f.unmapped_page; }
 void set_cr4_toggle(JitContext& r, const Fixture& f) {
@@ -78,18 +85,20 @@ constexpr u32 kSyscallPti = 1 + 22;
 constexpr u32 kSyscallPtiPcid = 1 + 29;
 constexpr u32 kTouchBody = 2, kTouchPerPage = 4;  // body_syscall_touch: 2 moves, then 4 a page
 
-// One-way crossings: ring 3's stamp (rdtsc, shl, or), its `mov r12, rax`, and the crossing
-// instruction (none retires for the faulting store); back: the stub's stamp and `mov r9, rax`
-// plus SYSRET or IRETQ. The entry/exit work per scheme: nothing; the 3-instruction CR3 switch;
+// One-way crossings, every stamp the fenced TIMESTAMP (lfence, rdtsc, lfence, shl, or): in,
+// ring 3's stamp from its rdtsc on (4), its `mov r12, rax`, the crossing instruction (none
+// retires for the faulting store) and the kernel stamp's leading lfence; back, the kernel
+// stamp from its rdtsc on (4), `mov r9, rax`, SYSRET or IRETQ and ring 3's leading lfence. The
+// entry/exit work per scheme: nothing; SWAPGS and the 3-instruction CR3 switch in, the same out;
 // with PCID, SWAPGS and the 4-instruction switch in, the 9-instruction lazy-flush switch and
 // SWAPGS out.
-constexpr u32 kCrossIn = 4, kCrossOut = 5;
+constexpr u32 kCrossIn = 4 + 1 + 1, kCrossOut = 4 + 1 + 1 + 1;
 struct CrossingWork {
   EntryScheme scheme;
   u32 in, out;
 };
 constexpr CrossingWork kCrossingWork[] = {
-    {EntryScheme::kNone, 0, 0}, {EntryScheme::kPti, 3, 3}, {EntryScheme::kPcid, 5, 10}};
+    {EntryScheme::kNone, 0, 0}, {EntryScheme::kPti, 4, 4}, {EntryScheme::kPcid, 5, 10}};
 
 // Appends rows, derives what every row's environment implies, and never overruns `cap`.
 struct Builder {
@@ -102,28 +111,52 @@ struct Builder {
       r.features |= need(Feature::kSyscall);  // ring 3 is entered and left via the SYSCALL MSRs
     if (n < cap) out[n++] = r;
   }
+  // A PTI row as current Linux maps the kernel, then its ".415" twin as Linux 4.15 did:
+  // the same path and count, nothing global (x86::pti_globals).
+  void add_with_nonglobal_twin(Row r) {
+    add(r);
+    r.env.nonglobal = true;
+    add(r);
+  }
 };
+
+// A flush row and its ".pure" twin: the same body and count, run from a global alias of the JIT
+// area (and with `pure_setup`'s registers, when its data must lie in a global page too), so the
+// twin's figure is the instruction alone and the row's is the instruction plus its refills.
+void add_with_pure_twin(Builder& b, Row row, Setup pure_setup = nullptr) {
+  b.add(row);
+  row.pure = true;
+  row.features |= kPge;  // without global pages there is no twin to measure
+  row.refills = kRefillNone;
+  if (pure_setup) row.setup = pure_setup;
+  b.add(row);
+}
 
 void ring0_rows(Builder& b) {
   constexpr Group kCr3 = Group::kCr3;
   constexpr Group kInv = Group::kInvpcid;
   const Env kPcidEnv{.pcid = true};
+  // What each flush drops besides what it is named for (Row::refills): a CR3 write that flushes
+  // the current PCID, a switch to a flushed PCID, INVPCID types 1-3 and the PGE toggle all drop
+  // the loop's own code translation; INVPCID's also its descriptor's. Only the flushes that spare
+  // global translations have a .pure twin: INVPCID type 2 and the PGE toggle drop globals too.
+  constexpr u8 kCode = kRefillCode, kCodeDesc = kRefillCode | kRefillDescriptor;
   // clang-format off
   b.add({.group = kCr3, .label = "read",                                   .body = TEMPLATE_OF(body_cr3_read),                    .instructions = 1});
-  b.add({.group = kCr3, .label = "write.nopcid",                           .body = TEMPLATE_OF(body_cr3_write),   .setup = set_cr3_nopcid,         .instructions = 1});
-  b.add({.group = kCr3, .label = "write.pcid.flush",    .env = kPcidEnv,   .body = TEMPLATE_OF(body_cr3_write),   .setup = set_cr3_pcid_flush,     .instructions = 1});
+  add_with_pure_twin(b, {.group = kCr3, .label = "write.nopcid",                         .body = TEMPLATE_OF(body_cr3_write),   .setup = set_cr3_nopcid,         .refills = kCode, .instructions = 1});
+  add_with_pure_twin(b, {.group = kCr3, .label = "write.pcid.flush",  .env = kPcidEnv,   .body = TEMPLATE_OF(body_cr3_write),   .setup = set_cr3_pcid_flush,     .refills = kCode, .instructions = 1});
   b.add({.group = kCr3, .label = "write.pcid.noflush",  .env = kPcidEnv,   .body = TEMPLATE_OF(body_cr3_write),   .setup = set_cr3_pcid_noflush,   .instructions = 1});
-  b.add({.group = kCr3, .label = "switch.nopcid",                          .body = TEMPLATE_OF(body_cr3_switch),  .ops_per_body = 2, .setup = set_switch_nopcid,       .instructions = 1});
-  b.add({.group = kCr3, .label = "switch.pcid.flush",   .env = kPcidEnv,   .body = TEMPLATE_OF(body_cr3_switch),  .ops_per_body = 2, .setup = set_switch_pcid_flush,   .instructions = 1});
+  add_with_pure_twin(b, {.group = kCr3, .label = "switch.nopcid",                        .body = TEMPLATE_OF(body_cr3_switch),  .ops_per_body = 2, .setup = set_switch_nopcid,       .refills = kCode, .instructions = 1});
+  add_with_pure_twin(b, {.group = kCr3, .label = "switch.pcid.flush", .env = kPcidEnv,   .body = TEMPLATE_OF(body_cr3_switch),  .ops_per_body = 2, .setup = set_switch_pcid_flush,   .refills = kCode, .instructions = 1});
   b.add({.group = kCr3, .label = "switch.pcid.noflush", .env = kPcidEnv,   .body = TEMPLATE_OF(body_cr3_switch),  .ops_per_body = 2, .setup = set_switch_pcid_noflush, .instructions = 1});
   b.add({.group = kInv, .label = "addr",         .env = kPcidEnv, .features = kInvpcid, .body = TEMPLATE_OF(body_invpcid), .setup = set_invpcid_addr,         .instructions = 1});
-  b.add({.group = kInv, .label = "single",       .env = kPcidEnv, .features = kInvpcid, .body = TEMPLATE_OF(body_invpcid), .setup = set_invpcid_single,       .instructions = 1});
-  b.add({.group = kInv, .label = "all",          .env = kPcidEnv, .features = kInvpcid, .body = TEMPLATE_OF(body_invpcid), .setup = set_invpcid_all,          .instructions = 1});
-  b.add({.group = kInv, .label = "allnonglobal", .env = kPcidEnv, .features = kInvpcid, .body = TEMPLATE_OF(body_invpcid), .setup = set_invpcid_allnonglobal, .instructions = 1});
+  add_with_pure_twin(b, {.group = kInv, .label = "single",       .env = kPcidEnv, .features = kInvpcid, .body = TEMPLATE_OF(body_invpcid), .setup = set_invpcid_single,       .refills = kCodeDesc, .instructions = 1}, set_invpcid_single_pure);
+  b.add({.group = kInv, .label = "all",          .env = kPcidEnv, .features = kInvpcid, .body = TEMPLATE_OF(body_invpcid), .setup = set_invpcid_all,          .refills = kCodeDesc, .instructions = 1});
+  add_with_pure_twin(b, {.group = kInv, .label = "allnonglobal", .env = kPcidEnv, .features = kInvpcid, .body = TEMPLATE_OF(body_invpcid), .setup = set_invpcid_allnonglobal, .refills = kCodeDesc, .instructions = 1}, set_invpcid_allnonglobal_pure);
   b.add({.group = Group::kInvlpg, .label = "",         .body = TEMPLATE_OF(body_invlpg), .setup = set_invlpg_mapped,   .instructions = 1});
   b.add({.group = Group::kInvlpg, .label = "unmapped", .body = TEMPLATE_OF(body_invlpg), .setup = set_invlpg_unmapped, .instructions = 1});
   b.add({.group = Group::kCr4, .label = "read", .body = TEMPLATE_OF(body_cr4_read), .instructions = 1});
-  b.add({.group = Group::kCr4, .label = "pge.toggle", .features = kPge, .body = TEMPLATE_OF(body_cr4_toggle), .setup = set_cr4_toggle, .instructions = 2});
+  b.add({.group = Group::kCr4, .label = "pge.toggle", .features = kPge, .body = TEMPLATE_OF(body_cr4_toggle), .setup = set_cr4_toggle, .refills = kCode, .instructions = 2});
   // clang-format on
 }
 
@@ -147,12 +180,18 @@ void syscall_rows(Builder& b, const u32* touch, usize touch_count) {
       {"pti.pcid.extra2", EntryScheme::kPcid, syscall_entry_pti_pcid_extra2, kSyscallPtiPcid + 2},
   };
   for (const Entry& e : entries) {
-    b.add({.group = Group::kSyscall,
-           .label = e.label,
-           .method = Method::kRing3Loop,
-           .env = {.scheme = e.scheme, .lstar = e.lstar},
-           .body = sys,
-           .instructions = e.instructions});
+    const Row row{.group = Group::kSyscall,
+                  .label = e.label,
+                  .method = Method::kRing3Loop,
+                  .env = {.scheme = e.scheme, .lstar = e.lstar},
+                  .body = sys,
+                  .instructions = e.instructions};
+    // The two schemes as such get the 4.15 mapping beside; the variations on them do not.
+    if (e.lstar == syscall_entry_pti || e.lstar == syscall_entry_pti_pcid) {
+      b.add_with_nonglobal_twin(row);
+    } else {
+      b.add(row);
+    }
   }
   // A system call and then K user pages touched: without PCID every return to ring 3 has
   // flushed them; with PCID and NOFLUSH they survive.
@@ -170,9 +209,10 @@ void syscall_rows(Builder& b, const u32* touch, usize touch_count) {
   }
 }
 
-// Exceptions and software interrupts: PTI off, on, and on with Linux's PCID scheme (+ SWAPGS in
-// and out, RDX saved too, 4 instructions in and 9 out). The faulting store does not retire;
-// INT3 and INT n do.
+// Exceptions and software interrupts: PTI off (the round trip, and for #PF the skip and the error
+// code), on (+ SWAPGS, RDX and RAX saved and restored, the 3-instruction CR3 switch each way: 12),
+// and on with Linux's PCID scheme (the same, with the 4-instruction switch in and the
+// 9-instruction one out: +7 more). The faulting store does not retire; INT3 and INT n do.
 void exception_rows(Builder& b) {
   const EntryScheme kOff = EntryScheme::kNone, kPti = EntryScheme::kPti,
                     kPcidScheme = EntryScheme::kPcid;
@@ -182,25 +222,30 @@ void exception_rows(Builder& b) {
   // clang-format off
   const struct { Group group; const char* label; EntryScheme scheme; u8 vector; const u8* stub; Template body; u32 instructions, faulting; } rows[] = {
       {Group::kFault, "pf",   kOff,        kPf,   exception_stub_pf,            store, 3,  1},
-      {Group::kFault, "pf",   kPti,        kPf,   exception_stub_pf_pti,        store, 11, 1},
+      {Group::kFault, "pf",   kPti,        kPf,   exception_stub_pf_pti,        store, 15, 1},
       {Group::kFault, "pf",   kPcidScheme, kPf,   exception_stub_pf_pti_pcid,   store, 22, 1},
       {Group::kTrap,  "int3", kOff,        kBp,   exception_stub_trap,          int3,  2,  0},
-      {Group::kTrap,  "int3", kPti,        kBp,   exception_stub_trap_pti,      int3,  10, 0},
+      {Group::kTrap,  "int3", kPti,        kBp,   exception_stub_trap_pti,      int3,  14, 0},
       {Group::kTrap,  "int3", kPcidScheme, kBp,   exception_stub_trap_pti_pcid, int3,  21, 0},
       {Group::kInt,   "soft", kOff,        kSoft, exception_stub_trap,          soft,  2,  0},
-      {Group::kInt,   "soft", kPti,        kSoft, exception_stub_trap_pti,      soft,  10, 0},
+      {Group::kInt,   "soft", kPti,        kSoft, exception_stub_trap_pti,      soft,  14, 0},
       {Group::kInt,   "soft", kPcidScheme, kSoft, exception_stub_trap_pti_pcid, soft,  21, 0},
   };
   // clang-format on
   for (const auto& r : rows) {
-    b.add({.group = r.group,
-           .label = r.label,
-           .scheme_suffix = true,
-           .method = Method::kRing3Loop,
-           .env = {.scheme = r.scheme, .vector = r.vector, .gate = r.stub},
-           .body = r.body,
-           .instructions = r.instructions,
-           .faulting = r.faulting});
+    const Row row{.group = r.group,
+                  .label = r.label,
+                  .scheme_suffix = true,
+                  .method = Method::kRing3Loop,
+                  .env = {.scheme = r.scheme, .vector = r.vector, .gate = r.stub},
+                  .body = r.body,
+                  .instructions = r.instructions,
+                  .faulting = r.faulting};
+    if (r.scheme == kOff) {
+      b.add(row);
+    } else {
+      b.add_with_nonglobal_twin(row);
+    }
   }
 }
 
@@ -246,44 +291,55 @@ void crossing_rows(Builder& b) {
         env.gate = k.stub[m];
       }
       constexpr Direction kDirections[] = {Direction::kU2k, Direction::kK2u};
-      for (Direction d : kDirections) {
-        const bool u2k = d == Direction::kU2k;
-        b.add({.group = Group::kCrossing,
-               .label = cross_name(k.cross),
-               .scheme_suffix = true,
-               .cross = k.cross,
-               .direction = d,
-               .method = Method::kCrossing,
-               .env = env,
-               .body = k.driver,
-               .instructions = u2k ? kCrossIn + k.crossing_insn + w.in : kCrossOut + w.out,
-               .faulting = (k.cross == Cross::kPf && u2k) ? 1u : 0u});
+      constexpr bool kNonglobal[] = {false, true};
+      for (bool nonglobal : kNonglobal) {
+        if (nonglobal && w.scheme == EntryScheme::kNone) continue;  // no PTI: nothing to map
+        env.nonglobal = nonglobal;
+        for (Direction d : kDirections) {
+          const bool u2k = d == Direction::kU2k;
+          b.add({.group = Group::kCrossing,
+                 .label = cross_name(k.cross),
+                 .scheme_suffix = true,
+                 .cross = k.cross,
+                 .direction = d,
+                 .method = Method::kCrossing,
+                 .env = env,
+                 .body = k.driver,
+                 .instructions = u2k ? kCrossIn + k.crossing_insn + w.in : kCrossOut + w.out,
+                 .faulting = (k.cross == Cross::kPf && u2k) ? 1u : 0u});
+        }
       }
     }
   }
 }
 
-// The TLB refill curve: K = 1, 2, 4, ... and refill_max itself when it is no power of two.
+// The TLB refill curves: K = 1, 2, 4, ... and refill_max itself when it is no power of two, for
+// each flush, non-global and global, with independent loads ("refill") and a pointer chase
+// ("chase").
 void refill_rows(Builder& b, u32 refill_max, bool quick) {
   constexpr Flush kFlushes[] = {Flush::kNone, Flush::kCr3, Flush::kCr3Noflush,
                                 Flush::kInvpcidSingle, Flush::kInvlpg};
   constexpr bool kGlobal[] = {false, true};
-  for (bool global : kGlobal) {
-    for (Flush f : kFlushes) {
-      for (u32 k = 1; k <= refill_max;
-           k = (k == refill_max ? k + 1 : (2 * k < refill_max ? 2 * k : refill_max))) {
-        if (quick && !(k == 1 || k == 16 || k == 256 || k == refill_max)) continue;
-        u64 features = global ? kPge : 0;
-        if (f == Flush::kInvpcidSingle) features |= kInvpcid;
-        b.add({.group = Group::kTlb,
-               .label = "refill",
-               .flush = f,
-               .global = global,
-               .pages = k,
-               .method = Method::kRefill,
-               .env = {.pcid = f == Flush::kCr3Noflush || f == Flush::kInvpcidSingle},
-               .features = features,
-               .instructions = 0});  // the same instructions run with and without the flush
+  constexpr Access kAccesses[] = {Access::kIndependent, Access::kChase};
+  for (Access access : kAccesses) {
+    for (bool global : kGlobal) {
+      for (Flush f : kFlushes) {
+        for (u32 k = 1; k <= refill_max;
+             k = (k == refill_max ? k + 1 : (2 * k < refill_max ? 2 * k : refill_max))) {
+          if (quick && !(k == 1 || k == 16 || k == 256 || k == refill_max)) continue;
+          u64 features = global ? kPge : 0;
+          if (f == Flush::kInvpcidSingle) features |= kInvpcid;
+          b.add({.group = Group::kTlb,
+                 .label = access == Access::kChase ? "chase" : "refill",
+                 .flush = f,
+                 .global = global,
+                 .pages = k,
+                 .access = access,
+                 .method = Method::kRefill,
+                 .env = {.pcid = f == Flush::kCr3Noflush || f == Flush::kInvpcidSingle},
+                 .features = features,
+                 .instructions = 0});  // the same instructions run with and without the flush
+        }
       }
     }
   }

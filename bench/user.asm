@@ -55,7 +55,8 @@ END_TEMPLATE user_read_fn
 
 ; ---- one-way crossing drivers ----
 ; For each of COUNT crossings: stamp, cross, stamp; the kernel stub stamps into R8 (entry) and
-; R9 (exit). Stores u2k = R8 - before and k2u = after - R9 into the two arrays.
+; R9 (exit). Stores u2k = R8 - before and k2u = after - R9 into the two arrays. Every stamp on
+; either side is the fenced TIMESTAMP, whatever the entry scheme (docs/method.md, "Timestamps").
 %macro CROSSING_DRIVER 2                ; %1 name, %2 the crossing instruction
 TEMPLATE crossing_driver_%1
     PUSH_CALLEE_SAVED
@@ -65,10 +66,10 @@ TEMPLATE crossing_driver_%1
     mov rbp, [r15 + XING_U2K]
     mov r13, [r15 + XING_K2U]
 %%next:
-    TIMESTAMP_FENCE_BEFORE
+    TIMESTAMP
     mov r12, rax
     %2
-    TIMESTAMP_FENCE_AFTER
+    TIMESTAMP
     sub rax, r9
     mov [r13], rax
     mov rax, r8

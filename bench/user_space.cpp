@@ -39,7 +39,21 @@ struct UserSpace {
   u8* code = nullptr;  // kernel (identity) views of the frames
   u8* data = nullptr;
   x86::PageTable user_tables{x86::Arena{nullptr, nullptr, nullptr}, 0};
+  x86::EntryArea area{};
+  x86::PtiGlobals installed = x86::PtiGlobals::kNone;
 } us;
+
+// The user PML4 as each PtiGlobals scheme builds it (arch/x86/pti.h); the one a row runs with is
+// copied into the pair's user half (install_pti_globals). kNone is what setup_user_space builds.
+u64 user_pml4_images[x86::kPtiGlobalsCount][x86::kEntries];
+
+void build_user_tables(x86::PageTable& t, x86::PtiGlobals g, u64 nx) {
+  const x86::KernelImage image = memory::kernel_image();
+  unsigned slot = x86::table_index(memory::kUserBase, 4);
+  x86::MapError e =
+      x86::build_pti_user_tables(memory::kernel_tables(), t, slot, slot, us.area, nx, g, &image);
+  if (e != x86::MapError::kNone) run::fail(x86::map_error_name(e));
+}
 
 alignas(16) u8 syscall_stack[16 * 1024];
 
@@ -102,11 +116,19 @@ void setup_user_space() {
   const u64 user_root = reinterpret_cast<u64>(memory::user_pml4());
   us.user_tables = x86::PageTable(memory::table_arena(), user_root);
   x86::Range t = x86::entry_text(), ro = x86::entry_rodata(), d = x86::entry_data();
-  x86::EntryArea area{t.start, t.end, ro.start, ro.end, d.start, d.end};
-  unsigned slot = x86::table_index(memory::kUserBase, 4);
-  x86::MapError e =
-      x86::build_pti_user_tables(memory::kernel_tables(), us.user_tables, slot, slot, area, nx);
-  if (e != x86::MapError::kNone) run::fail(x86::map_error_name(e));
+  us.area = x86::EntryArea{t.start, t.end, ro.start, ro.end, d.start, d.end};
+  build_user_tables(us.user_tables, x86::PtiGlobals::kNone, nx);
+  // The other schemes' user tables, each from a root of its own, kept as PML4 images.
+  for (usize g = 0; g < x86::kPtiGlobalsCount; ++g) {
+    u64 root = user_root;
+    if (g != static_cast<usize>(x86::PtiGlobals::kNone)) {
+      root = memory::alloc_zeroed(memory::kLowTableLimit);
+      x86::PageTable other(memory::table_arena(), root);
+      build_user_tables(other, static_cast<x86::PtiGlobals>(g), nx);
+    }
+    const u64* pml4 = reinterpret_cast<const u64*>(root);
+    for (usize i = 0; i < x86::kEntries; ++i) user_pml4_images[g][i] = pml4[i];
+  }
 
   x86::init_syscall(addr(syscall_entry_direct),
                     reinterpret_cast<u64>(syscall_stack) + sizeof(syscall_stack));
@@ -115,6 +137,22 @@ void setup_user_space() {
 }
 
 const x86::PageTable& user_tables() { return us.user_tables; }
+
+void install_pti_globals(x86::PtiGlobals g) {
+  if (!us.ready || g == us.installed) return;
+  u64* user = memory::user_pml4();
+  for (usize i = 0; i < x86::kEntries; ++i) user[i] = user_pml4_images[static_cast<usize>(g)][i];
+  x86::apply_kernel_globals(memory::kernel_tables(), us.area, memory::kernel_image(), g);
+  us.installed = g;
+  // Translations cached with the old PTE.G must not outlive the change: a CR4.PGE toggle drops
+  // every entry, globals included (SDM Vol.3 4.10.4.1). Without PGE the bit means nothing.
+  const x86::Cr4 cr4 = x86::read_cr4();
+  if (cr4.raw & x86::Cr4::kPge) {
+    x86::write_cr4(cr4.with(x86::Cr4::kPge, false));
+    x86::write_cr4(cr4);
+  }
+}
+
 u64 user_code_address() { return kUserCode; }
 
 Result measure_ring3_loop(const Row& row, const Params& p) {

@@ -4,6 +4,7 @@
 #pragma once
 
 #include "arch/x86/page_table.h"
+#include "arch/x86/pti.h"
 #include "bench/measure.h"
 #include "bench/row.h"
 
@@ -13,6 +14,10 @@ namespace ptb::bench {
 void setup_user_space();
 const x86::PageTable& user_tables();
 u64 user_code_address();
+// Makes the kernel's and the PTI user tables' global mappings those of `g` (arch/x86/pti.h) and
+// drops every cached translation; kNone is the suite's own state. The environment calls it
+// (bench/env.h); nothing before setup_user_space.
+void install_pti_globals(x86::PtiGlobals g);
 
 Result measure_ring3_loop(const Row& row, const Params& p);
 Result measure_crossing(const Row& row, const Params& p);

@@ -6,7 +6,7 @@
 #include "kernel/run.h"
 
 extern "C" char __kernel_start[], __kernel_end[], __text_start[], __text_end[], __data_start[],
-    __jit_start[], __jit_end[];
+    __jit_start[], __jit_end[], __entry_text_start[];
 extern "C" char kernel_stack_guard[];
 
 namespace ptb::memory {
@@ -132,5 +132,9 @@ u64 nx_bit() { return nx; }
 
 u8* jit_area() { return reinterpret_cast<u8*>(__jit_start); }
 usize jit_area_size() { return static_cast<usize>(addr(__jit_end) - addr(__jit_start)); }
+
+x86::KernelImage kernel_image() {
+  return {addr(__kernel_start), addr(__entry_text_start), addr(__text_end), addr(__data_start)};
+}
 
 }  // namespace ptb::memory

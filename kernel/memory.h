@@ -11,6 +11,7 @@
 #pragma once
 
 #include "arch/x86/page_table.h"
+#include "arch/x86/pti.h"
 #include "arch/x86/regs.h"
 #include "kernel/frame_alloc.h"
 #include "kernel/multiboot2.h"
@@ -49,5 +50,9 @@ u64 nx_bit();  // Pte::kNoExecute when the CPU has NX, else 0
 // The JIT area the benchmark runner writes code into (RWX in the kernel tables).
 u8* jit_area();
 usize jit_area_size();
+
+// The kernel image outside the entry area, as PTI's global schemes see it (arch/x86/pti.h): the
+// text from the image's start to the entry text, and the read-only data.
+x86::KernelImage kernel_image();
 
 }  // namespace ptb::memory

@@ -77,12 +77,49 @@ def test_qemu_without_pcid_skips_pcid_variants_with_a_reason():
 
 
 def test_qemu_refill_curves_are_exactly_zero():
-    # Emulators charge nothing for a TLB miss, and the touched instructions are identical.
+    # Emulators charge nothing for a TLB miss, and the touched instructions are identical; so
+    # for the pointer chase, which follows the same pages.
     r = qemu_det().results()
-    curve = [x for n, x in r.items() if n.startswith("tlb.refill.") and x["status"] == "ok"]
-    assert len(curve) >= 30
-    assert all(x["median"] == 0 and x["min"] == 0 and x["max"] == 0 for x in curve)
-    assert {x["pages"] for x in curve} >= {1, 2, 1024}
+    for prefix, access in (("tlb.refill.", "independent"), ("tlb.chase.", "chase")):
+        curve = [x for n, x in r.items() if n.startswith(prefix) and x["status"] == "ok"]
+        assert len(curve) >= 30, prefix
+        assert all(x["median"] == 0 and x["min"] == 0 and x["max"] == 0 for x in curve)
+        assert {x["pages"] for x in curve} >= {1, 2, 1024}
+        assert all(x["access"] == access for x in curve), prefix
+
+
+def test_bochs_pti_rows_map_as_current_linux_and_their_415_twins_as_linux_415():
+    # Every PTI row has a .415 twin: the same path (same count), nothing global; the records say
+    # what each maps global, and the self-test read each mapping back from the tables.
+    run = bochs()
+    r = run.results()
+    assert run.checks()["pti.globals"]["status"] == "ok", run.checks()["pti.globals"]
+    twins = {n: x for n, x in r.items() if ".415" in n}
+    assert len(twins) == 24, sorted(twins)
+    for name, twin in twins.items():
+        row = r[name.replace(".415", "")]
+        assert twin["status"] == row["status"] == "ok", (twin, row)
+        assert twin["median"] == row["median"] and twin["instructions"] == row["instructions"]
+        assert twin["pti_globals"] == "none", twin
+        assert row["pti_globals"] == ("entry" if row["pcid"] else "entry+text"), row
+    pti, pcid = r["fault.pf.pti"], r["fault.pf.pti.pcid"]
+    assert pcid["instructions"] - pti["instructions"] == 7  # only the CR3 switch differs
+
+
+def test_bochs_pure_twins_read_their_rows_count_and_refill_nothing():
+    # Bochs keeps global translations across these flushes, and a refill retires nothing: the
+    # twin and its row read the same; the records say what each refills.
+    r = bochs().results()
+    twins = {n[: -len(".pure")]: x for n, x in r.items() if n.endswith(".pure")}
+    assert set(twins) == {"cr3.write.nopcid", "cr3.write.pcid.flush", "cr3.switch.nopcid",
+                          "cr3.switch.pcid.flush", "invpcid.single", "invpcid.allnonglobal"}
+    for name, twin in twins.items():
+        row = r[name]
+        assert twin["status"] == row["status"] == "ok", (twin, row)
+        assert twin["median"] == row["median"] == row["instructions"], (twin, row)
+        assert twin["refills"] == "none" and row["refills"] != "none", (twin, row)
+    assert r["invpcid.all"]["refills"] == "code+descriptor"
+    assert r["cr4.pge.toggle"]["refills"] == "code" and r["cr3.read"]["refills"] == "none"
 
 
 def test_two_deterministic_runs_print_identical_result_records():

@@ -112,6 +112,105 @@ TEST(PtiUserTables, PairLayoutMatchesLinux) {
   std::free(pair);
 }
 
+// ---- what each scheme makes global, as Linux does (arch/x86/mm/pti.c) ------------------------
+
+TEST(PtiGlobals, FollowLinuxFromFourSeventeenOnAndFourFifteenOnRequest) {
+  // pti_kernel_image_global_ok: kernel text global only without PCID; entry text and the CPU
+  // entry area always (pti_clone_entry_text, cea_set_pte); 4.15: nothing.
+  EXPECT_EQ(pti_globals(EntryScheme::kPti, false), PtiGlobals::kEntryAndText);
+  EXPECT_EQ(pti_globals(EntryScheme::kPcid, false), PtiGlobals::kEntry);
+  EXPECT_EQ(pti_globals(EntryScheme::kPcidFlush, false), PtiGlobals::kEntry);
+  for (EntryScheme s : {EntryScheme::kPti, EntryScheme::kPcid, EntryScheme::kPcidFlush})
+    EXPECT_EQ(pti_globals(s, true), PtiGlobals::kNone);
+  EXPECT_EQ(pti_globals(EntryScheme::kNone, false), PtiGlobals::kNone);
+  EXPECT_STREQ(pti_globals_name(PtiGlobals::kNone), "none");
+  EXPECT_STREQ(pti_globals_name(PtiGlobals::kEntry), "entry");
+  EXPECT_STREQ(pti_globals_name(PtiGlobals::kEntryAndText), "entry+text");
+}
+
+// A kernel image in 4 KiB pages, as kernel/memory.cpp maps it: text, entry text, rodata, the
+// entry area's rodata and data, then data.
+struct ImageFixture {
+  Arena arena;
+  PageTable kernel{arena.view(), Arena::alloc(&arena)};
+  EntryArea area{0x113000, 0x114000, 0x129000, 0x12b000, 0x12b000, 0x136000};
+  KernelImage image{0x100000, 0x113000, 0x114000, 0x129000};
+
+  ImageFixture() {
+    EXPECT_EQ(kernel.map_range(0x100000, 0x100000, 0x14000, 0, false), MapError::kNone);
+    EXPECT_EQ(kernel.map_range(0x114000, 0x114000, 0x17000, kNx, false), MapError::kNone);
+    EXPECT_EQ(kernel.map_range(0x12b000, 0x12b000, 0x20000, Pte::kWritable | kNx, false),
+              MapError::kNone);
+    EXPECT_EQ(kernel.map_4k(kUserBase, 0x4000'0000, Pte::kUser), MapError::kNone);
+  }
+  PageTable user_tables(PtiGlobals g) {
+    PageTable user{arena.view(), Arena::alloc(&arena)};
+    EXPECT_EQ(build_pti_user_tables(kernel, user, 255, 255, area, kNx, g, &image), MapError::kNone);
+    return user;
+  }
+};
+
+bool global_at(const PageTable& t, u64 va) {
+  Translation tr = t.translate(va);
+  return tr.present && tr.global;
+}
+
+TEST(PtiGlobals, UserTablesHoldTheEntryAreaGlobalAndWithoutPcidTheTextToo) {
+  ImageFixture f;
+  for (PtiGlobals g : {PtiGlobals::kNone, PtiGlobals::kEntry, PtiGlobals::kEntryAndText}) {
+    PageTable user = f.user_tables(g);
+    const bool entry = g != PtiGlobals::kNone, text = g == PtiGlobals::kEntryAndText;
+    for (u64 va : {u64{0x113000}, u64{0x129000}, u64{0x12b000}, u64{0x135000}})
+      EXPECT_EQ(global_at(user, va), entry) << pti_globals_name(g) << std::hex << " " << va;
+    // The text: mapped, executable and global only without PCID; rodata mapped, not global.
+    Translation t = user.translate(0x100000), ro = user.translate(0x114000);
+    EXPECT_EQ(t.present, text) << pti_globals_name(g);
+    EXPECT_EQ(ro.present, text) << pti_globals_name(g);
+    if (text) {
+      EXPECT_TRUE(t.global && !t.no_execute && !t.writable && !t.user);
+      EXPECT_TRUE(!ro.global && ro.no_execute && !ro.writable && !ro.user);
+    }
+    // Never the data, never anything user-accessible of the kernel.
+    EXPECT_FALSE(user.translate(0x136000).present) << pti_globals_name(g);
+    EXPECT_FALSE(user.translate(0x140000).present) << pti_globals_name(g);
+    EXPECT_TRUE(user.translate(kUserBase).user);
+    EXPECT_FALSE(user.translate(kUserBase).global);
+  }
+}
+
+TEST(PtiGlobals, KernelTablesFollowTheSchemeAndGoBackToNothingGlobal) {
+  ImageFixture f;
+  apply_kernel_globals(f.kernel, f.area, f.image, PtiGlobals::kEntryAndText);
+  EXPECT_TRUE(global_at(f.kernel, 0x100000));  // text
+  EXPECT_TRUE(global_at(f.kernel, 0x112fff));
+  EXPECT_TRUE(global_at(f.kernel, 0x113000));   // entry text
+  EXPECT_FALSE(global_at(f.kernel, 0x114000));  // rodata: not global (4 KiB-mapped image)
+  EXPECT_TRUE(global_at(f.kernel, 0x129000));   // entry rodata, entry data
+  EXPECT_TRUE(global_at(f.kernel, 0x135000));
+  EXPECT_FALSE(global_at(f.kernel, 0x136000));  // data
+  EXPECT_FALSE(global_at(f.kernel, kUserBase));
+  apply_kernel_globals(f.kernel, f.area, f.image, PtiGlobals::kEntry);
+  EXPECT_FALSE(global_at(f.kernel, 0x100000));
+  EXPECT_TRUE(global_at(f.kernel, 0x113000));
+  EXPECT_TRUE(global_at(f.kernel, 0x12b000));
+  apply_kernel_globals(f.kernel, f.area, f.image, PtiGlobals::kNone);
+  for (u64 va = 0x100000; va < 0x14b000; va += 0x1000)
+    EXPECT_FALSE(global_at(f.kernel, va)) << std::hex << va;
+  // Only PTE.G changed: the permissions are the kernel's as mapped.
+  EXPECT_FALSE(f.kernel.translate(0x100000).no_execute);
+  EXPECT_TRUE(f.kernel.translate(0x12b000).writable);
+}
+
+TEST(PtiGlobals, SetGlobalCountsWhatChangedAndSkipsHolesAndLargePages) {
+  ImageFixture f;
+  EXPECT_EQ(set_global(f.kernel, 0x100000, 0x103000, true), 3u);
+  EXPECT_EQ(set_global(f.kernel, 0x100000, 0x103000, true), 0u);  // already global
+  EXPECT_EQ(set_global(f.kernel, 0x14b000, 0x150000, true), 0u);  // not mapped
+  ASSERT_EQ(f.kernel.map_2m(0x4000'0000, 0x4000'0000, 0), MapError::kNone);
+  EXPECT_EQ(set_global(f.kernel, 0x4000'0000, 0x4000'2000, true), 0u);  // a 2 MiB leaf: left alone
+  EXPECT_EQ(set_global(f.kernel, 0x100000, 0x104000, false), 3u);
+}
+
 // ---- the CR3 values each entry scheme runs with, against what the entry stubs compute --------
 
 // arch/x86/pti.inc, TO_KERNEL_CR3: (bts 63 with PCID NOFLUSH,) and ~0x1800.

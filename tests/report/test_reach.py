@@ -52,3 +52,29 @@ def test_a_straight_curve_has_no_bend() -> None:
     # Noise of a few percent is no bend either.
     noisy = curve([(k, 20.0 * (1.04 if i % 2 else 0.97)) for i, k in enumerate(ks)])
     assert analysis._bends(noisy, 2) == []
+
+
+def test_the_chase_form_is_its_own_curve_and_reach_reads_the_independent_one() -> None:
+    from ptibench_report.parse import parse_text
+    env = ('PTIBENCH {"type":"env","version":"0.2.0","vendor":"GenuineIntel","family":6,'
+           '"model":60,"stepping":3,"brand":"x","features":{},"pmu_version":0,"hypervisor":false,'
+           '"hypervisor_vendor":"","acpi_oem":"","bare_metal":true,"tsc_hz":0,"tsc_source":"pit",'
+           '"timer":"lfence;rdtsc;lfence","memory_bytes":1,"cmdline":"","boot":"bios",'
+           '"suite":"full","params":{}}\n')
+    lines = [env]
+    for access, name, per_page in (("independent", "refill", 10.0), ("chase", "chase", 40.0)):
+        for k in (1, 2, 4, 8, 16):
+            lines.append(
+                f'PTIBENCH {{"type":"result","name":"tlb.{name}.cr3.{k}","group":"tlb",'
+                f'"status":"ok","unit":"tsc","n":1,"min":0,"q1":{k * per_page},'
+                f'"median":{k * per_page},"mean":0,"q3":{k * per_page},"max":0,"stddev":0,'
+                f'"flush":"cr3","pages":{k},"global":false,"access":"{access}"}}\n')
+    lines.append('PTIBENCH {"type":"summary","ok":10,"skipped":0,"failed":0,'
+                 '"checks_failed":0,"status":"pass"}\n')
+    run = parse_text("".join(lines)).runs[0]
+    curves = analysis.tlb_curves(run)
+    assert list(curves) == [(False, "cr3"), (False, "cr3 chase")], list(curves)
+    assert [p.value.median for p in curves[(False, "cr3")]] == [10, 20, 40, 80, 160]
+    assert [p.value.median for p in curves[(False, "cr3 chase")]] == [40, 80, 160, 320, 640]
+    cr3 = next(e for e in analysis.tlb_reach(run) if e.flush == "cr3")
+    assert [m for _, m in cr3.marginal] == [10.0, 10.0, 10.0, 10.0]

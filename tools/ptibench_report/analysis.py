@@ -408,7 +408,8 @@ FLUSH_ORDER = ("none", "cr3", "cr3.noflush", "invpcid.single", "invlpg")
 
 
 def tlb_curves(run: Run, unit: str = "tsc") -> dict[tuple[bool, str], list[Point]]:
-    """{(global, flush): points sorted by pages}, from the records' fields, not their names."""
+    """{(global, flush): points sorted by pages}, from the records' fields, not their names. The
+    pointer-chase curves (`"access":"chase"`, tlb.chase.*) are their own curves, "<flush> chase"."""
     out: dict[tuple[bool, str], list[Point]] = {}
     for r in run.results.values():
         if r.family != "tlb" or r.flush is None or r.pages is None or r.global_ is None:
@@ -416,14 +417,18 @@ def tlb_curves(run: Run, unit: str = "tsc") -> dict[tuple[bool, str], list[Point
         v = value_of(r, run, unit)
         if v is None:
             continue
-        out.setdefault((r.global_, r.flush), []).append(Point(float(r.pages), v))
+        flush = f"{r.flush} chase" if r.access == "chase" else r.flush
+        out.setdefault((r.global_, flush), []).append(Point(float(r.pages), v))
     for pts in out.values():
         pts.sort(key=lambda p: p.x)
     return dict(sorted(out.items(), key=lambda kv: (kv[0][0], _flush_rank(kv[0][1]))))
 
 
 def _flush_rank(flush: str) -> tuple[int, str]:
-    return (FLUSH_ORDER.index(flush), "") if flush in FLUSH_ORDER else (len(FLUSH_ORDER), flush)
+    base, _, chase = flush.partition(" ")
+    if base in FLUSH_ORDER:
+        return (FLUSH_ORDER.index(base) + (len(FLUSH_ORDER) if chase else 0), "")
+    return (2 * len(FLUSH_ORDER), flush)
 
 
 def touch_curves(run: Run, unit: str = "tsc") -> dict[str, list[Point]]:

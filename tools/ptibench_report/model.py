@@ -195,6 +195,7 @@ class Result:
     flush: Optional[str] = None
     pages: Optional[int] = None
     global_: Optional[bool] = None  # JSON "global"; a Python keyword
+    access: Optional[str] = None  # tlb.*: "independent" (tlb.refill.*) or "chase" (tlb.chase.*)
     pti: Optional[bool] = None
     pcid: Optional[bool] = None
     kind: Optional[str] = None

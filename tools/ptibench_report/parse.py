@@ -45,7 +45,7 @@ _RESULT_FIELDS: dict[str, str] = {
     "stddev": _NUM, "ns_median": _NUM, "ops": _INT, "reps": _INT, "unroll": _INT,
     "iters": _INT, "warmup": _INT, "instructions": _INT, "faulting": _INT, "flush": _STR,
     "pages": _INT,
-    "global": _BOOL,
+    "global": _BOOL, "access": _STR,
     "pti": _BOOL, "pcid": _BOOL, "kind": _STR, "direction": _STR,
     "samples": _NUMS,  # only with the kernel's samples=raw
     "observed": _STR, "kept": _INT, "reads": _INT, "other": _INT, "architecture": _STR,
