@@ -282,14 +282,14 @@ class CompareRow:
 
 
 def row_unit(name: str, runs: list[Run], unit: str) -> str:
-    """The unit a row is compared in. `auto`: core cycles when every run that measured the
-    variant has them for it, else TSC ticks; otherwise the unit asked for. One unit per row, so
-    a ratio never divides cycles by ticks."""
+    """The unit a row is compared in. `auto`: core cycles when every compared run measured the
+    variant and counted its core cycles, else TSC ticks (also when a run lacks or skipped it:
+    its column would otherwise be the only one in ticks); otherwise the unit asked for. One
+    unit per row, so a ratio never divides cycles by ticks."""
     if unit != AUTO:
         return unit
-    measured = [run.results[name] for run in runs
-                if name in run.results and run.results[name].usable]
-    if measured and all("cycles" in r.counters for r in measured):
+    found = [run.results.get(name) for run in runs]
+    if all(r is not None and r.usable and "cycles" in r.counters for r in found):
         return "cycles"
     return "tsc"
 

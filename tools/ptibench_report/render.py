@@ -460,15 +460,15 @@ def units_sentence(rows: list[CompareRow], unit: str) -> str:
         only = next(iter(counts), unit if unit != analysis.AUTO else "tsc")
         text = f"Every row is compared in {unit_text(only)} per operation"
         if unit == analysis.AUTO and only == "tsc":
-            text += " (no variant has core cycles in every run that measured it)"
+            text += " (no variant has core cycles in every run)"
         elif unit == analysis.AUTO:
-            text += " (every run that measured a variant counted its core cycles)"
+            text += " (every run measured every variant and counted its core cycles)"
         return text + "."
     parts = ", ".join(f"{n} in {unit_text(u)}" for u, n in counts.items())
     return (f"Rows are compared in different units ({parts}): the `unit` column says which; "
             "each row's medians and ratios are all in its unit, never cycles against ticks"
-            + (". A row is in core cycles when every run that measured the variant counted "
-               "them, else in TSC ticks" if unit == analysis.AUTO else "") + ".")
+            + (". A row is in core cycles when every run measured the variant and counted "
+               "its core cycles, else in TSC ticks" if unit == analysis.AUTO else "") + ".")
 
 
 def compare_notes(picks: list[Picked], unit: str,
