@@ -437,3 +437,23 @@ def test_plots_in_cycles_and_walks(run_cli, tmp_path: Path) -> None:
                 "--formats", "svg", "--unit", "cycles")
     assert r.code == 0 and "compare-cr3.svg" in r.out, r.err
     assert run_cli("plot", COUNTING, "-o", tmp_path / "x", "--unit", "bogus").code == 2
+
+
+def test_a_counter_the_env_lists_is_read_but_never_a_contract_field(tmp_path: Path) -> None:
+    """A newer kernel's counter (named in pmu.counters) is read like the others; a name that
+    is a field of the contract or of the tool's output stays what it is."""
+    env = ENV.replace('"cycles":{', '"l2_misses":{"event":"L2.MISS"},"line":{"event":"x"},'
+                      '"median":{"event":"y"},"cycles":{')
+    rec = ok("cr3.a", ',"l2_misses":{"median":0.500},"line":{"median":1.000}')
+    log = write(tmp_path, "new.log", "\n".join([env, rec, SUMMARY]) + "\n")
+    r = read_capture(str(log)).runs[0].results["cr3.a"]
+    assert set(r.counters) == {"l2_misses"} and r.counters["l2_misses"].median == 0.5
+    assert r.median == 2.0
+
+
+def test_a_name_only_shaped_like_a_counter_is_ignored(tmp_path: Path) -> None:
+    """Unknown fields stay ignored (the contract): an object that no env lists, not a raw
+    event name, is not taken for a counter."""
+    log, name = hostile(tmp_path, ',"histogram":{"median":3.000}')
+    cap = read_capture(name)
+    assert cap.runs[0].results["cr3.bad"].counters == {} and cap.diagnostics == []

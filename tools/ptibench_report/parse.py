@@ -75,6 +75,9 @@ _PMU_STATES = ("counting", "off", "absent", "unusable", "not-counting", "inexact
 _PMU_COUNTER_FIELDS: dict[str, str] = {
     "event": _STR, "counter": _STR, "index": _INT, "evtsel": _STR,
 }
+#: Result fields that are never counters, whatever an env's pmu.counters lists: the contract's
+#: own, and the names the tool's JSON output uses beside the counters.
+_NOT_COUNTERS = frozenset(_RESULT_FIELDS) | {"type", "line", "disturbed"}
 #: A counter of a result: the statistics the kernel prints, median first (the one it needs).
 _COUNTER_STATS: dict[str, str] = {
     "median": _NUM, "q1": _NUM, "q3": _NUM, "min": _NUM, "max": _NUM,
@@ -369,7 +372,7 @@ class _Reader:
         """Read the counter objects of a result into r.counters, one diagnostic per problem;
         a counter without a usable median is dropped, a bad quartile costs only itself."""
         for key, value in rec.items():
-            if key in _RESULT_FIELDS or not self._is_counter(key):
+            if key in _NOT_COUNTERS or not self._is_counter(key):
                 continue
             if not isinstance(value, dict):
                 self.diag(number, f"{label}: field \"{key}\" should be an object "

@@ -476,7 +476,9 @@ def compare_notes(picks: list[Picked], unit: str,
     """Caveats that apply to the comparison as a whole."""
     names = letters(len(picks))
     out = []
-    for note in sorted({c.note for row in rows or [] for c in row.cells if c.note}):
+    # TICKS_ONLY is no caveat: the significance paragraph says how counter rows are judged.
+    for note in sorted({c.note for row in rows or [] for c in row.cells
+                        if c.note and c.note != analysis.TICKS_ONLY}):
         out.append(f"Some variants: {note}.")
     for name, p in zip(names, picks):
         for w in run_warnings(p.run):
