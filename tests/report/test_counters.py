@@ -457,3 +457,14 @@ def test_a_name_only_shaped_like_a_counter_is_ignored(tmp_path: Path) -> None:
     log, name = hostile(tmp_path, ',"histogram":{"median":3.000}')
     cap = read_capture(name)
     assert cap.runs[0].results["cr3.bad"].counters == {} and cap.diagnostics == []
+
+
+def test_list_names_the_pmu_state_and_counters(run_cli) -> None:
+    r = run_cli("list", COUNTING, NOT_COUNTING, METAL)
+    assert r.code == 0, r.err
+    lines = r.out.splitlines()
+    assert lines[1].endswith("bare metal, PMU counting (cycles ref_cycles inst_retired "
+                             "dtlb_walks itlb_walks stlb_hits)")
+    assert lines[2].endswith("PMU counting (cycles ref_cycles inst_retired dtlb_walks r1008)")
+    assert lines[4].endswith("emulator, PMU not-counting")
+    assert "PMU" not in lines[-1]  # a 0.1 log has no pmu object

@@ -394,6 +394,10 @@ def list_text(caps: list[Capture]) -> str:
             c = run.counts()
             env = run.env
             who = f"{env.cpu_short} / {env.hypervisor_short}" if env else "no env"
+            if env is not None and env.pmu is not None:
+                who += f", PMU {env.pmu.state or 'state unknown'}"
+                names = run.counter_names()
+                who += f" ({' '.join(names)})" if names else ""
             out.append(f"  run {run.index}: lines {run.first_line}-{run.last_line}, {run.state}, "
                        f"{len(run.results)} results ({c['ok']} ok, {c['skip']} skip, "
                        f"{c['fail']} fail), {who}")
