@@ -29,6 +29,9 @@ TCG = FIXTURES / "synthetic-tcg.log"
 KVM = FIXTURES / "synthetic-kvm.log"
 METAL = FIXTURES / "synthetic-metal.log"
 SYNTHETIC = [HASWELL, TCG, KVM, METAL]
+#: Synthetic 0.3 logs with performance counters (fixtures/pmu/README.md).
+COUNTING = FIXTURES / "pmu" / "synthetic-counting.log"
+NOT_COUNTING = FIXTURES / "pmu" / "synthetic-not-counting.log"
 
 
 def oracle(path: Path) -> list[list[dict[str, Any]]]:

@@ -15,7 +15,7 @@ import time
 import traceback
 from pathlib import Path
 
-from conftest import FIXTURES, SYNTHETIC
+from conftest import COUNTING, FIXTURES, NOT_COUNTING, SYNTHETIC
 from mutations import hostile
 
 from ptibench_report import cli
@@ -24,7 +24,7 @@ from ptibench_report.parse import parse_text
 SEED = 20261201
 CASES = 2000
 BUDGET_S = 20.0  # CPU seconds for the whole loop (not wall time: the machines are shared)
-SOURCES = SYNTHETIC + sorted((FIXTURES / "kernel").glob("*.log"))
+SOURCES = SYNTHETIC + [COUNTING, NOT_COUNTING] + sorted((FIXTURES / "kernel").glob("*.log"))
 
 COMMANDS = [
     ["list", "{bad}"],
@@ -34,6 +34,8 @@ COMMANDS = [
     ["compare", "{bad}", "{clean}"],
     ["compare", "-f", "json", "--unit", "ns", "{clean}", "{bad}"],
     ["compare", "-f", "csv", "{bad}", "{bad}:1"],
+    ["compare", "--unit", "cycles", "{clean}", "{bad}"],
+    ["table", "--counters", "all", "{bad}"],
     ["seeds", "{bad}"],
     ["seeds", "-f", "json", "{bad}"],
     ["seeds", "-f", "csv", "{bad}"],

@@ -14,7 +14,7 @@ import warnings
 from dataclasses import dataclass, field
 from typing import Callable, Iterable, Optional
 
-from .model import Capture, Result, Run
+from .model import Capture, Result, Run, counter_text
 
 
 class UsageError(Exception):
@@ -122,6 +122,18 @@ def run_warnings(run: Run) -> list[str]:
         out.append(f"The run ended with a CPU exception at line {f.line}: {f.text}.")
     if run.summary is not None and run.summary.status == "fail":
         out.append("The kernel's summary says FAIL.")
+    mismatched = [r.name for r in run.results.values() if r.inst_mismatch is not None]
+    if mismatched:
+        shown = ", ".join(mismatched[:5]) + (", ..." if len(mismatched) > 5 else "")
+        out.append(f"{len(mismatched)} record(s) retired another number of instructions than "
+                   f"declared (inst_mismatch: {shown}): an erratum, a hypervisor that counts "
+                   "its exits, or a wrong declared count (docs/method.md).")
+    smis = sum(r.smis or 0 for r in run.results.values())
+    if smis:
+        hit = [r.name for r in run.results.values() if r.smis]
+        out.append(f"{smis} SMI(s) during the variants ({', '.join(hit[:5])}"
+                   f"{', ...' if len(hit) > 5 else ''}): their ticks and cycles include time "
+                   "spent in SMM.")
     return out
 
 
@@ -137,11 +149,26 @@ class Value:
     samples: Optional[list[float]] = None  # each repetition's value (samples=raw), or None
 
 
+#: Units of the ticks; any other unit is a counter field ("cycles", "dtlb_walks", "r0e08").
+TICK_UNITS = ("tsc", "ns")
+#: `compare`'s default: core cycles where every run measured them for the variant, else ticks.
+AUTO = "auto"
+
+
+def unit_text(unit: str) -> str:
+    """A unit in words, for headers and axis labels."""
+    return {"tsc": "TSC ticks", "ns": "ns"}.get(unit) or counter_text(unit)
+
+
 def value_of(r: Optional[Result], run: Run, unit: str) -> Optional[Value]:
-    """The numbers of `r` in `unit` ("tsc" or "ns"); None when not measured or not convertible."""
+    """The numbers of `r` in `unit`: "tsc", "ns", or a counter field (its own statistics, which
+    have no per-repetition samples); None when not measured or not convertible."""
     if r is None or not r.usable:
         return None
     assert r.median is not None
+    if unit not in TICK_UNITS:
+        c = r.counters.get(unit)
+        return None if c is None else Value(c.median, c.q1, c.q3)
     scale = 1.0
     if unit == "ns":
         hz = run.env.tsc_hz if run.env else None
@@ -209,7 +236,8 @@ class CompareCell:
     significant: Optional[bool] = None  # False: not significant ("~"); None: cannot tell
     test: Optional[str] = None  # the rule that decided `significant`: MANN_WHITNEY or IQR_RULE
     p_value: Optional[float] = None  # with MANN_WHITNEY
-    note: Optional[str] = None  # why the better rule could not be used (NO_SCIPY)
+    note: Optional[str] = None  # why the better rule could not be used (NO_SCIPY, TICKS_ONLY)
+    ticks_p_value: Optional[float] = None  # a counter row: the U test on the tick samples
 
 
 def judge_difference(cell: CompareCell, base: Value, v: Value,
@@ -229,17 +257,47 @@ def judge_difference(cell: CompareCell, base: Value, v: Value,
         cell.note = NO_SCIPY
 
 
+TICKS_ONLY = ("the kernel prints per-repetition samples in ticks only, so a ratio of counter "
+              "medians is judged by the IQR rule on the counter's quartiles; the U test's p on "
+              "the tick samples is given beside it (ticks_p_value)")
+
+
+def judge_counter_difference(cell: CompareCell, base: Value, v: Value, base_ticks: Optional[Value],
+                             ticks: Optional[Value], mwu: Optional[MannWhitney]) -> None:
+    """A row compared in a counter (cycles): the IQR rule on the counter's quartiles (the unit
+    of the ratio), and where both runs carry tick samples, the U test on those, kept apart."""
+    judge_difference(cell, base, v, None)
+    if base_ticks and ticks and base_ticks.samples and ticks.samples:
+        cell.note = TICKS_ONLY if mwu is not None else NO_SCIPY
+        if mwu is not None:
+            cell.ticks_p_value = mann_whitney_p(base_ticks.samples, ticks.samples, mwu)
+
+
 @dataclass
 class CompareRow:
     name: str
     family: str
     cells: list[CompareCell]
+    unit: str = "tsc"  # what every cell of this row is in: "tsc", "ns" or a counter field
 
 
-def compare(runs: list[Run], unit: str = "tsc",
+def row_unit(name: str, runs: list[Run], unit: str) -> str:
+    """The unit a row is compared in. `auto`: core cycles when every compared run measured the
+    variant and counted its core cycles, else TSC ticks (also when a run lacks or skipped it:
+    its column would otherwise be the only one in ticks); otherwise the unit asked for. One
+    unit per row, so a ratio never divides cycles by ticks."""
+    if unit != AUTO:
+        return unit
+    found = [run.results.get(name) for run in runs]
+    if all(r is not None and r.usable and "cycles" in r.counters for r in found):
+        return "cycles"
+    return "tsc"
+
+
+def compare(runs: list[Run], unit: str = AUTO,
             patterns: Optional[list[str]] = None) -> list[CompareRow]:
-    """One row per variant seen in any run (in order of first appearance), ratios to runs[0],
-    each judged significant or not (judge_difference)."""
+    """One row per variant seen in any run (in order of first appearance), in its row_unit,
+    ratios to runs[0], each judged significant or not (judge_difference)."""
     mwu = mann_whitney()
     names: dict[str, str] = {}
     for run in runs:
@@ -248,20 +306,41 @@ def compare(runs: list[Run], unit: str = "tsc",
     rows = []
     for name, family in names.items():
         cells = []
+        in_unit = row_unit(name, runs, unit)
         base: Optional[Value] = None
+        base_ticks: Optional[Value] = None
         for i, run in enumerate(runs):
             r = run.results.get(name)
-            v = value_of(r, run, unit)
+            v = value_of(r, run, in_unit)
             cell = CompareCell(r, v)
+            ticks = value_of(r, run, "tsc") if in_unit not in TICK_UNITS else None
             if i == 0:
-                base = v
+                base, base_ticks = v, ticks
             else:
                 cell.ratio = ratio(base, v)
                 if base is not None and v is not None:
-                    judge_difference(cell, base, v, mwu)
+                    if in_unit in TICK_UNITS:
+                        judge_difference(cell, base, v, mwu)
+                    else:
+                        judge_counter_difference(cell, base, v, base_ticks, ticks, mwu)
             cells.append(cell)
-        rows.append(CompareRow(name, family, cells))
+        rows.append(CompareRow(name, family, cells, in_unit))
     return rows
+
+
+def core_clock(run: Run) -> Optional[float]:
+    """The median of the variants' aperf_mperf (core clock over reference clock), if any."""
+    ratios = sorted(r.aperf_mperf for r in run.results.values() if r.aperf_mperf is not None)
+    if not ratios:
+        return None
+    mid = len(ratios) // 2
+    return ratios[mid] if len(ratios) % 2 else (ratios[mid - 1] + ratios[mid]) / 2
+
+
+def compared_unit(rows: list[CompareRow]) -> str:
+    """The one unit of a comparison's rows, or "mixed"."""
+    units = {row.unit for row in rows}
+    return units.pop() if len(units) == 1 else "mixed" if units else "tsc"
 
 
 # --- the seed tables ------------------------------------------------------------------------
@@ -482,12 +561,37 @@ class Bend:
     after: float   # ticks per added page from `below` to `above`
 
 
+#: Counted refill curves (flushed pass minus warm pass, events per pass): a bend is a change of
+#: the events per added page by more than this many events, and below REACH_COUNT_FLOOR events
+#: per added page nowhere the curve says nothing.
+REACH_COUNT_CHANGE = 0.5
+REACH_COUNT_FLOOR = 0.5
+
+#: What the bends of each curve estimate, in page order. Ticks and stlb_hits bend first where
+#: the warm pass stops finding everything in the first-level DTLB (stlb_hits: the warm pass
+#: starts hitting the STLB, the flushed one never does), then where it outgrows the STLB;
+#: dtlb_walks (the flushed pass walks for every page) bends once, where the warm pass starts
+#: walking too: the STLB (all levels) outgrown.
+REACH_LEVELS: dict[str, tuple[str, ...]] = {
+    "tsc": ("first-level DTLB", "STLB"),
+    "stlb_hits": ("first-level DTLB", "STLB"),
+    "dtlb_walks": ("STLB (all levels)",),
+}
+#: The counters `reach` reads where a run has them on its refill curve.
+REACH_COUNTERS = ("dtlb_walks", "stlb_hits")
+
+
 @dataclass
 class ReachEstimate:
     flush: str
     bends: list[Bend] = field(default_factory=list)
-    marginal: list[tuple[int, float]] = field(default_factory=list)  # (K, ticks per added page)
+    marginal: list[tuple[int, float]] = field(default_factory=list)  # (K, cost per added page)
     note: str = ""
+    measure: str = "tsc"  # what the curve is in: ticks, or a counter field (events per pass)
+
+    @property
+    def levels(self) -> tuple[str, ...]:
+        return REACH_LEVELS.get(self.measure, ("first-level DTLB", "STLB"))
 
 
 def tlb_reach(run: Run, unit: str = "tsc") -> list[ReachEstimate]:
@@ -498,44 +602,71 @@ def tlb_reach(run: Run, unit: str = "tsc") -> list[ReachEstimate]:
     split of the curve where the mean cost of an added page before and after differ most, if by
     more than REACH_CHANGE (each side at least two points); the first is the estimate for the
     first-level DTLB, the second (searched after it) for the STLB. Estimates only: page-walk caches, data-cache
-    conflicts of pages touched at the same offset, and noise move them."""
+    conflicts of pages touched at the same offset, and noise move them.
+
+    `unit` may also be a counter (REACH_COUNTERS): the same curve in events per pass, whose
+    bends are changes of the events per added page by more than REACH_COUNT_CHANGE (counts do
+    not depend on page-walk caches or clocks, so these bends are sharper; see REACH_LEVELS)."""
     out = []
     curves = tlb_curves(run, unit)
+    counted = unit not in TICK_UNITS
+    floor = REACH_COUNT_FLOOR if counted else REACH_FLOOR
     for flush in ("cr3", "invlpg"):
         pts = [(int(p.x), p.value.median) for p in curves.get((False, flush), []) if p.x > 0]
-        est = ReachEstimate(flush)
+        est = ReachEstimate(flush, measure=unit)
         est.marginal = [(k1, (v1 - v0) / (k1 - k0)) for (k0, v0), (k1, v1) in zip(pts, pts[1:])]
         if len(est.marginal) < 3:
             est.note = "too few points on the curve"
-        elif max(abs(m) for _, m in est.marginal) < REACH_FLOOR:
-            est.note = "no refill cost measured (an emulator's TSC counts instructions)"
+        elif max(abs(m) for _, m in est.marginal) < floor:
+            est.note = (f"no {unit} change measured on the curve" if counted else
+                        "no refill cost measured (an emulator's TSC counts instructions)")
         else:
-            est.bends = _bends(est.marginal, 2)
+            est.bends = _bends(est.marginal, len(est.levels),
+                               _absolute_change if counted else _relative_change,
+                               REACH_COUNT_CHANGE if counted else REACH_CHANGE)
             if not est.bends:
                 est.note = "no bend up to the largest K (raise refill_max=)"
         out.append(est)
     return out
 
 
-def _bends(marginal: list[tuple[int, float]], most: int) -> list[Bend]:
+def counted_reach(run: Run) -> list[ReachEstimate]:
+    """tlb_reach from each of REACH_COUNTERS the run's refill curves carry."""
+    have = {name for r in run.results.values() if r.family == "tlb" for name in r.counters}
+    return [e for name in REACH_COUNTERS if name in have for e in tlb_reach(run, name)]
+
+
+def _relative_change(left: float, right: float) -> float:
+    return abs(right - left) / abs(left) if left else 0.0
+
+
+def _absolute_change(left: float, right: float) -> float:
+    return abs(right - left)
+
+
+def _bends(marginal: list[tuple[int, float]], most: int,
+           change: Callable[[float, float], float] = _relative_change,
+           threshold: float = REACH_CHANGE) -> list[Bend]:
     """The bends of a curve of marginal costs, in order of K, at most `most`: the strongest split
-    first, then the strongest in each part on either side of it."""
+    first, then the strongest in each part on either side of it. A split counts when `change`
+    of the mean marginal cost left and right of it exceeds `threshold`."""
     if most <= 0 or len(marginal) < 4:
         return []
     best, best_j = 0.0, None
     for j in range(2, len(marginal) - 1):
         left = sum(m for _, m in marginal[:j]) / j
         right = sum(m for _, m in marginal[j:]) / (len(marginal) - j)
-        change = abs(right - left) / abs(left) if left else 0.0
-        if change > best:
-            best, best_j = change, j
-    if best_j is None or best <= REACH_CHANGE:
+        score = change(left, right)
+        if score > best:
+            best, best_j = score, j
+    if best_j is None or best <= threshold:
         return []
     j = best_j
     left = sum(m for _, m in marginal[:j]) / j
     right = sum(m for _, m in marginal[j:]) / (len(marginal) - j)
     here = Bend(marginal[j - 1][0], marginal[j][0], left, right)
-    found = _bends(marginal[:j], most - 1) + [here] + _bends(marginal[j:], most - 1)
+    found = (_bends(marginal[:j], most - 1, change, threshold) + [here]
+             + _bends(marginal[j:], most - 1, change, threshold))
     found.sort(key=lambda b: b.below)
     if len(found) > most:  # keep this split and the nearest others
         found = found[:most] if here in found[:most] else [here]

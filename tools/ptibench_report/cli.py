@@ -17,7 +17,7 @@ from typing import Callable, Optional, Sequence
 
 from . import __version__, analysis, render
 from .analysis import NoRecords, Picked, UsageError
-from .model import Capture
+from .model import COUNTER_FIELDS, Capture, is_raw_event
 from .parse import read_capture
 
 EXIT_OK, EXIT_NO_RECORDS, EXIT_USAGE, EXIT_NO_MATPLOTLIB = 0, 1, 2, 3
@@ -101,7 +101,7 @@ def cmd_table(args: argparse.Namespace) -> int:
     chosen = [(p, analysis.filter_results(p.run, args.filter)) for p in picks]
     if chosen:
         if args.format == "md":
-            text = "\n".join(render.table_markdown(p, rs) for p, rs in chosen)
+            text = "\n".join(render.table_markdown(p, rs, args.counters) for p, rs in chosen)
         elif args.format == "csv":
             text = render.table_csv(chosen)
         else:
@@ -199,6 +199,27 @@ def _add_common(p: argparse.ArgumentParser, output_help: str) -> None:
                    help="do not list each problem found in the logs (a count is still printed)")
 
 
+def _unit(choices: Sequence[str]) -> Callable[[str], str]:
+    """An --unit value: one of `choices`, or a counter field (cycles, dtlb_walks, r0e08, ...)."""
+    def parse(text: str) -> str:
+        if text in choices or text in COUNTER_FIELDS or is_raw_event(text):
+            return text
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not {', '.join(choices)}, a counter ({', '.join(COUNTER_FIELDS)}) "
+            "nor a raw event r<umask><event>")
+    return parse
+
+
+def _counter_list(text: str) -> list[str]:
+    names = [n.strip() for n in text.split(",") if n.strip()]
+    bad = [n for n in names if n != "all" and n not in COUNTER_FIELDS and not is_raw_event(n)]
+    if bad or not names:
+        raise argparse.ArgumentTypeError(
+            f"--counters takes all or a list of {', '.join(COUNTER_FIELDS)} and raw events "
+            f"r<umask><event> (got {text!r})")
+    return names
+
+
 def _run_number(text: str) -> int:
     try:
         n = int(text)
@@ -246,6 +267,10 @@ def build_parser() -> argparse.ArgumentParser:
                    help="output format (default: md)")
     p.add_argument("--filter", action="append", metavar="GLOB",
                    help="only variants whose name matches GLOB (e.g. 'cr3.*'); repeatable")
+    p.add_argument("--counters", type=_counter_list, metavar="LIST",
+                   help="Markdown: besides cycles (shown whenever a run has them), a column "
+                        "per performance counter named (inst_retired, dtlb_walks, ..., raw "
+                        "events), or 'all'; CSV and JSON always carry every counter")
     _add_common(p, "write to FILE instead of stdout")
 
     p = add("compare", cmd_compare, "medians and ratios of several runs side by side",
@@ -257,8 +282,10 @@ def build_parser() -> argparse.ArgumentParser:
             "rule used.")
     p.add_argument("inputs", nargs="*", metavar="INPUT",
                    help="LOG (its last complete run) or LOG:N; at least two")
-    p.add_argument("--unit", choices=("tsc", "ns"), default="tsc",
-                   help="compare TSC ticks (default) or nanoseconds (needs each run's TSC rate)")
+    p.add_argument("--unit", type=_unit(("auto", "tsc", "ns")), default="auto",
+                   help="auto (default): core cycles for a variant every run counted them "
+                        "for, else TSC ticks, said per row; tsc; ns (ticks by each run's TSC "
+                        "rate); or a counter (cycles, dtlb_walks, ...): that counter only")
     p.add_argument("-f", "--format", choices=FORMATS, default="md",
                    help="output format (default: md)")
     p.add_argument("--filter", action="append", metavar="GLOB",
@@ -305,8 +332,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="run number for inputs given without :N (default: last complete)")
     p.add_argument("--formats", default="png,svg", metavar="LIST",
                    help="png, svg or png,svg (default)")
-    p.add_argument("--unit", choices=("tsc", "ns"), default="tsc",
-                   help="y axis in TSC ticks (default) or nanoseconds")
+    p.add_argument("--unit", type=_unit(("tsc", "ns")), default="tsc",
+                   help="y axis in TSC ticks (default), nanoseconds, or a performance "
+                        "counter where the runs have it (cycles, dtlb_walks, r0e08, ...)")
     p.add_argument("-q", "--quiet", action="store_true",
                    help="do not list each problem found in the logs")
     return parser

@@ -48,6 +48,103 @@ class Diagnostic:
         return f"{self.path}:{self.line}: {self.message}"
 
 
+#: The counter fields the kernel knows (docs/output-format.md), in the order tables show them.
+#: Other names are kept too: raw events (`r<umask><event>`) and whatever the env record's
+#: `pmu.counters` lists (a newer kernel's).
+COUNTER_FIELDS = ("cycles", "ref_cycles", "inst_retired", "dtlb_walks", "itlb_walks",
+                  "stlb_hits")
+
+#: What each counter counts, for headers, axis labels and legends.
+COUNTER_TEXT = {
+    "cycles": "core cycles",
+    "ref_cycles": "reference cycles",
+    "inst_retired": "instructions retired",
+    "dtlb_walks": "completed data page walks",
+    "itlb_walks": "completed instruction page walks",
+    "stlb_hits": "loads that missed the first-level DTLB and hit the STLB",
+}
+
+#: The `pmu.state` in which result records carry counters.
+PMU_COUNTING = "counting"
+
+
+def counter_text(name: str) -> str:
+    """A counter field in words ("core cycles", "raw event r0e08")."""
+    return COUNTER_TEXT.get(name, f"raw event {name}" if is_raw_event(name) else name)
+
+
+def is_raw_event(name: str) -> bool:
+    """perf's raw form r<umask><event>, at most four hex digits (the kernel's pmu= syntax)."""
+    return len(name) in range(2, 6) and name[0] == "r" and all(
+        c in "0123456789abcdefABCDEF" for c in name[1:])
+
+
+@dataclass
+class CounterStats:
+    """One performance counter of a result, per operation, differenced like the ticks."""
+
+    median: float
+    q1: Optional[float] = None
+    q3: Optional[float] = None
+    min: Optional[float] = None
+    max: Optional[float] = None
+
+    @property
+    def has_iqr(self) -> bool:
+        return self.q1 is not None and self.q3 is not None
+
+
+@dataclass
+class PmuCounter:
+    """An entry of the env's `pmu.counters`: which event a result field counts, and where."""
+
+    event: Optional[str] = None
+    counter: Optional[str] = None  # "fixed" or "general"
+    index: Optional[int] = None
+    evtsel: Optional[str] = None  # general counters: "0x..."
+
+
+@dataclass
+class Pmu:
+    """The env record's `pmu` object (since 0.3)."""
+
+    state: Optional[str] = None  # counting, off, absent, unusable, not-counting, inexact
+    reason: Optional[str] = None
+    version: Optional[int] = None
+    general: Optional[int] = None
+    general_width: Optional[int] = None
+    fixed: Optional[int] = None
+    fixed_width: Optional[int] = None
+    event_table: Optional[str] = None
+    read_by: Optional[str] = None
+    aperf_mperf: Optional[bool] = None
+    smi_count: Optional[bool] = None
+    selftest: dict[str, int] = field(default_factory=dict)
+    counters: dict[str, PmuCounter] = field(default_factory=dict)
+    missing: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def counting(self) -> bool:
+        return self.state == PMU_COUNTING
+
+    @property
+    def text(self) -> str:
+        """The state in words, with the reason and what is counted or missing."""
+        text = self.state or "state unknown"
+        if self.reason:
+            text += f" ({self.reason})"
+        if self.counters:
+            text += ": " + ", ".join(
+                f"{name} = {c.event or '?'}" for name, c in self.counters.items())
+        if self.event_table:
+            text += f"; TLB events from the {self.event_table} table"
+        if self.read_by:
+            text += f"; read by {self.read_by}"
+        if self.missing:
+            text += "; missing: " + "; ".join(f"{k}: {v}" for k, v in self.missing.items())
+        return text
+
+
 @dataclass
 class Env:
     """The `env` record: what the run was measured on."""
@@ -73,6 +170,7 @@ class Env:
     boot: Optional[str] = None
     suite: Optional[str] = None  # full, quick, selftest, seeds
     params: dict[str, int] = field(default_factory=dict)
+    pmu: Optional[Pmu] = None  # since 0.3
 
     @property
     def is_bare_metal(self) -> Optional[bool]:
@@ -209,6 +307,11 @@ class Result:
     architecture: Optional[str] = None  # "must-drop", "may-keep"
     reference: Optional[str] = None
     verdict: Optional[str] = None  # "ok", "violation", "broken"
+    # Performance counters (since 0.3): {field: statistics per operation}, in record order.
+    counters: dict[str, CounterStats] = field(default_factory=dict)
+    inst_mismatch: Optional[float] = None  # inst_retired median minus `instructions`
+    aperf_mperf: Optional[float] = None  # core clock / reference clock over the variant
+    smis: Optional[int] = None  # SMIs during the variant
 
     @property
     def family(self) -> str:
@@ -278,6 +381,9 @@ class Summary:
     failed: Optional[int] = None
     checks_failed: Optional[int] = None
     status: Optional[str] = None
+    nmis: Optional[int] = None  # since 0.2
+    smis: Optional[int] = None  # since 0.3, where the CPU counts SMIs
+    inst_mismatches: Optional[int] = None  # since 0.3, where inst_retired is counted
 
 
 @dataclass
@@ -331,6 +437,16 @@ class Run:
 
     def usable(self) -> list[Result]:
         return [r for r in self.results.values() if r.usable]
+
+    def counter_names(self) -> list[str]:
+        """Every counter some result of this run carries: the known ones in COUNTER_FIELDS
+        order, then the others (raw events) in order of first appearance."""
+        seen: dict[str, None] = {}
+        for r in self.results.values():
+            for name in r.counters:
+                seen.setdefault(name, None)
+        return [n for n in COUNTER_FIELDS if n in seen] + [n for n in seen
+                                                           if n not in COUNTER_FIELDS]
 
     @property
     def instruction_counted(self) -> bool:

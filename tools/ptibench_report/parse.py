@@ -20,15 +20,20 @@ import sys
 from typing import Any, Callable, Iterator, Optional
 
 from .model import (
+    COUNTER_FIELDS,
     RESULT_STATUSES,
     Capture,
     Check,
+    CounterStats,
     Diagnostic,
     Env,
     Fault,
+    Pmu,
+    PmuCounter,
     Result,
     Run,
     Summary,
+    is_raw_event,
 )
 from .records import Found, decode, line_count, scan
 
@@ -50,6 +55,7 @@ _RESULT_FIELDS: dict[str, str] = {
     "samples": _NUMS,  # only with the kernel's samples=raw
     "observed": _STR, "kept": _INT, "reads": _INT, "other": _INT, "architecture": _STR,
     "reference": _STR, "verdict": _STR,  # probe.*
+    "inst_mismatch": _NUM, "aperf_mperf": _NUM, "smis": _INT,  # since 0.3
 }
 _ENV_FIELDS: dict[str, str] = {
     "version": _STR, "vendor": _STR, "family": _INT, "model": _INT, "stepping": _INT,
@@ -57,7 +63,24 @@ _ENV_FIELDS: dict[str, str] = {
     "hypervisor_vendor": _STR, "acpi_oem": _STR, "bare_metal": _BOOL, "tsc_hz": _NUM,
     "tsc_source": _STR,
     "timer": _STR, "memory_bytes": _INT, "cmdline": _STR, "boot": _STR, "suite": _STR,
-    "params": _OBJ,
+    "params": _OBJ, "pmu": _OBJ,
+}
+_PMU_FIELDS: dict[str, str] = {
+    "state": _STR, "reason": _STR, "version": _INT, "general": _INT, "general_width": _INT,
+    "fixed": _INT, "fixed_width": _INT, "event_table": _STR, "read_by": _STR,
+    "aperf_mperf": _BOOL, "smi_count": _BOOL, "selftest": _OBJ, "counters": _OBJ,
+    "missing": _OBJ,
+}
+_PMU_STATES = ("counting", "off", "absent", "unusable", "not-counting", "inexact")
+_PMU_COUNTER_FIELDS: dict[str, str] = {
+    "event": _STR, "counter": _STR, "index": _INT, "evtsel": _STR,
+}
+#: Result fields that are never counters, whatever an env's pmu.counters lists: the contract's
+#: own, and the names the tool's JSON output uses beside the counters.
+_NOT_COUNTERS = frozenset(_RESULT_FIELDS) | {"type", "line", "disturbed"}
+#: A counter of a result: the statistics the kernel prints, median first (the one it needs).
+_COUNTER_STATS: dict[str, str] = {
+    "median": _NUM, "q1": _NUM, "q3": _NUM, "min": _NUM, "max": _NUM,
 }
 _CHECK_FIELDS: dict[str, str] = {"name": _STR, "status": _STR, "detail": _STR}
 _FAULT_FIELDS: dict[str, str] = {
@@ -67,7 +90,10 @@ _FAULT_FIELDS: dict[str, str] = {
 }
 _SUMMARY_FIELDS: dict[str, str] = {
     "ok": _INT, "skipped": _INT, "failed": _INT, "checks_failed": _INT, "status": _STR,
+    "nmis": _INT, "smis": _INT, "inst_mismatches": _INT,
 }
+#: Integer fields that count events: a negative value is damage, not a count.
+_COUNTS = ("nmis", "smis", "inst_mismatches")
 
 # Fields an `ok` result must have for the tools to use it, per family. Skipped and failed
 # records need none of them (the contract's skip example carries only name/group/status/reason).
@@ -287,14 +313,10 @@ class _Reader:
             self.diag(number, f"env: negative tsc_hz {hz}; treated as unknown")
             hz = None
         env.tsc_hz = int(hz) if hz is not None and float(hz).is_integer() else hz  # Hz: an integer
-        env.features = self._bool_map(number, f.get("features", {}), "env.features")
-        for key, value in f.get("params", {}).items():
-            ok, v = _coerce(value, _INT)
-            if ok:
-                env.params[key] = v
-            else:
-                self.diag(number, f"env.params: \"{key}\" {_problem(value, _INT)}; treated as "
-                          "missing")
+        env.features = self._typed_map(number, f.get("features", {}), _BOOL, "env.features")
+        env.params = self._typed_map(number, f.get("params", {}), _INT, "env.params")
+        if "pmu" in f:
+            env.pmu = self._pmu(number, f["pmu"])
         if self.current is not None:
             self.diag(self.current.last_line, f"run {self.current.index} (from line "
                       f"{self.current.first_line}) has no summary: incomplete (cut off); "
@@ -302,15 +324,110 @@ class _Reader:
         self._open_run(number, env)
         return True
 
-    def _bool_map(self, number: int, obj: dict[str, Any], what: str) -> dict[str, bool]:
-        out: dict[str, bool] = {}
+    def _pmu(self, number: int, obj: dict[str, Any]) -> Pmu:
+        """The env's `pmu` object: every field type-checked, its maps entry by entry."""
+        f = self._clean(number, obj, _PMU_FIELDS, "env.pmu")
+        pmu = Pmu()
+        for key in ("state", "reason", "version", "general", "general_width", "fixed",
+                    "fixed_width", "event_table", "read_by", "aperf_mperf", "smi_count"):
+            setattr(pmu, key, f.get(key))
+        if pmu.state is not None and pmu.state not in _PMU_STATES:
+            self.diag(number, f"env.pmu: state {_show(pmu.state)} is not one of "
+                      f"{'/'.join(_PMU_STATES)}; shown as is")
+        pmu.selftest = self._typed_map(number, f.get("selftest", {}), _INT, "env.pmu.selftest")
+        pmu.missing = self._typed_map(number, f.get("missing", {}), _STR, "env.pmu.missing")
+        for name, value in f.get("counters", {}).items():
+            what = f"env.pmu.counters.{name}"
+            if not isinstance(value, dict):
+                self.diag(number, f"{what} {_problem(value, _OBJ)}; treated as missing")
+                continue
+            c = self._clean(number, value, _PMU_COUNTER_FIELDS, what)
+            pmu.counters[name] = PmuCounter(**c)
+        if pmu.counting and not pmu.counters:
+            self.diag(number, "env.pmu: state counting but no usable counters listed")
+        return pmu
+
+    def _typed_map(self, number: int, obj: dict[str, Any], kind: str, what: str) -> dict[str, Any]:
+        """The entries of a JSON object whose values fit `kind`; the others reported."""
+        out: dict[str, Any] = {}
         for key, value in obj.items():
-            if isinstance(value, bool):
-                out[key] = value
+            ok, v = _coerce(value, kind)
+            if ok:
+                out[key] = v
             else:
-                self.diag(number, f"{what}: \"{key}\" should be a boolean, got "
-                          f"{_json_type(value)} {_show(value)}; treated as missing")
+                self.diag(number, f"{what}: \"{key}\" {_problem(value, kind)}; treated as "
+                          "missing")
         return out
+
+    def _is_counter(self, key: str) -> bool:
+        """A result field that is a performance counter: a known name, a raw event, or one the
+        run's env lists in pmu.counters (a newer kernel's)."""
+        if key in COUNTER_FIELDS or is_raw_event(key):
+            return True
+        run = self.current
+        pmu = run.env.pmu if run is not None and run.env is not None else None
+        return pmu is not None and key in pmu.counters
+
+    def _counters(self, number: int, rec: dict[str, Any], r: Result, label: str) -> None:
+        """Read the counter objects of a result into r.counters, one diagnostic per problem;
+        a counter without a usable median is dropped, a bad quartile costs only itself."""
+        for key, value in rec.items():
+            if key in _NOT_COUNTERS or not self._is_counter(key):
+                continue
+            if not isinstance(value, dict):
+                self.diag(number, f"{label}: field \"{key}\" should be an object "
+                          f"{{median, q1, q3, min, max}}, got {_json_type(value)} "
+                          f"{_show(value)}; treated as missing")
+                continue
+            stats = self._clean(number, value, _COUNTER_STATS, f"{label}: counter {_show(key)}")
+            if "median" not in stats:
+                self.diag(number, f"{label}: counter {_show(key)} has no usable median; "
+                          "treated as missing")
+                continue
+            if r.status != "ok":
+                self.diag(number, f"{label}: counter {_show(key)} on a {r.status} record; "
+                          "ignored")
+                continue
+            c = CounterStats(**stats)
+            chain = [v for v in (c.min, c.q1, c.median, c.q3, c.max) if v is not None]
+            if any(a > b for a, b in zip(chain, chain[1:])):
+                self.diag(number, f"{label}: counter {_show(key)}: statistics out of order "
+                          "(expected min <= q1 <= median <= q3 <= max)")
+            # A refill pass minus the warm pass can legitimately go below zero (the warm pass
+            # hits the STLB more often: stlb_hits); a loop's 2U minus U run counts events of
+            # the operation itself, so a negative median there means noise won or damage.
+            if c.median < 0 and r.family != "tlb":
+                self.diag(number, f"{label}: counter {_show(key)} has a negative median "
+                          f"{c.median:g} per operation (a count: the 2U minus U difference "
+                          "ran backwards, or the record is damaged); shown as is")
+            r.counters[key] = c
+        run = self.current
+        pmu = run.env.pmu if run is not None and run.env is not None else None
+        if r.counters and pmu is not None and not pmu.counting:
+            self.diag(number, f"{label}: carries counters although the env's pmu.state is "
+                      f"{_show(pmu.state)}")
+
+    def _counter_checks(self, number: int, r: Result, label: str) -> None:
+        """aperf_mperf and smis must be positive / non-negative; inst_mismatch must be what
+        inst_retired and instructions say (the kernel rounds both to three decimals)."""
+        if r.aperf_mperf is not None and r.aperf_mperf <= 0:
+            self.diag(number, f"{label}: aperf_mperf {r.aperf_mperf:g} is not a positive ratio; "
+                      "treated as missing")
+            r.aperf_mperf = None
+        if r.smis is not None and r.smis < 0:
+            self.diag(number, f"{label}: smis {r.smis} is negative; treated as missing")
+            r.smis = None
+        inst = r.counters.get("inst_retired")
+        if inst is None or r.instructions is None:
+            return
+        diff = inst.median - r.instructions
+        if r.inst_mismatch is None and abs(diff) >= 0.001:
+            self.diag(number, f"{label}: inst_retired {inst.median:.3f} differs from the "
+                      f"declared {r.instructions} instructions, but the record has no "
+                      "inst_mismatch")
+        elif r.inst_mismatch is not None and abs(r.inst_mismatch - diff) > 0.0015:
+            self.diag(number, f"{label}: inst_mismatch {r.inst_mismatch:.3f} is not inst_retired "
+                      f"{inst.median:.3f} minus the declared {r.instructions}")
 
     def _result(self, number: int, rec: dict[str, Any]) -> bool:
         name = rec.get("name")
@@ -330,6 +447,8 @@ class _Reader:
             if key in ("name", "status"):
                 continue
             setattr(r, "global_" if key == "global" else key, value)
+        self._counters(number, rec, r, label)
+        self._counter_checks(number, r, label)
         if r.direction is not None and r.direction not in ("u2k", "k2u"):
             self.diag(number, f"{label}: direction {_show(r.direction)} is not u2k/k2u; "
                       "treated as missing")
@@ -391,9 +510,14 @@ class _Reader:
         if status is not None and status not in ("pass", "fail"):
             self.diag(number, f"summary: status {_show(status)} is not pass/fail")
             status = None
+        for key in _COUNTS:
+            if key in f and f[key] < 0:
+                self.diag(number, f"summary: {key} {f[key]} is negative; treated as missing")
+                del f[key]
         run.summary = Summary(line=number, ok=f.get("ok"), skipped=f.get("skipped"),
                               failed=f.get("failed"), checks_failed=f.get("checks_failed"),
-                              status=status)
+                              status=status, nmis=f.get("nmis"), smis=f.get("smis"),
+                              inst_mismatches=f.get("inst_mismatches"))
         # ok and skip always come with a result record; "failed" also counts fatal errors that
         # end the run without one (kernel/run.cpp fail()), so only more fail records than the
         # summary admits is suspicious.
@@ -402,6 +526,9 @@ class _Reader:
         off = [f"{k} {said[k]} vs {counted[k]} read" for k in said
                if said[k] is not None and (said[k] < counted[k] if k == "fail"
                                            else said[k] != counted[k])]
+        flagged = sum(1 for r in run.results.values() if r.inst_mismatch is not None)
+        if run.summary.inst_mismatches is not None and run.summary.inst_mismatches != flagged:
+            off.append(f"inst_mismatches {run.summary.inst_mismatches} vs {flagged} read")
         if off:
             self.diag(number, f"summary of run {run.index} disagrees with the results read "
                       f"({'; '.join(off)}): records lost or damaged?")

@@ -21,6 +21,7 @@ from typing import Any, Callable, Optional
 
 from .analysis import (
     CROSSING_KINDS,
+    REACH_COUNTERS,
     crossing_name,
     FLUSH_ORDER,
     Point,
@@ -29,6 +30,7 @@ from .analysis import (
     syscall_bars,
     tlb_curves,
     touch_curves,
+    unit_text,
     value_of,
 )
 from .model import Result, Run
@@ -85,7 +87,11 @@ def _save(fig: Any, outdir: str, name: str, formats: list[str]) -> list[str]:
 
 
 def _unit_label(unit: str) -> str:
-    return "TSC ticks" if unit == "tsc" else "ns"
+    """The y axis's unit, short: TSC ticks, ns, core/reference cycles, else the counter's field
+    name (the figure's title says what it counts)."""
+    if unit in ("tsc", "ns", "cycles", "ref_cycles"):
+        return unit_text(unit)
+    return unit
 
 
 def _run_title(run: Run) -> str:
@@ -213,16 +219,19 @@ def _tlb_figure(run: Run, unit: str) -> Optional[Any]:
             ax.text(0.5, 0.5, "no data", transform=ax.transAxes, ha="center")
         ax.set_title(title)
     _cost_axis(axes[0], _all_values(pts for pts in curves.values()))
-    axes[0].set_ylabel(f"refill cost, {_unit_label(unit)} per pass over K pages")
-    fig.suptitle(f"TLB refill after a flush\n{_run_title(run)}")
+    what = "refill cost" if unit in ("tsc", "ns", "cycles", "ref_cycles") else \
+        "flushed minus warm pass"
+    axes[0].set_ylabel(f"{what}, {_unit_label(unit)} per pass over K pages")
+    counted = "" if unit in ("tsc", "ns") else f", counted: {unit_text(unit)}"
+    fig.suptitle(f"TLB refill after a flush{counted}\n{_run_title(run)}")
     return fig
 
 
 def _syscall_figure(run: Run, unit: str) -> Optional[Any]:
     results = syscall_bars(run)
-    if not any(r.usable for r in results):
-        return None
     values = [value_of(r, run, unit) for r in results]
+    if not any(v is not None for v in values):
+        return None
     fig = _figure(max(6.0, 1.0 + 0.9 * len(results)), 4.5)
     ax = fig.subplots()
     _bars(ax, [r.name.removeprefix("syscall.") for r in results],
@@ -238,7 +247,7 @@ def _syscall_figure(run: Run, unit: str) -> Optional[Any]:
 
 def _crossings_figure(run: Run, unit: str) -> Optional[Any]:
     table = seed_table2(run)
-    if not any(c.result is not None and c.result.usable
+    if not any(value_of(c.result, run, unit) is not None
                for cells in table.values() for c in cells.values()):
         return None
     kinds = list(table)
@@ -284,8 +293,11 @@ def _touch_figure(run: Run, unit: str) -> Optional[Any]:
 
 
 def _render(figures: list[tuple[str, Callable[[], Optional[Any]], str]], outdir: str,
-            formats: list[str]) -> tuple[list[str], list[str]]:
+            formats: list[str], unit: str = "tsc") -> tuple[list[str], list[str]]:
     import matplotlib
+
+    # A counter is carried by fewer records than the ticks (crossings have none): say so.
+    within = "" if unit in ("tsc", "ns") else f" with {unit}"
 
     written: list[str] = []
     skipped: list[str] = []
@@ -293,7 +305,7 @@ def _render(figures: list[tuple[str, Callable[[], Optional[Any]], str]], outdir:
         for name, build, why_not in figures:
             fig = build()
             if fig is None:
-                skipped.append(f"{name}: not drawn, {why_not}")
+                skipped.append(f"{name}: not drawn, {why_not}{within}")
                 continue
             written += _save(fig, outdir, name, formats)
     return written, skipped
@@ -310,7 +322,12 @@ def plot_run(run: Run, outdir: str, formats: list[str],
     ]
     if touch_curves(run, unit):
         figures.append(("syscall-touch", lambda: _touch_figure(run, unit), ""))
-    return _render(figures, outdir, formats)
+    # The refill curve in TLB events per pass, where the run counted them: what `reach` reads.
+    for counter in REACH_COUNTERS:
+        if counter != unit and tlb_curves(run, counter):
+            figures.append((f"tlb-refill-{counter}",
+                            lambda c=counter: _tlb_figure(run, c), ""))
+    return _render(figures, outdir, formats, unit)
 
 
 # --- several runs -------------------------------------------------------------------------------
@@ -381,7 +398,7 @@ def _compare_touch(runs: list[Run], unit: str) -> Optional[Any]:
 def _compare_bars(runs: list[Run], names_of: list[str], title: str,
                   unit: str, short: Callable[[str], str] = lambda s: s) -> Optional[Any]:
     rows = [[run.results.get(n) for run in runs] for n in names_of]
-    if not any(r is not None and r.usable for row in rows for r in row):
+    if not any(value_of(r, run, unit) is not None for row in rows for r, run in zip(row, runs)):
         return None
     letters = _letters(len(runs))
     fig = _figure(max(6.0, 1.5 + len(names_of) * (0.35 + 0.22 * len(runs))), 4.8)
@@ -439,5 +456,5 @@ def plot_compare(runs: list[Run], outdir: str, formats: list[str],
                     "no measured tlb.refill.* result in any run"))
     if any(touch_curves(r, unit) for r in runs):
         figures.append(("compare-syscall-touch", lambda: _compare_touch(runs, unit), ""))
-    written, skipped = _render(figures, outdir, formats)
+    written, skipped = _render(figures, outdir, formats, unit)
     return written, skipped + ([] if written else [f"runs: {legend}"])

@@ -16,6 +16,7 @@ from typing import Any, Iterable, Optional
 from . import __version__, analysis
 from .analysis import (
     ALPHA,
+    TICK_UNITS,
     IQR_RULE,
     MANN_WHITNEY,
     SEED2_COLUMNS,
@@ -24,11 +25,13 @@ from .analysis import (
     Picked,
     Seed2Cell,
     Value,
+    compared_unit,
     run_warnings,
     seed_table1,
     seed_table2,
+    unit_text,
 )
-from .model import Capture, Env, Result, Run
+from .model import COUNTER_FIELDS, Capture, Env, Result, Run, counter_text
 
 DASH = "\u2013"  # en dash: "1.0–2.0" stays readable with negative numbers, unlike a hyphen
 ABSENT = "\u2014"  # em dash: no record for this cell
@@ -111,12 +114,27 @@ _RESULT_KEYS = ("name", "group", "status", "reason", "unit", "n", "min", "q1", "
                 "samples", "line")
 
 
+#: After the counters, as the kernel prints them (since 0.3).
+_COUNTER_KEYS = ("inst_mismatch", "aperf_mperf", "smis")
+
+
+def _no_none(obj: Any) -> dict[str, Any]:
+    return {k: v for k, v in vars(obj).items() if v is not None}
+
+
 def result_json(r: Result) -> dict[str, Any]:
+    """The validated fields of a record under the contract's names; each counter under its own
+    field name as {median, q1, q3, min, max} (those that were valid)."""
     out: dict[str, Any] = {}
     for key in _RESULT_KEYS:
         value = getattr(r, "global_" if key == "global" else key)
         if value is not None:
             out[key] = value
+    for name, c in r.counters.items():
+        out[name] = _no_none(c)
+    for key in _COUNTER_KEYS:
+        if getattr(r, key) is not None:
+            out[key] = getattr(r, key)
     return out
 
 
@@ -124,6 +142,10 @@ def env_json(env: Optional[Env]) -> Optional[dict[str, Any]]:
     if env is None:
         return None
     out = {k: v for k, v in vars(env).items() if v is not None}
+    if env.pmu is not None:
+        pmu = _no_none(env.pmu)
+        pmu["counters"] = {k: _no_none(c) for k, c in env.pmu.counters.items()}
+        out["pmu"] = pmu
     out["bare_metal_verdict"] = env.is_bare_metal
     out["cpu"] = env.cpu_text
     return out
@@ -164,6 +186,8 @@ def env_rows(run: Run) -> list[list[str]]:
         rows.append(["parameters", ", ".join(f"{k} {v}" for k, v in env.params.items())])
     if env.pmu_version is not None:
         rows.append(["PMU version", str(env.pmu_version)])
+    if env.pmu is not None:
+        rows.append(["performance counters", env.pmu.text])
     rows.append(["ptibench", env.version or "unknown"])
     return rows
 
@@ -181,7 +205,69 @@ def summary_text(run: Run) -> str:
     return f"{said}; but {read}"
 
 
-def table_markdown(p: Picked, results: list[Result]) -> str:
+def counter_cell(r: Result, name: str, quartiles: bool = False) -> str:
+    """A counter's median (with [q1–q3] if asked), "" when the record has no such counter."""
+    c = r.counters.get(name)
+    if c is None:
+        return ""
+    if quartiles and c.has_iqr:
+        return f"{num(c.median)} [{iqr(c.q1, c.q3)}]"
+    return num(c.median)
+
+
+def flags_text(r: Result) -> str:
+    """What the counters flag about a record: retired instructions off the declared count,
+    SMIs during it."""
+    out = []
+    if r.inst_mismatch is not None:
+        out.append(f"inst {r.inst_mismatch:+.3f} vs declared {r.instructions}")
+    if r.smis:
+        out.append(f"{r.smis} SMI{'s' if r.smis != 1 else ''}")
+    return "; ".join(out)
+
+
+def counter_columns(run: Run, wanted: Optional[list[str]]) -> list[str]:
+    """The counters shown as extra columns besides cycles: none by default, every one the run
+    has with ["all"], else those named that the run has (in the run's order)."""
+    have = [n for n in run.counter_names() if n != "cycles"]
+    if not wanted:
+        return []
+    if "all" in wanted:
+        return have
+    return [n for n in have if n in wanted]
+
+
+def pmu_sentence(run: Run, results: list[Result], extra: list[str]) -> str:
+    """What the counter columns are, or why there are none."""
+    pmu = run.env.pmu if run.env else None
+    has = {n for r in results for n in r.counters}
+    if pmu is not None and not pmu.counting:
+        return (f"No counter figures: the performance counters are {pmu.state or 'unknown'}"
+                + (f" ({pmu.reason})" if pmu.reason else "") + ".\n")
+    if not has and not any(r.aperf_mperf is not None for r in results):
+        return ""
+    def event(name: str) -> str:
+        c = pmu.counters.get(name) if pmu else None
+        return f" ({c.event})" if c and c.event else ""
+    parts = []
+    if "cycles" in has:
+        parts.append(f"`cycles` = core cycles per operation{event('cycles')}, median "
+                     f"[q1{DASH}q3], differenced like the ticks")
+    parts += [f"`{n}` = {counter_text(n)} per operation{event(n)}, median" for n in extra]
+    if any(r.aperf_mperf is not None for r in results):
+        parts.append("`core/ref` = APERF/MPERF over the variant (core clock over the reference "
+                     "clock: 1 nominal, above 1 turbo, below 1 a lower P-state)")
+    if any(r.inst_mismatch is not None or r.smis for r in results):
+        parts.append("the status flags retired instructions that differ from the declared "
+                     "count (`inst`) and SMIs")
+    more = [n for n in run.counter_names() if n in has and n != "cycles" and n not in extra]
+    tail = (f" More counters in this run ({', '.join(more)}): `--counters all`, or "
+            "`-f json`." if more else "")
+    return "Counters: " + "; ".join(parts) + "." + tail + "\n"
+
+
+def table_markdown(p: Picked, results: list[Result],
+                   counters: Optional[list[str]] = None) -> str:
     run = p.run
     total = len(p.capture.runs)
     out = [f"# ptibench run {run.index} of {total}: {run.path}\n",
@@ -196,6 +282,10 @@ def table_markdown(p: Picked, results: list[Result]) -> str:
         out.append(f"> **Warning:** {w}\n")
     out.append(f"Figures are TSC ticks per operation: median, interquartile range (q1{DASH}q3) "
                "and number of repetitions n; ns from the TSC rate when it is known.\n")
+    extra = counter_columns(run, counters)
+    sentence = pmu_sentence(run, results, extra)
+    if sentence:
+        out.append(sentence)
     groups: dict[str, list[Result]] = {}
     for r in results:
         groups.setdefault(r.family, []).append(r)
@@ -203,13 +293,23 @@ def table_markdown(p: Picked, results: list[Result]) -> str:
         out.append("No results.\n")
     for family, rs in groups.items():
         out.append(f"## {family}\n")
-        out.append(md_table(
-            ["variant", "median", f"q1{DASH}q3", "n", "ns", "status"],
-            ([r.name, num(r.median) if r.status == "ok" else "",
-              iqr(r.q1, r.q3) if r.status == "ok" else "",
-              "" if r.n is None else str(r.n),
-              "" if r.ns_median is None else num(r.ns_median), status_text(r)] for r in rs),
-            right=(1, 2, 3, 4)))
+        # Counter columns only where some record of the family has the figure.
+        cols = [n for n in ["cycles"] + extra if any(n in r.counters for r in rs)]
+        ratio_col = any(r.aperf_mperf is not None for r in rs)
+        heads = ["variant", "median", f"q1{DASH}q3", "n", "ns"]
+        heads += [f"cycles [q1{DASH}q3]" if n == "cycles" else n for n in cols]
+        heads += ["core/ref"] if ratio_col else []
+        rows = []
+        for r in rs:
+            row = [r.name, num(r.median) if r.status == "ok" else "",
+                   iqr(r.q1, r.q3) if r.status == "ok" else "",
+                   "" if r.n is None else str(r.n),
+                   "" if r.ns_median is None else num(r.ns_median)]
+            row += [counter_cell(r, n, n == "cycles") for n in cols]
+            row += [num(r.aperf_mperf) if r.aperf_mperf is not None else ""] if ratio_col else []
+            flags = flags_text(r)
+            rows.append(row + [status_text(r) + (f"; {flags}" if flags else "")])
+        out.append(md_table(heads + ["status"], rows, right=range(1, len(heads))))
     if run.checks:
         out.append("## checks\n")
         out.append(md_table(["check", "status", "detail"],
@@ -238,10 +338,23 @@ def _csv_value(v: Any) -> str:
     return str(v)
 
 
+def csv_counters(runs: Iterable[Run]) -> list[str]:
+    """The counter columns of a CSV: the known fields always (so that files of several runs
+    line up), then raw events any of the runs has."""
+    extra: list[str] = []
+    for run in runs:
+        extra += [n for n in run.counter_names() if n not in COUNTER_FIELDS and n not in extra]
+    return list(COUNTER_FIELDS) + extra
+
+
 def table_csv(picks: list[tuple[Picked, list[Result]]]) -> str:
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\n")
-    w.writerow(("file", "run", "run_state") + _CSV_RESULT + _CSV_ENV)
+    counters = csv_counters(p.run for p, _ in picks)
+    # Added in 0.3's format: at the end, so that older column positions stay.
+    counter_cols = [f"{n}_{s}" for n in counters for s in ("median", "q1", "q3")]
+    w.writerow(("file", "run", "run_state") + _CSV_RESULT + _CSV_ENV + tuple(counter_cols)
+               + _COUNTER_KEYS)
     for p, results in picks:
         env = p.run.env
         env_cols = ("", "", "", "", "") if env is None else (
@@ -251,6 +364,10 @@ def table_csv(picks: list[tuple[Picked, list[Result]]]) -> str:
             row = [p.run.path, p.run.index, p.run.state, r.name]
             row += [d.get(k) for k in _CSV_RESULT[1:]]
             row += list(env_cols)
+            for n in counters:
+                c = r.counters.get(n)
+                row += [c.median, c.q1, c.q3] if c else [None, None, None]
+            row += [getattr(r, k) for k in _COUNTER_KEYS]
             w.writerow([_csv_value(v) for v in row])
     return buf.getvalue()
 
@@ -277,6 +394,10 @@ def list_text(caps: list[Capture]) -> str:
             c = run.counts()
             env = run.env
             who = f"{env.cpu_short} / {env.hypervisor_short}" if env else "no env"
+            if env is not None and env.pmu is not None:
+                who += f", PMU {env.pmu.state or 'state unknown'}"
+                names = run.counter_names()
+                who += f" ({' '.join(names)})" if names else ""
             out.append(f"  run {run.index}: lines {run.first_line}-{run.last_line}, {run.state}, "
                        f"{len(run.results)} results ({c['ok']} ok, {c['skip']} skip, "
                        f"{c['fail']} fail), {who}")
@@ -303,7 +424,10 @@ def test_text(c: CompareCell) -> str:
     if c.test == MANN_WHITNEY and c.p_value is not None:
         return f"MWU p={c.p_value:.2g}"
     if c.test == IQR_RULE:
-        return "IQR rule: " + ("apart" if c.significant else "overlap")
+        text = "IQR rule: " + ("apart" if c.significant else "overlap")
+        if c.ticks_p_value is not None:
+            text += f"; MWU on ticks p={c.ticks_p_value:.2g}"
+        return text
     return "n/a"
 
 
@@ -314,12 +438,41 @@ def significance_note(rows: list[CompareRow]) -> str:
     if MANN_WHITNEY in used:
         parts.append(f"`MWU` = {MANN_WHITNEY} test on the two runs' samples (scipy), significant "
                      f"when p < {ALPHA:g}")
+    counted = any(row.unit not in TICK_UNITS for row in rows)
     if IQR_RULE in used:
         parts.append(f"`IQR rule` = {IQR_RULE}: a difference counts when the two interquartile "
                      "ranges [q1, q3] do not overlap; used where a run has no samples (kernel "
                      "option samples=raw)" + (" or scipy is missing" if any(
-                         c.note for row in rows for c in row.cells) else ""))
+                         c.note == analysis.NO_SCIPY for row in rows for c in row.cells) else "")
+                     + (", and for every row in a counter (cycles): the kernel's samples are "
+                        "ticks, so no test on the cycles themselves is possible" if counted
+                        else ""))
+    if any(c.ticks_p_value is not None for row in rows for c in row.cells):
+        parts.append("`MWU on ticks` = the U test on the same repetitions' tick samples, "
+                     "beside a counter row's rule: it tests the ticks, not the counter's ratio "
+                     "(the two differ when the clocks differ: compare the `core/ref` of the "
+                     "runs)")
     return "; ".join(parts) if parts else "no ratio could be judged"
+
+
+def units_sentence(rows: list[CompareRow], unit: str) -> str:
+    """Which unit the rows were compared in, said so that no figure can be misread."""
+    counts: dict[str, int] = {}
+    for row in rows:
+        counts[row.unit] = counts.get(row.unit, 0) + 1
+    if len(counts) <= 1:
+        only = next(iter(counts), unit if unit != analysis.AUTO else "tsc")
+        text = f"Every row is compared in {unit_text(only)} per operation"
+        if unit == analysis.AUTO and only == "tsc":
+            text += " (no variant has core cycles in every run)"
+        elif unit == analysis.AUTO:
+            text += " (every run measured every variant and counted its core cycles)"
+        return text + "."
+    parts = ", ".join(f"{n} in {unit_text(u)}" for u, n in counts.items())
+    return (f"Rows are compared in different units ({parts}): the `unit` column says which; "
+            "each row's medians and ratios are all in its unit, never cycles against ticks"
+            + (". A row is in core cycles when every run measured the variant and counted "
+               "its core cycles, else in TSC ticks" if unit == analysis.AUTO else "") + ".")
 
 
 def compare_notes(picks: list[Picked], unit: str,
@@ -327,13 +480,23 @@ def compare_notes(picks: list[Picked], unit: str,
     """Caveats that apply to the comparison as a whole."""
     names = letters(len(picks))
     out = []
-    for note in sorted({c.note for row in rows or [] for c in row.cells if c.note}):
+    # TICKS_ONLY is no caveat: the significance paragraph says how counter rows are judged.
+    for note in sorted({c.note for row in rows or [] for c in row.cells
+                        if c.note and c.note != analysis.TICKS_ONLY}):
         out.append(f"Some variants: {note}.")
     for name, p in zip(names, picks):
         for w in run_warnings(p.run):
             out.append(f"{name} ({p.run.label}): {w}")
+    clocks = {n: analysis.core_clock(p.run) for n, p in zip(names, picks)}
+    known = {n: c for n, c in clocks.items() if c is not None}
+    tick_rows = rows is None or any(row.unit in TICK_UNITS for row in rows)
+    if tick_rows and len(known) > 1 and max(known.values()) > 1.02 * min(known.values()):
+        out.append("The runs' cores ran at different clocks (median core/ref, APERF/MPERF: "
+                   + ", ".join(f"{n} {c:.3f}" for n, c in known.items()) + "): ratios in ticks "
+                   "or ns include the clock difference; ratios in core cycles do not.")
     rates = {p.run.env.tsc_hz for p in picks if p.run.env and p.run.env.tsc_hz}
-    if unit == "tsc" and len(rates) > 1:
+    tick_rows = rows is None or any(row.unit == "tsc" for row in rows)
+    if unit in ("tsc", analysis.AUTO) and tick_rows and len(rates) > 1:
         out.append("The runs' TSC rates differ (" + ", ".join(
             f"{r / 1e9:.3f} GHz" for r in sorted(rates)) + "): tick ratios are not time ratios; "
             "--unit ns compares times.")
@@ -352,8 +515,9 @@ def compare_markdown(picks: list[Picked], rows: list[CompareRow], unit: str) -> 
     out.append(md_table(["", "run", "CPU", "machine", "TSC", "state"], legend))
     for note in compare_notes(picks, unit, rows):
         out.append(f"> **Warning:** {note}\n")
-    what = "TSC ticks per operation" if unit == "tsc" else "nanoseconds per operation"
-    out.append(f"Medians in {what} with [q1{DASH}q3]. Ratios are medians divided by A's; `~` "
+    out.append(units_sentence(rows, unit) + "\n")
+    mixed = compared_unit(rows) == "mixed"
+    out.append(f"Medians with [q1{DASH}q3]. Ratios are medians divided by A's; `~` "
                "marks a difference that is not significant, `?` one that cannot be judged "
                "(quartiles missing). The `vs A` columns say which rule judged each ratio: "
                f"{significance_note(rows)}.\n")
@@ -368,10 +532,12 @@ def compare_markdown(picks: list[Picked], rows: list[CompareRow], unit: str) -> 
             cells = [value_cell(c.result, c.value) for c in row.cells]
             ratios = [ratio_text(c.ratio, c.significant) for c in row.cells[1:]]
             tests = [test_text(c) for c in row.cells[1:]]
-            table_rows.append([row.name] + cells + ratios + tests)
+            table_rows.append([row.name] + ([row.unit] if mixed else []) + cells + ratios
+                              + tests)
         n = len(picks)
-        out.append(md_table(["variant"] + names + ratio_heads, table_rows,
-                            right=range(1, 2 * n)))
+        first = 2 if mixed else 1
+        out.append(md_table(["variant"] + (["unit"] if mixed else []) + names + ratio_heads,
+                            table_rows, right=range(first, first + 2 * n - 1)))
     return "\n".join(out)
 
 
@@ -386,6 +552,7 @@ def compare_csv(picks: list[Picked], rows: list[CompareRow], unit: str) -> str:
         head += [f"{n}/A", f"{n}/A_significant"]
     for n in names[1:]:  # added later: at the end, so that older column positions stay
         head += [f"{n}/A_test", f"{n}/A_p"]
+    head += ["unit"] + [f"{n}/A_ticks_p" for n in names[1:]]  # since the counters
     w.writerow(head)
     for row in rows:
         line: list[Any] = [row.name, row.family]
@@ -397,6 +564,8 @@ def compare_csv(picks: list[Picked], rows: list[CompareRow], unit: str) -> str:
             line += [None if c.ratio is None else f"{c.ratio:.4f}", c.significant]
         for c in row.cells[1:]:
             line += [c.test, None if c.p_value is None else f"{c.p_value:.4g}"]
+        line += [row.unit] + [None if c.ticks_p_value is None else f"{c.ticks_p_value:.4g}"
+                              for c in row.cells[1:]]
         w.writerow([_csv_value(x) for x in line])
     return buf.getvalue()
 
@@ -404,7 +573,9 @@ def compare_csv(picks: list[Picked], rows: list[CompareRow], unit: str) -> str:
 def compare_json(picks: list[Picked], rows: list[CompareRow], unit: str) -> str:
     names = letters(len(picks))
     return dump_json({
-        "tool": "ptibench-report", "version": __version__, "unit": unit,
+        "tool": "ptibench-report", "version": __version__,
+        "unit": compared_unit(rows) if rows else (unit if unit != analysis.AUTO else "tsc"),
+        "unit_requested": unit, "units_note": units_sentence(rows, unit),
         "runs": [{"label": n, "file": p.run.path, "run": p.run.index, "state": p.run.state,
                   "cpu": p.run.env.cpu_short if p.run.env else None,
                   "machine": p.run.env.hypervisor_short if p.run.env else None,
@@ -414,13 +585,13 @@ def compare_json(picks: list[Picked], rows: list[CompareRow], unit: str) -> str:
         "significance": {"alpha": ALPHA, "tests": sorted(
             {c.test for row in rows for c in row.cells[1:] if c.test}),
             "note": significance_note(rows)},
-        "rows": [{"variant": row.name, "group": row.family, "cells": [
+        "rows": [{"variant": row.name, "group": row.family, "unit": row.unit, "cells": [
             {"run": n, "status": c.result.status if c.result else "absent",
              "reason": c.result.reason if c.result else None,
              "median": c.value.median if c.value else None,
              "q1": c.value.q1 if c.value else None, "q3": c.value.q3 if c.value else None,
              "ratio": c.ratio, "significant": c.significant, "test": c.test,
-             "p_value": c.p_value, "test_note": c.note}
+             "p_value": c.p_value, "test_note": c.note, "ticks_p_value": c.ticks_p_value}
             for n, c in zip(names, row.cells)]} for row in rows],
     })
 
@@ -600,36 +771,52 @@ def probes_json(picks: list[Picked]) -> str:
 
 # --- reach ---------------------------------------------------------------------------------------
 
-_LEVELS = ("first-level DTLB", "STLB")
+def _reach_estimates(p: Picked) -> list[analysis.ReachEstimate]:
+    """From the ticks, then from the TLB event counts where the run has them."""
+    return analysis.tlb_reach(p.run) + analysis.counted_reach(p.run)
 
 
 def reach_markdown(picks: list[Picked]) -> str:
     out = ["# ptibench TLB reach, estimated from the refill curves\n",
            "Estimates, not measurements: where the refill cost of each added page changes, i.e. "
            "where the pages touched outgrow one TLB level (docs/report.md).\n"]
+    if any(e.measure != "tsc" for p in picks for e in analysis.counted_reach(p.run)):
+        out.append("Where a run counted TLB events on its refill curve, the same is estimated "
+                   "from the counts (flushed minus warm pass, events per page added): "
+                   "`stlb_hits` bends where the warm pass leaves the first-level DTLB and where "
+                   "it outgrows the STLB, `dtlb_walks` where the warm pass starts walking (the "
+                   "STLB outgrown). Counts are not moved by page-walk caches or clocks; still "
+                   "estimates (replacement policy, set conflicts, the page steps of K).\n")
     for p in picks:
         out.append(f"## {p.run.label}\n")
-        for est in analysis.tlb_reach(p.run):
+        for est in _reach_estimates(p):
+            where = f"after `{est.flush}`" + ("" if est.measure == "tsc"
+                                               else f", from `{est.measure}` (counted)")
+            per = "ticks" if est.measure == "tsc" else est.measure
             if est.note:
-                out.append(f"- after `{est.flush}`: {est.note}")
-            for level, b in zip(_LEVELS, est.bends):
-                out.append(f"- after `{est.flush}`: {level} (estimate) between {b.below} and "
-                           f"{b.above} pages ({b.before:.1f} -> {b.after:.1f} ticks for each "
+                out.append(f"- {where}: {est.note}")
+            for level, b in zip(est.levels, est.bends):
+                out.append(f"- {where}: {level} (estimate) between {b.below} and "
+                           f"{b.above} pages ({b.before:.1f} -> {b.after:.1f} {per} for each "
                            f"page added)")
         out.append("")
     return "\n".join(out)
+
+
+def _bend_json(e: analysis.ReachEstimate, level: str, b: analysis.Bend) -> dict[str, Any]:
+    per = "ticks" if e.measure == "tsc" else "events"
+    return {"level": level, "below": b.below, "above": b.above,
+            f"{per}_per_added_page_before": round(b.before, 3),
+            f"{per}_per_added_page_after": round(b.after, 3)}
 
 
 def reach_json(picks: list[Picked]) -> str:
     runs = []
     for p in picks:
         runs.append({"run": p.run.label, "estimates": [
-            {"flush": e.flush, "note": e.note or None,
-             "bends": [{"level": level, "below": b.below, "above": b.above,
-                        "ticks_per_added_page_before": round(b.before, 3),
-                        "ticks_per_added_page_after": round(b.after, 3)}
-                       for level, b in zip(_LEVELS, e.bends)],
+            {"flush": e.flush, "measure": e.measure, "note": e.note or None,
+             "bends": [_bend_json(e, level, b) for level, b in zip(e.levels, e.bends)],
              "marginal": [[k, round(c, 3)] for k, c in e.marginal]}
-            for e in analysis.tlb_reach(p.run)]})
+            for e in _reach_estimates(p)]})
     return json.dumps({"tool": f"ptibench-report {__version__}", "estimate": True, "runs": runs},
                       indent=1) + "\n"
