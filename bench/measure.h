@@ -2,6 +2,7 @@
 // by the ring-0 and ring-3 runners (docs/method.md).
 #pragma once
 
+#include "bench/asid_policy.h"
 #include "bench/probe.h"
 #include "bench/stats.h"
 #include "lib/types.h"
@@ -25,6 +26,7 @@ struct Result {
   // until the next measurement (samples=raw prints them with the result).
   const i64* raw = nullptr;
   Observation probe{};  // kProbe rows: what the reads saw (no statistics)
+  const aspace::Figures* lab = nullptr;  // kAspace rows: valid until the next measurement
 };
 
 inline constexpr u32 kMaxReps = 10000;

@@ -3,6 +3,7 @@
 #include "arch/x86/cpu.h"
 #include "arch/x86/cpu_setup.h"
 #include "arch/x86/regs.h"
+#include "bench/aspace.h"
 #include "bench/env.h"
 #include "bench/jit.h"
 #include "bench/probe_cpu.h"
@@ -90,7 +91,7 @@ Result measure_refill(const Row& row, const Fixture& fx, const Params& p) {
   return sample_repetitions(p, 1, sample, &refill);
 }
 
-Result measure(const Row& row, const Fixture& fx, const Params& p) {
+Result measure(const Row& row, const Fixture& fx, const Params& p, const x86::CpuInfo& cpu) {
   switch (row.method) {
     case Method::kLoop:
       return measure_loop(row, fx, p);
@@ -102,6 +103,8 @@ Result measure(const Row& row, const Fixture& fx, const Params& p) {
       return measure_crossing(row, p);
     case Method::kProbe:
       return measure_probe(row, fx, p);
+    case Method::kAspace:
+      return measure_aspace(row, p, cpu);
   }
   return {Status::kFail, "unknown method"};
 }
@@ -163,7 +166,7 @@ Result run_row(const Row& row, const Fixture& fx, const Params& p, const x86::Cp
   if (const char* missing = missing_feature(row.features, cpu)) return {Status::kSkip, missing};
   if (row.method == Method::kRing3Loop || row.method == Method::kCrossing) setup_user_space();
   EnvScope env(row.env);
-  return measure(row, fx, p);
+  return measure(row, fx, p, cpu);
 }
 
 }  // namespace ptb::bench
