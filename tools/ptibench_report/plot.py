@@ -23,7 +23,9 @@ from .analysis import (
     CROSSING_KINDS,
     crossing_name,
     FLUSH_ORDER,
+    LabTable,
     Point,
+    lab_tables,
     Value,
     seed_table2,
     syscall_bars,
@@ -283,6 +285,38 @@ def _touch_figure(run: Run, unit: str) -> Optional[Any]:
     return fig
 
 
+def _lab_figure(run: Run, table: LabTable, unit: str) -> Optional[Any]:
+    """Ticks per slice against P, one line per policy (the main matrix of one schedule)."""
+    curves = {}
+    for label, cells in table.cells.items():
+        pts = [Point(float(n), v) for n, r in sorted(cells.items())
+               if (v := value_of(r, run, unit)) is not None]
+        if pts:
+            curves[label] = pts
+    if not curves:
+        return None
+    fig = _figure(7, 4.5)
+    ax = fig.subplots()
+    xs: list[float] = []
+    for i, (label, pts) in enumerate(curves.items()):
+        xs += [p.x for p in pts]
+        colour = "#000000" if label == "deferred" else COLOURS[i % len(COLOURS)]
+        _curve(ax, pts, label, colour, label == "deferred")
+    ax.set_xscale("log", base=2)
+    ticks = sorted(set(xs))
+    ax.set_xticks(ticks)
+    ax.set_xticklabels([str(int(t)) for t in ticks])
+    ax.minorticks_off()
+    ax.set_xlabel("processes (P)")
+    emulated = run.env is not None and run.env.bare_metal is False
+    what = "instructions (emulator TSC)" if emulated else _unit_label(unit)
+    ax.set_ylabel(f"{what} per slice")
+    ax.legend(fontsize=7, ncol=2)
+    ax.set_title(f"Address-space lab, schedule {table.schedule}, Kk = {table.kernel_pages}\n"
+                 f"{_run_title(run)}")
+    return fig
+
+
 def _render(figures: list[tuple[str, Callable[[], Optional[Any]], str]], outdir: str,
             formats: list[str]) -> tuple[list[str], list[str]]:
     import matplotlib
@@ -310,6 +344,9 @@ def plot_run(run: Run, outdir: str, formats: list[str],
     ]
     if touch_curves(run, unit):
         figures.append(("syscall-touch", lambda: _touch_figure(run, unit), ""))
+    for table in lab_tables(run):
+        figures.append((f"aspace-{table.schedule}",
+                        lambda t=table: _lab_figure(run, t, unit), "no measured aspace.* result"))
     return _render(figures, outdir, formats)
 
 
