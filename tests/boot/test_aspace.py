@@ -6,7 +6,9 @@ aspace row's decision counts; each boot must report exactly those, with 0 stale 
 Bochs Haswell (PCID and INVPCID: kernel flushes by INVPCID type 0), Bochs Sandy Bridge (PCID
 without INVPCID: Linux's invalidate_other path), QEMU TCG (no PCID: nopcid runs, the others skip
 with the reason). A second Sandy Bridge boot prints byte-identical aspace records (the TSC counts
-instructions there). The selection is lean: P = 2, 4, 8 (8 > 6 slots thrash), slots 1, 2, 6, a
+instructions there), and under that TSC the kernel pages' share of a slice is exact: Kk pages per
+call add calls * Kk * 4 instructions, global or not. The rest of a slice (the policy's compiled
+C++ decision path) is not declared. The selection is lean: P = 2, 4, 8 (8 > 6 slots thrash), slots 1, 2, 6, a
 kernel flush every 3 slices, 5 measured slices a row.
 """
 # ctest-timeout: 900
@@ -23,6 +25,9 @@ from bootlib import ROOT, boot
 LAB = {"aspace_p": "2,4,8", "aspace_slots": "1,2,6", "aspace_kk": "4", "aspace_footprint": "0,4",
        "aspace_w": "4", "aspace_k": "2", "aspace_m": "3", "reps": "5"}
 CMDLINE = "bench=aspace.* " + " ".join(f"{k}={v}" for k, v in LAB.items())
+STATS = ("min", "q1", "median", "q3", "max")
+# bench/aspace.asm's stage 2 reads one kernel page in 4 instructions (mov, add, dec, jnz).
+TOUCH_PER_KERNEL_PAGE = 4
 COUNTS = ("switches", "asid_hits", "asid_misses", "flushes", "user_flushes", "skipped_cr3",
           "kernel_flushes", "invpcids", "invalidate_others", "stale_reads")
 
@@ -68,6 +73,29 @@ def assert_as_predicted(run, want, invpcid):
     return got
 
 
+def assert_footprint_exact(got):
+    """Under an instruction-counting TSC the footprint rows of one policy run the same slices on
+    the same decisions; Kk kernel pages per call add exactly calls * Kk * 4 instructions to every
+    statistic, and global pages cost what non-global ones do (no TLB cost is emulated)."""
+    calls = int(LAB["aspace_k"])
+    base = {(r["policy"], r.get("slots"), r["global"]): r for r in got.values()
+            if r["kernel_pages"] == 0 and r["status"] == "ok"}
+    assert base, got.keys()
+    checked = 0
+    for r in got.values():
+        b = base.get((r["policy"], r.get("slots"), r["global"]))
+        if b is None or r["status"] != "ok" or r["schedule"] != "rr" or \
+                r["processes"] != b["processes"]:
+            continue
+        extra = calls * r["kernel_pages"] * TOUCH_PER_KERNEL_PAGE
+        assert all(r[s] == b[s] + extra for s in STATS), (r, b, extra)
+        other = got.get(r["name"][:-len(".global")] if r["global"] else r["name"] + ".global")
+        if other is not None and other["status"] == "ok":
+            assert all(other[s] == r[s] for s in STATS), (r, other)
+        checked += 1
+    assert checked >= 4, checked
+
+
 def test_haswell_every_policy_as_the_model_predicts_with_invpcid():
     got = assert_as_predicted(bochs("corei7_haswell_4770"), predictions()["invpcid"], True)
     # The flushes went through INVPCID, and 6 slots thrash with 8 processes in round-robin.
@@ -76,6 +104,7 @@ def test_haswell_every_policy_as_the_model_predicts_with_invpcid():
     rr8 = got["aspace.linux.6.rr.p8.kk4"]
     assert rr8["asid_hits"] == 0 and rr8["asid_misses"] == rr8["switches"], rr8
     assert got["aspace.linux.6.rr.p4.kk4"]["asid_misses"] == 4
+    assert_footprint_exact(got)
 
 
 def test_sandy_bridge_every_policy_as_the_model_predicts_without_invpcid():
@@ -83,6 +112,7 @@ def test_sandy_bridge_every_policy_as_the_model_predicts_without_invpcid():
                               False)
     assert all(r["invpcids"] == 0 for r in got.values())
     assert any(r["invalidate_others"] > 0 for r in got.values())
+    assert_footprint_exact(got)
 
 
 def test_sandy_bridge_runs_are_byte_identical():
@@ -108,3 +138,4 @@ def test_qemu_runs_nopcid_and_skips_the_rest_with_the_reason():
             assert r["asid_hits"] == 0 and r["flushes"] == r["switches"], r
         else:
             assert r["status"] == "skip" and "pcid" in r["reason"].lower(), r
+    assert_footprint_exact(got)
