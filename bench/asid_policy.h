@@ -44,8 +44,8 @@ enum class Schedule : u8 { kRoundRobin, kRandom, kHotPair };
 const char* schedule_name(Schedule s);
 inline constexpr u32 kScheduleCount = 3;
 
-inline constexpr u32 kLinuxSlots = 6;    // TLB_NR_DYN_ASIDS
-inline constexpr u32 kMaxSlots = 2047;   // kernel PCIDs 1..2047: bit 11 marks the user half
+inline constexpr u32 kLinuxSlots = 6;   // TLB_NR_DYN_ASIDS
+inline constexpr u32 kMaxSlots = 2047;  // kernel PCIDs 1..2047: bit 11 marks the user half
 inline constexpr u32 kMaxProcesses = 64;
 inline constexpr u32 kMaxPages = 64;         // W
 inline constexpr u32 kMaxKernelPages = 512;  // Kk
@@ -60,22 +60,22 @@ struct Config {
 
 // What the scheduler does to switch to a process.
 struct SwitchPlan {
-  u16 asid = 0;            // nopcid: 0 and PCID 0 (PCIDE = 0)
-  bool hit = false;        // the slot still held this process's context
-  bool flush = false;      // the kernel PCID is loaded without NOFLUSH
-  bool write_cr3 = true;   // false: deferred hit, the kernel CR3 is not written at all
+  u16 asid = 0;           // nopcid: 0 and PCID 0 (PCIDE = 0)
+  bool hit = false;       // the slot still held this process's context
+  bool flush = false;     // the kernel PCID is loaded without NOFLUSH
+  bool write_cr3 = true;  // false: deferred hit, the kernel CR3 is not written at all
 };
 
 // The decision counts a record reports (docs/output-format.md, group aspace).
 struct Counts {
   u64 switches = 0;
-  u64 hits = 0, misses = 0;  // nopcid: every switch misses
-  u64 flushes = 0;           // kernel-PCID (nopcid: whole-TLB) flushes at switch time
-  u64 user_flushes = 0;      // lazy user-PCID flushes on the way back to ring 3
-  u64 skipped_cr3 = 0;       // deferred: kernel CR3 writes left out
-  u64 kernel_flushes = 0;    // kernel-mapping changes invalidated
-  u64 invpcids = 0;          // INVPCID type-0 instructions those cost
-  u64 invalidate_others = 0; // of them, handled by marking the other slots stale (no INVPCID)
+  u64 hits = 0, misses = 0;   // nopcid: every switch misses
+  u64 flushes = 0;            // kernel-PCID (nopcid: whole-TLB) flushes at switch time
+  u64 user_flushes = 0;       // lazy user-PCID flushes on the way back to ring 3
+  u64 skipped_cr3 = 0;        // deferred: kernel CR3 writes left out
+  u64 kernel_flushes = 0;     // kernel-mapping changes invalidated
+  u64 invpcids = 0;           // INVPCID type-0 instructions those cost
+  u64 invalidate_others = 0;  // of them, handled by marking the other slots stale (no INVPCID)
   friend bool operator==(const Counts&, const Counts&) = default;
 };
 

@@ -39,8 +39,8 @@ static_assert(x86::table_index(kPrivateBase, 4) != x86::table_index(memory::kBen
 
 struct Lab {
   bool ready = false;
-  u32 built = 0;          // processes with tables
-  u32 pages = 0;          // W, fixed for the run
+  u32 built = 0;                      // processes with tables
+  u32 pages = 0;                      // W, fixed for the run
   u64 root[aspace::kMaxProcesses]{};  // each process's kernel PGD; its user PGD is 4 KiB above
   u64 shared_frame[2]{};
   u64* shared_pte = nullptr;
@@ -139,9 +139,7 @@ struct KernelCpu {
       figures.stale_kernel += aspace_kernel_stale - kernel_stale;
     }
   }
-  void invpcid_addr(Pcid p) {
-    x86::invpcid(x86::InvpcidType::kAddress, {p.value, kSharedPage});
-  }
+  void invpcid_addr(Pcid p) { x86::invpcid(x86::InvpcidType::kAddress, {p.value, kSharedPage}); }
   void invlpg() { x86::invlpg(reinterpret_cast<void*>(kSharedPage)); }
   void remap_kernel_page() {
     lab.shared_now ^= 1;

@@ -25,7 +25,7 @@ struct Result {
   // The repetitions in measurement order (ticks per repetition, before dividing by ops); valid
   // until the next measurement (samples=raw prints them with the result).
   const i64* raw = nullptr;
-  Observation probe{};  // kProbe rows: what the reads saw (no statistics)
+  Observation probe{};                   // kProbe rows: what the reads saw (no statistics)
   const aspace::Figures* lab = nullptr;  // kAspace rows: valid until the next measurement
 };
 

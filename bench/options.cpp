@@ -45,8 +45,9 @@ const cmdline::Option kOptions[] = {
                            "address-space lab: kernel pages each system call touches (Kk)"),
     cmdline::make_string("aspace_footprint", &opts.aspace_footprint,
                          "address-space lab: Kk values of the global/non-global footprint rows"),
-    cmdline::make_unsigned("aspace_m", &opts.aspace_m, 0, 1000000,
-                           "address-space lab: a shared kernel mapping changes every M slices (0: never)"),
+    cmdline::make_unsigned(
+        "aspace_m", &opts.aspace_m, 0, 1000000,
+        "address-space lab: a shared kernel mapping changes every M slices (0: never)"),
     cmdline::make_choice("fault", &opts.fault, kFaults,
                          "provoke an exception after boot to test the fault report"),
 };
@@ -56,8 +57,8 @@ usize touch_count = 0;
 LabLists lab{};
 
 // One list option: values lo..hi, each once, with a warning for what is left out.
-usize parse_list_option(const char* name, const cmdline::StringRef& ref, u32 lo, u32 hi,
-                        u32* out, usize cap) {
+usize parse_list_option(const char* name, const cmdline::StringRef& ref, u32 lo, u32 hi, u32* out,
+                        usize cap) {
   usize rejected = 0, repeated = 0;
   const usize n = parse_u32_list(ref.data, ref.len, lo, hi, out, cap, &rejected, &repeated);
   if (rejected) {
@@ -87,8 +88,8 @@ const char* suite_name(Suite s) { return kSuites[static_cast<u32>(s)]; }
 
 void parse_touch_option() {
   touch_count = parse_list_option("touch", opts.touch, 1, kMaxTouch, touch, 16);
-  lab.processes_count = parse_list_option("aspace_p", opts.aspace_p, 2, aspace::kMaxProcesses,
-                                          lab.processes, 8);
+  lab.processes_count =
+      parse_list_option("aspace_p", opts.aspace_p, 2, aspace::kMaxProcesses, lab.processes, 8);
   lab.slots_count =
       parse_list_option("aspace_slots", opts.aspace_slots, 1, aspace::kMaxSlots, lab.slots, 16);
   lab.footprint_count = parse_list_option("aspace_footprint", opts.aspace_footprint, 0,

@@ -4,9 +4,8 @@
 namespace ptb::bench {
 
 const char* group_name(Group g) {
-  constexpr const char* kNames[] = {"cr3",   "invpcid", "invlpg", "cr4",      "tlb",  "syscall",
-                                    "fault", "trap",    "int",    "crossing", "probe",
-                                    "aspace"};
+  constexpr const char* kNames[] = {"cr3",   "invpcid", "invlpg", "cr4",      "tlb",   "syscall",
+                                    "fault", "trap",    "int",    "crossing", "probe", "aspace"};
   return kNames[static_cast<u32>(g)];
 }
 
@@ -57,8 +56,8 @@ usize parse_touch_list(const char* s, usize len, u32* out, usize cap, usize* rej
   return parse_u32_list(s, len, 1, kMaxTouch, out, cap, rejected, repeated);
 }
 
-usize parse_u32_list(const char* s, usize len, u32 lo, u32 hi, u32* out, usize cap,
-                     usize* rejected, usize* repeated) {
+usize parse_u32_list(const char* s, usize len, u32 lo, u32 hi, u32* out, usize cap, usize* rejected,
+                     usize* repeated) {
   usize n = 0, bad_count = 0, repeat_count = 0;
   u64 v = 0;
   bool digits = false, bad = false;

@@ -102,7 +102,7 @@ struct Row {
   u32 touch = 0;  // syscall.*.touch.K: user pages touched after each call
   Cross cross = Cross::kNone;
   Direction direction = Direction::kU2k;
-  u8 probe = 0;  // kProbe: the index of its ProbeSpec (probe_specs()); its label is the spec's
+  u8 probe = 0;      // kProbe: the index of its ProbeSpec (probe_specs()); its label is the spec's
   AspaceSpec lab{};  // kAspace
 
   // ---- how it is measured ----
@@ -151,8 +151,8 @@ inline constexpr u32 kMaxTouch = 512;
 usize parse_touch_list(const char* s, usize len, u32* out, usize cap, usize* rejected,
                        usize* repeated);
 // The same for any list of values lo..hi.
-usize parse_u32_list(const char* s, usize len, u32 lo, u32 hi, u32* out, usize cap,
-                     usize* rejected, usize* repeated);
+usize parse_u32_list(const char* s, usize len, u32 lo, u32 hi, u32* out, usize cap, usize* rejected,
+                     usize* repeated);
 // The address-space lab's rows (bench/aspace_table.cpp), appended to the table by build_table;
 // returns how many were written to `out` (at most `cap`).
 usize aspace_rows(Row* out, usize cap, const TableParams& tp);

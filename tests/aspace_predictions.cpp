@@ -44,7 +44,9 @@ int main(int argc, char** argv) {
     const std::string& s = get(k);
     return parse_u32_list(s.data(), s.size(), lo, hi, out, cap, nullptr, nullptr);
   };
-  auto num = [&get](const char* k) { return static_cast<u32>(std::strtoul(get(k).c_str(), nullptr, 10)); };
+  auto num = [&get](const char* k) {
+    return static_cast<u32>(std::strtoul(get(k).c_str(), nullptr, 10));
+  };
 
   u32 procs[8], slots[16], footprint[8];
   TableParams tp{1, false, nullptr, 0};
@@ -66,7 +68,9 @@ int main(int argc, char** argv) {
     for (usize i = 0; i < n; ++i) {
       const Row& r = rows[i];
       const aspace::RunSpec spec{{r.lab.policy, r.lab.slots, r.lab.processes, with == 1},
-                                 r.lab.schedule, aspace::run_slices(r.lab.processes, reps), every};
+                                 r.lab.schedule,
+                                 aspace::run_slices(r.lab.processes, reps),
+                                 every};
       const aspace::model::Outcome o =
           aspace::model::simulate(spec, {pages, calls, r.lab.kernel_pages, r.global});
       if (o.stale) {
