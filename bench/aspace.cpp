@@ -82,7 +82,9 @@ void setup_lab() {
 // Process p's PTI pair: copies of the kernel's and the PTI user PGD (so both share every
 // mapping below them), plus the working set in slot 253 of both.
 void build_processes(u32 n) {
-  const u64 nx = memory::nx_bit();
+  // aspace_broken=global: a translation that survives every CR3 write, so that the magic check
+  // has something to catch on any CPU that honours global pages (Bochs does).
+  const u64 flags = Pte::kUser | memory::nx_bit() | (options().aspace_broken ? Pte::kGlobal : 0);
   const u64* kernel_pgd = reinterpret_cast<const u64*>(memory::kernel_cr3().table());
   const u64* user_pgd = memory::user_pml4();
   const unsigned slot = x86::table_index(kPrivateBase, 4);
@@ -99,7 +101,7 @@ void build_processes(u32 n) {
     for (u32 w = 0; w < lab.pages; ++w) {
       const u64 frame = memory::alloc_zeroed();
       *reinterpret_cast<u64*>(frame) = aspace::page_magic(p, w);
-      map_or_fail(tables.map_4k(kPrivateBase + u64{w} * x86::kPage, frame, Pte::kUser | nx));
+      map_or_fail(tables.map_4k(kPrivateBase + u64{w} * x86::kPage, frame, flags));
     }
     u[slot] = k[slot];
     lab.root[p] = pair;

@@ -13,6 +13,7 @@ Options opts;
 constexpr const char* kSuites[] = {"full", "quick", "selftest", "seeds"};
 constexpr const char* kFaults[] = {"none", "ud", "pf", "gp", "de", "stack", "user-read"};
 constexpr const char* kSamples[] = {"summary", "raw"};
+constexpr const char* kLabBroken[] = {"none", "global"};
 
 const cmdline::Option kOptions[] = {
     cmdline::make_choice(
@@ -48,6 +49,9 @@ const cmdline::Option kOptions[] = {
     cmdline::make_unsigned(
         "aspace_m", &opts.aspace_m, 0, 1000000,
         "address-space lab: a shared kernel mapping changes every M slices (0: never)"),
+    cmdline::make_choice("aspace_broken", &opts.aspace_broken, kLabBroken,
+                         "address-space lab, to test its check: map the working sets global, so "
+                         "that other processes' translations survive (stale reads must fail)"),
     cmdline::make_choice("fault", &opts.fault, kFaults,
                          "provoke an exception after boot to test the fault report"),
 };

@@ -29,6 +29,7 @@ struct Options {
   u64 aspace_kk = 8;
   cmdline::StringRef aspace_footprint{"0,8,64", 6};
   u64 aspace_m = 16;
+  u32 aspace_broken = 0;  // 1 (aspace_broken=global): the working sets mapped global, on purpose
 
   Suite suite_kind() const { return static_cast<Suite>(suite); }
   FaultKind fault_kind() const { return static_cast<FaultKind>(fault); }

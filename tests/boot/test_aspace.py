@@ -139,3 +139,19 @@ def test_qemu_runs_nopcid_and_skips_the_rest_with_the_reason():
         else:
             assert r["status"] == "skip" and "pcid" in r["reason"].lower(), r
     assert_footprint_exact(got)
+
+
+def test_a_stale_read_fails_the_record_with_its_details():
+    # aspace_broken=global maps the working sets global: Bochs keeps global translations across
+    # CR3 writes, so the next process reads the previous one's frames through them. The magic
+    # check must see it, whatever the policy, and say where.
+    run = boot("aspace-bochs-broken", "--bochs", "corei7_haswell_4770", "--cmdline",
+               "bench=aspace.nopcid.rr.p2.kk0,aspace.linux.6.rr.p2.kk0 aspace_broken=global "
+               "aspace_p=2 aspace_slots=6 aspace_footprint=0 reps=3", timeout=600)
+    assert run.summary() and run.summary()["status"] == "fail", run.describe()
+    got = lab_records(run)
+    assert set(got) == {"aspace.nopcid.rr.p2.kk0", "aspace.linux.6.rr.p2.kk0"}, got.keys()
+    for name, r in got.items():
+        assert r["status"] == "fail" and r["stale_reads"] > 0, r
+        assert r["reason"].startswith(f"stale read ({r['stale_reads']}): {name}, process "), r
+        assert "expected 0x41535" in r["reason"], r

@@ -4,6 +4,7 @@
 // deliberately broken ones are caught.
 #include <gtest/gtest.h>
 
+#include <cstring>
 #include <random>
 #include <vector>
 
@@ -308,3 +309,25 @@ TEST(AspaceRows, DefaultMatrixNamesAndFeatures) {
 
 }  // namespace
 }  // namespace ptb::bench::aspace
+
+namespace ptb::bench {
+namespace {
+
+TEST(ParseU32List, TakesZeroWhenTheRangeStartsThereAndNamesTheRest) {
+  u32 out[4];
+  usize rejected = 9, repeated = 9;
+  const char* s = "0,8,64,513,x,8,2047";
+  const usize n = parse_u32_list(s, std::strlen(s), 0, 512, out, 4, &rejected, &repeated);
+  ASSERT_EQ(n, 3u);
+  EXPECT_EQ(out[0], 0u);
+  EXPECT_EQ(out[1], 8u);
+  EXPECT_EQ(out[2], 64u);
+  EXPECT_EQ(rejected, 3u);  // 513, x, 2047
+  EXPECT_EQ(repeated, 1u);
+  // touch= keeps its 1..512 range through the same parser.
+  EXPECT_EQ(parse_touch_list("0,1", 3, out, 4, &rejected, &repeated), 1u);
+  EXPECT_EQ(rejected, 1u);
+}
+
+}  // namespace
+}  // namespace ptb::bench
