@@ -124,6 +124,9 @@ struct KernelCpu {
     pc.user_cr3 = Cr3{Cr3::root(lab.root[p]).with_pcid(user).raw | x86::kUserPgdOffset}
                       .with_noflush(noflush)
                       .raw;
+    // Written through the kernel's identity view of the user data frame, not through the user
+    // mapping: between a deferred switch and this return the kernel touches no user address
+    // (the deferred policy's condition, bench/asid_policy.h).
     auto* ctx = reinterpret_cast<aspace::UserContext*>(fn.context);
     *ctx = {kPrivateBase, lab.pages, aspace::page_magic(p, 0), calls, 0, 0, 0};
     const u64 kernel_stale = aspace_kernel_stale;

@@ -3,7 +3,7 @@
 // The main matrix: for each schedule and each P, every policy (nopcid, linux with each slot
 // count, perprocess, deferred with Linux's 6 slots) at the main Kk, non-global. The footprint
 // rows: nopcid and linux.6, round-robin, the largest P, each footprint Kk global and non-global
-// (the one the main matrix has already left out).
+// (the one the main matrix has already left out). suite=quick thins the main matrix.
 #include "bench/row.h"
 #include "bench/symbols.h"
 
@@ -43,13 +43,20 @@ usize aspace_rows(Row* out, usize cap, const TableParams& tp) {
     largest = tp.lab_processes[i] > largest ? tp.lab_processes[i] : largest;
   if (largest == 0) return 0;
   const u32 kk = tp.lab_kernel_pages;
+  // suite=quick: the first and last P, and of the slot counts the first, Linux's 6 and the last.
+  const usize last_p = tp.lab_processes_count - 1, last_slots = tp.lab_slots_count - 1;
+  auto keep_p = [&](usize i) { return !tp.quick || i == 0 || i == last_p; };
+  auto keep_slots = [&](usize j) {
+    return !tp.quick || j == 0 || j == last_slots || tp.lab_slots[j] == aspace::kLinuxSlots;
+  };
   for (u32 s = 0; s < aspace::kScheduleCount; ++s) {
     const Schedule sched = static_cast<Schedule>(s);
     for (usize i = 0; i < tp.lab_processes_count; ++i) {
+      if (!keep_p(i)) continue;
       const u32 p = tp.lab_processes[i];
       b.add(Policy::kNopcid, 0, sched, p, kk, false);
       for (usize j = 0; j < tp.lab_slots_count; ++j)
-        b.add(Policy::kLinux, tp.lab_slots[j], sched, p, kk, false);
+        if (keep_slots(j)) b.add(Policy::kLinux, tp.lab_slots[j], sched, p, kk, false);
       b.add(Policy::kPerProcess, 0, sched, p, kk, false);
       b.add(Policy::kDeferred, aspace::kLinuxSlots, sched, p, kk, false);
     }

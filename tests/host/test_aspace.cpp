@@ -6,6 +6,7 @@
 
 #include <cstring>
 #include <random>
+#include <string>
 #include <vector>
 
 #include "bench/asid_policy.h"
@@ -305,6 +306,28 @@ TEST(AspaceRows, DefaultMatrixNamesAndFeatures) {
   EXPECT_FALSE(rows[0].features & need(x86::Feature::kPcid));
   EXPECT_TRUE(rows[1].features & need(x86::Feature::kPcid));
   EXPECT_EQ(aspace_rows(rows, 4, tp), 4u);  // never past the capacity
+}
+
+TEST(AspaceRows, QuickKeepsTheFirstAndLastPAndSlotsFirstSixLast) {
+  const u32 procs[] = {2, 4, 8, 16}, slots[] = {1, 2, 4, 6, 12, 2047}, footprint[] = {0};
+  TableParams tp{16, true, nullptr, 0, procs, 4, slots, 6, 8, footprint, 1};
+  Row rows[128];
+  const usize n = aspace_rows(rows, 128, tp);
+  std::vector<std::string> names;
+  for (usize i = 0; i < n; ++i) {
+    Text<kNameMax> name;
+    put_name(name, rows[i]);
+    names.emplace_back(name.c_str());
+  }
+  // 3 schedules x P in {2, 16} x (nopcid, linux.1, linux.6, linux.2047, perprocess, deferred),
+  // then the footprint rows (Kk 0, both kinds, for nopcid and linux.6).
+  ASSERT_EQ(n, 3u * 2u * 6u + 4u);
+  EXPECT_EQ(names[0], "aspace.nopcid.rr.p2.kk8");
+  EXPECT_EQ(names[1], "aspace.linux.1.rr.p2.kk8");
+  EXPECT_EQ(names[2], "aspace.linux.6.rr.p2.kk8");
+  EXPECT_EQ(names[3], "aspace.linux.2047.rr.p2.kk8");
+  EXPECT_EQ(names[6], "aspace.nopcid.rr.p16.kk8");
+  EXPECT_EQ(names[n - 1], "aspace.linux.6.rr.p16.kk0.global");
 }
 
 }  // namespace
