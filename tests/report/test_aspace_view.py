@@ -1,5 +1,6 @@
 """The report tool's address-space lab views: `aspace` (a table per schedule, the footprint rows)
-and the `plot` figures (ticks per slice against P, one line per policy)."""
+and the `plot` figures (ticks per slice against P, one line per policy; against Kk, global and
+not)."""
 
 from __future__ import annotations
 
@@ -90,5 +91,6 @@ def test_plot_draws_one_figure_per_schedule(run_cli, tmp_path: Path) -> None:
     r = run_cli("plot", "-q", HASWELL, "-o", out, "--formats", "png")
     assert r.code == 0, r.err
     drawn = sorted(Path(p).name for p in r.out.split())
-    assert drawn == ["aspace-hotpair.png", "aspace-random.png", "aspace-rr.png"], drawn
+    assert drawn == ["aspace-footprint.png", "aspace-hotpair.png", "aspace-random.png",
+                     "aspace-rr.png"], drawn
     assert (out / "aspace-rr.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
