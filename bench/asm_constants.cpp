@@ -5,11 +5,13 @@
 
 #include <stddef.h>
 
+#include "bench/asid_policy.h"
 #include "bench/jit.h"
 #include "bench/refill.h"
 
 using ptb::bench::CrossingContext;
 using ptb::bench::JitContext;
+using ptb::bench::aspace::UserContext;
 
 extern "C" void ptb_bench_asm_constants() {
   PTB_ASM_CONSTANT(JIT_ITERS, offsetof(JitContext, iters));
@@ -36,4 +38,11 @@ extern "C" void ptb_bench_asm_constants() {
 
   PTB_ASM_CONSTANT(TOUCH_PAGE, ptb::bench::kTouchPage);
   PTB_ASM_CONSTANT(TOUCH_LINE_STRIDE, ptb::bench::kTouchLineStride);
+  PTB_ASM_CONSTANT(ASP_BASE, offsetof(UserContext, base));
+  PTB_ASM_CONSTANT(ASP_PAGES, offsetof(UserContext, pages));
+  PTB_ASM_CONSTANT(ASP_MAGIC, offsetof(UserContext, magic));
+  PTB_ASM_CONSTANT(ASP_CALLS, offsetof(UserContext, calls));
+  PTB_ASM_CONSTANT(ASP_STALE, offsetof(UserContext, stale));
+  PTB_ASM_CONSTANT(ASP_BAD_PAGE, offsetof(UserContext, bad_page));
+  PTB_ASM_CONSTANT(ASP_BAD_VALUE, offsetof(UserContext, bad_value));
 }

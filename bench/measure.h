@@ -3,6 +3,7 @@
 #pragma once
 
 #include "arch/x86/pmu.h"
+#include "bench/asid_policy.h"
 #include "bench/probe.h"
 #include "bench/stats.h"
 #include "lib/types.h"
@@ -35,6 +36,8 @@ struct Result {
   double core_ratio = 0;
   bool has_smis = false;
   u64 smis = 0;
+  Observation probe{};                   // kProbe rows: what the reads saw (no statistics)
+  const aspace::Figures* lab = nullptr;  // kAspace rows: valid until the next measurement
 };
 
 inline constexpr u32 kMaxReps = 10000;

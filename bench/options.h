@@ -22,6 +22,15 @@ struct Options {
   u32 fault = static_cast<u32>(FaultKind::kNone);
   u32 samples = 0;  // 0: summary statistics only; 1 (samples=raw): every repetition too
   cmdline::StringRef pmu{"auto", 4};  // off, auto, or a list of counters (arch/x86/pmu.h)
+  // The address-space lab (bench/aspace.h).
+  cmdline::StringRef aspace_p{"2,4,8,16", 8};
+  cmdline::StringRef aspace_slots{"1,2,4,6,12,32,128,2047", 22};
+  u64 aspace_w = 8;
+  u64 aspace_k = 4;
+  u64 aspace_kk = 8;
+  cmdline::StringRef aspace_footprint{"0,8,64", 6};
+  u64 aspace_m = 16;
+  u32 aspace_broken = 0;  // 1 (aspace_broken=global): the working sets mapped global, on purpose
 
   Suite suite_kind() const { return static_cast<Suite>(suite); }
   FaultKind fault_kind() const { return static_cast<FaultKind>(fault); }
@@ -37,5 +46,13 @@ const char* suite_name(Suite s);
 void parse_touch_option();
 const u32* touch_list(usize* count);
 u32 max_touch();
+
+// The address-space lab's lists, parsed by parse_touch_option too (with the same warnings).
+struct LabLists {
+  u32 processes[8], slots[16], footprint[8];
+  usize processes_count, slots_count, footprint_count;
+};
+const LabLists& lab_lists();
+u32 lab_max_kernel_pages();  // the largest Kk any lab row touches
 
 }  // namespace ptb::bench

@@ -85,6 +85,29 @@ void put_counters(JsonRecord& j, const Row& row, const Result& r) {
   if (r.has_smis) j.num("smis", r.smis);
 }
 
+// The address-space lab's fields (docs/output-format.md, group aspace): the policy and its
+// parameters always; once it ran, the decision counts, stale reads and the per-switch figures.
+void put_lab_fields(JsonRecord& j, const Row& row, const Result& r) {
+  j.str("policy", aspace::policy_name(row.lab.policy));
+  if (row.lab.slots) j.num("slots", row.lab.slots);
+  j.str("schedule", aspace::schedule_name(row.lab.schedule)).num("processes", row.lab.processes);
+  j.num("kernel_pages", row.lab.kernel_pages).boolean("global", row.global);
+  const aspace::Figures* f = r.lab;
+  if (!f) return;
+  j.num("pages", f->pages).num("calls", f->calls).num("flush_every", f->flush_every);
+  j.num("slices", f->slices).num("warmup_slices", f->slices - f->per_switch.n);
+  j.boolean("invpcid", f->invpcid);
+  const aspace::Counts& c = f->counts;
+  j.num("switches", c.switches).num("asid_hits", c.hits).num("asid_misses", c.misses);
+  j.num("flushes", c.flushes).num("user_flushes", c.user_flushes);
+  j.num("skipped_cr3", c.skipped_cr3).num("kernel_flushes", c.kernel_flushes);
+  j.num("invpcids", c.invpcids).num("invalidate_others", c.invalidate_others);
+  j.num("stale_reads", f->stale_user + f->stale_kernel);
+  j.fixed("switch_q1", f->per_switch.q1).fixed("switch_median", f->per_switch.median);
+  j.fixed("switch_q3", f->per_switch.q3);
+  if (f->per_flush.n) j.num("flush_n", f->per_flush.n).fixed("flush_median", f->per_flush.median);
+}
+
 void put_record(const Row& row, const Result& r, const Params& p, const OutputContext& out) {
   TextBuf buf(record_buf, sizeof(record_buf));
   Text<kNameMax> name;
@@ -101,11 +124,15 @@ void put_record(const Row& row, const Result& r, const Params& p, const OutputCo
     j.str("unit", "tsc").num("n", r.stats.n);
     put_stats(j, r.stats);
     if (out.tsc_hz) j.fixed("ns_median", ticks_to_ns(r.stats.median, out.tsc_hz));
-    j.num("instructions", row.instructions);
+    // A lab slice runs compiled C++ on paths of several lengths: no declared count, and its
+    // warm-up is one round of the schedule (its fields say so).
+    const bool lab = row.method == Method::kAspace;
+    if (!lab) j.num("instructions", row.instructions);
     if (row.faulting) j.num("faulting", row.faulting);
     j.num("ops", r.ops).num("reps", p.reps);
     if (unrolled(row)) j.num("unroll", p.unroll).num("iters", p.iters);
-    j.num("warmup", p.warmup).num("disturbed", r.disturbed);
+    if (!lab) j.num("warmup", p.warmup);
+    j.num("disturbed", r.disturbed);
     put_counters(j, row, r);
     if (out.raw_samples && r.raw) {
       j.begin_array("samples");
@@ -136,6 +163,7 @@ void put_record(const Row& row, const Result& r, const Params& p, const OutputCo
     put_guest_exits(exits, guest_exits(row));
     j.str("guest_exits", exits.c_str());
   }
+  if (row.method == Method::kAspace) put_lab_fields(j, row, r);
   console::record(j.finish());
 }
 

@@ -4,8 +4,8 @@
 namespace ptb::bench {
 
 const char* group_name(Group g) {
-  constexpr const char* kNames[] = {"cr3",   "invpcid", "invlpg", "cr4",      "tlb",  "syscall",
-                                    "fault", "trap",    "int",    "crossing", "probe"};
+  constexpr const char* kNames[] = {"cr3",   "invpcid", "invlpg", "cr4",      "tlb",   "syscall",
+                                    "fault", "trap",    "int",    "crossing", "probe", "aspace"};
   return kNames[static_cast<u32>(g)];
 }
 
@@ -51,10 +51,22 @@ void put_name(TextBuf& t, const Row& r) {
   if (r.env.nonglobal) t.put(".415");  // as Linux 4.15 mapped it: nothing global
   if (r.touch) t.put(".touch.").put_u64(r.touch);
   if (r.method == Method::kCrossing) t.put(r.direction == Direction::kU2k ? ".u2k" : ".k2u");
+  if (r.method == Method::kAspace) {
+    t.put('.').put(aspace::policy_name(r.lab.policy));
+    if (r.lab.policy == aspace::Policy::kLinux) t.put('.').put_u64(r.lab.slots);
+    t.put('.').put(aspace::schedule_name(r.lab.schedule)).put(".p").put_u64(r.lab.processes);
+    t.put(".kk").put_u64(r.lab.kernel_pages);
+    if (r.global) t.put(".global");
+  }
 }
 
 usize parse_touch_list(const char* s, usize len, u32* out, usize cap, usize* rejected,
                        usize* repeated) {
+  return parse_u32_list(s, len, 1, kMaxTouch, out, cap, rejected, repeated);
+}
+
+usize parse_u32_list(const char* s, usize len, u32 lo, u32 hi, u32* out, usize cap, usize* rejected,
+                     usize* repeated) {
   usize n = 0, bad_count = 0, repeat_count = 0;
   u64 v = 0;
   bool digits = false, bad = false;
@@ -63,9 +75,9 @@ usize parse_touch_list(const char* s, usize len, u32* out, usize cap, usize* rej
     if (c >= '0' && c <= '9') {
       v = v * 10 + static_cast<u64>(c - '0');
       digits = true;
-      if (v > kMaxTouch) bad = true;
+      if (v > hi) bad = true;
     } else if (c == ',') {
-      if (digits && !bad && v >= 1) {
+      if (digits && !bad && v >= lo) {
         bool seen = false;
         for (usize k = 0; k < n; ++k) seen = seen || out[k] == v;
         if (seen) {

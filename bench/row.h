@@ -6,6 +6,7 @@
 
 #include "arch/x86/cpu_features.h"
 #include "arch/x86/pti.h"
+#include "bench/asid_policy.h"
 #include "bench/jit.h"
 #include "lib/format.h"
 #include "lib/types.h"
@@ -24,7 +25,8 @@ enum class Group : u8 {
   kTrap,
   kInt,
   kCrossing,
-  kProbe
+  kProbe,
+  kAspace
 };
 const char* group_name(Group g);
 
@@ -34,6 +36,17 @@ enum class Method : u8 {
   kRing3Loop,  // a ring-3 loop of round trips (system calls, faults, traps), unrolled U and 2U
   kCrossing,   // one-way crossings: ring 3 and the kernel stub stamp on either side
   kProbe,      // a TLB semantics probe (bench/probe.h): what an operation keeps; no timing
+  kAspace,     // the address-space switching lab (bench/aspace.h): slices of P processes
+};
+
+// An aspace row: the policy and the lab's parameters that are part of its name (the working set
+// W, the calls per slice k and the flush period M come from the command line, as fields).
+struct AspaceSpec {
+  aspace::Policy policy = aspace::Policy::kNopcid;
+  aspace::Schedule schedule = aspace::Schedule::kRoundRobin;
+  u16 slots = 0;         // linux, deferred
+  u16 processes = 0;     // P
+  u16 kernel_pages = 0;  // Kk, each system call; global or not: Row::global
 };
 
 // What a refill row flushes between the warm pass and the timed one.
@@ -116,6 +129,8 @@ struct Row {
   // data (INVPCID's descriptor) lies in a global page, so a flush that spares global
   // translations leaves the loop nothing to refill.
   bool pure = false;
+  u8 probe = 0;      // kProbe: the index of its ProbeSpec (probe_specs()); its label is the spec's
+  AspaceSpec lab{};  // kAspace
 
   // ---- how it is measured ----
   Method method = Method::kLoop;
@@ -143,16 +158,31 @@ struct TableParams {
   bool quick;        // suite=quick: fewer refill points
   const u32* touch;  // K values of the syscall.*.touch.K rows (distinct)
   usize touch_count;
+  // The address-space lab (aspace.*): P values, the linux policy's slot counts, the Kk of the
+  // main matrix, and the Kk values of the footprint rows (each global and not). None: no rows.
+  const u32* lab_processes = nullptr;
+  usize lab_processes_count = 0;
+  const u32* lab_slots = nullptr;
+  usize lab_slots_count = 0;
+  u32 lab_kernel_pages = 0;
+  const u32* lab_footprint = nullptr;
+  usize lab_footprint_count = 0;
 };
 // The table: the ring-0 rows, the ring-3 rows and the generated TLB refill curve (K = 1, 2, 4,
 // ... refill_max). Returns the number of rows written to `out` (at most `capacity`).
 usize build_table(Row* out, usize capacity, const TableParams& params);
-inline constexpr usize kMaxRows = 512;
+inline constexpr usize kMaxRows = 768;
 
 inline constexpr u32 kMaxTouch = 512;
 // Parses touch= ("1,8,64"): values 1..kMaxTouch, at most `cap`, each once. Entries out of range
 // or malformed are counted in *rejected, repeated values in *repeated.
 usize parse_touch_list(const char* s, usize len, u32* out, usize cap, usize* rejected,
                        usize* repeated);
+// The same for any list of values lo..hi.
+usize parse_u32_list(const char* s, usize len, u32 lo, u32 hi, u32* out, usize cap, usize* rejected,
+                     usize* repeated);
+// The address-space lab's rows (bench/aspace_table.cpp), appended to the table by build_table;
+// returns how many were written to `out` (at most `cap`).
+usize aspace_rows(Row* out, usize cap, const TableParams& tp);
 
 }  // namespace ptb::bench

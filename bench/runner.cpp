@@ -4,6 +4,7 @@
 #include "arch/x86/cpu_setup.h"
 #include "arch/x86/regs.h"
 #include "bench/counters.h"
+#include "bench/aspace.h"
 #include "bench/env.h"
 #include "bench/jit.h"
 #include "bench/probe_cpu.h"
@@ -112,7 +113,7 @@ Result measure_refill(const Row& row, const Fixture& fx, const Params& p) {
   return sample_repetitions(p, 1, sample, &refill);
 }
 
-Result measure(const Row& row, const Fixture& fx, const Params& p) {
+Result measure(const Row& row, const Fixture& fx, const Params& p, const x86::CpuInfo& cpu) {
   switch (row.method) {
     case Method::kLoop:
       return measure_loop(row, fx, p);
@@ -124,6 +125,8 @@ Result measure(const Row& row, const Fixture& fx, const Params& p) {
       return measure_crossing(row, p);
     case Method::kProbe:
       return measure_probe(row, fx, p);
+    case Method::kAspace:
+      return measure_aspace(row, p, cpu);
   }
   return {Status::kFail, "unknown method"};
 }
@@ -198,7 +201,7 @@ Result run_row(const Row& row, const Fixture& fx, const Params& p, const x86::Cp
   Result r;
   {
     EnvScope env(row.env);
-    r = measure(row, fx, p);
+    r = measure(row, fx, p, cpu);
   }
   const counters::VariantMeters m = counters::variant_end(meters);
   r.has_core_ratio = m.ratio_ok;

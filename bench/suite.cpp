@@ -341,8 +341,16 @@ void run_suite(SuiteContext& ctx) {
 
   usize touch_count = 0;
   const u32* touch = touch_list(&touch_count);
-  usize count = build_table(table, kMaxRows,
-                            TableParams{refill_max, suite == Suite::kQuick, touch, touch_count});
+  TableParams tp{refill_max, suite == Suite::kQuick, touch, touch_count};
+  const LabLists& lab = lab_lists();
+  tp.lab_processes = lab.processes;
+  tp.lab_processes_count = lab.processes_count;
+  tp.lab_slots = lab.slots;
+  tp.lab_slots_count = lab.slots_count;
+  tp.lab_kernel_pages = static_cast<u32>(opt.aspace_kk);
+  tp.lab_footprint = lab.footprint;
+  tp.lab_footprint_count = lab.footprint_count;
+  usize count = build_table(table, kMaxRows, tp);
   const Params p = effective_params();
   const OutputContext out{ctx.tsc.hz, bare_metal, opt.raw_samples(),
                           ctx.cpu.has(Feature::kHypervisor)};

@@ -369,6 +369,7 @@ usize build_table(Row* out, usize cap, const TableParams& tp) {
   crossing_rows(b);
   refill_rows(b, tp.refill_max, tp.quick);
   probe_rows(b);
+  b.n += aspace_rows(b.out + b.n, b.cap - b.n, tp);
   return b.n;
 }
 

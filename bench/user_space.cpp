@@ -32,7 +32,9 @@ constexpr u64 kLoopCap = 0x7000;
 constexpr u64 kCrossingOffset = 0x100;  // CrossingContext in the data pages
 constexpr u64 kArrayOffset = 0x1000;
 
-static_assert(kArrayOffset + 2 * (kMaxReps + 1000) * 8 <= kDataPages * 4096);
+constexpr u64 kFunctionContextOffset = (kDataPages - 1) * x86::kPage;  // the last data page
+
+static_assert(kArrayOffset + 2 * (kMaxReps + 1000) * 8 <= kFunctionContextOffset);
 
 struct UserSpace {
   bool ready = false;
@@ -200,6 +202,15 @@ Result measure_crossing(const Row& row, const Params& p) {
   r.disturbed = disturbed;
   return r;
 }
+
+UserFunction install_user_function(const Template& fn) {
+  setup_user_space();
+  copy_template(us.code + kLoopOffset[0], fn);
+  return {kUserCode + kLoopOffset[0], us.data + kFunctionContextOffset,
+          kUserData + kFunctionContextOffset};
+}
+
+void run_user_function(const UserFunction& f) { run_in_ring3(f.fn, f.context_va); }
 
 void user_read_unguarded(u64 target) {
   setup_user_space();

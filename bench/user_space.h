@@ -22,6 +22,17 @@ void install_pti_globals(x86::PtiGlobals g);
 Result measure_ring3_loop(const Row& row, const Params& p);
 Result measure_crossing(const Row& row, const Params& p);
 
+// Another ring-3 function (the address-space lab's, bench/aspace.cpp): `fn` copied to where the
+// ring-3 loops go, with a context of one page in the user data pages (kernel view, user address).
+struct UserFunction {
+  u64 fn;
+  u8* context;
+  u64 context_va;
+};
+UserFunction install_user_function(const Template& fn);
+// Runs it once in ring 3 (RDI = the context) in the current environment, until it returns.
+void run_user_function(const UserFunction& f);
+
 // Reads one byte at `target` from ring 3 in the current environment; returns whether it faulted,
 // with the fault's error code and CR2.
 struct UserReadFault {

@@ -20,6 +20,7 @@
 #include "arch/x86/descriptors.h"
 #include "arch/x86/layout.h"
 #include "arch/x86/pti.h"
+#include "bench/asid_policy.h"
 #include "bench/jit.h"
 #include "bench/refill.h"
 
@@ -265,10 +266,19 @@ TEST(Jit, IncMatchesCpp) {
       {"XING_K2U", offsetof(CrossingContext, k2u)},
       {"TOUCH_PAGE", bench::kTouchPage},
       {"TOUCH_LINE_STRIDE", bench::kTouchLineStride},
+      {"ASP_BASE", offsetof(bench::aspace::UserContext, base)},
+      {"ASP_PAGES", offsetof(bench::aspace::UserContext, pages)},
+      {"ASP_MAGIC", offsetof(bench::aspace::UserContext, magic)},
+      {"ASP_CALLS", offsetof(bench::aspace::UserContext, calls)},
+      {"ASP_STALE", offsetof(bench::aspace::UserContext, stale)},
+      {"ASP_BAD_PAGE", offsetof(bench::aspace::UserContext, bad_page)},
+      {"ASP_BAD_VALUE", offsetof(bench::aspace::UserContext, bad_value)},
   };
   expect_same("bench_constants.inc", cpp);
-  // Every field of both contexts has its name (16 + 4 quadwords), beside the two refill constants.
-  EXPECT_EQ(sizeof(JitContext) + sizeof(CrossingContext), (cpp.size() - 2) * 8);
+  // Every field of the three contexts has its name (16 + 4 + 7 quadwords), beside the two refill
+  // constants.
+  EXPECT_EQ(sizeof(JitContext) + sizeof(CrossingContext) + sizeof(bench::aspace::UserContext),
+            (cpp.size() - 2) * 8);
 }
 
 // cmake/asm_constants.cmake on hand-made compiler output: markers become %define lines; a bad

@@ -526,6 +526,65 @@ def touch_curves(run: Run, unit: str = "tsc") -> dict[str, list[Point]]:
     return out
 
 
+SCHEDULE_ORDER = ("rr", "random", "hotpair")
+
+
+def _policy_rank(label: str) -> tuple[int, int, str]:
+    """nopcid, linux.N by N, perprocess, deferred."""
+    if label.startswith("linux."):
+        tail = label.split(".", 1)[1]
+        return (1, int(tail) if tail.isdigit() else 0, label)
+    return ({"nopcid": 0, "perprocess": 2, "deferred": 3}.get(label, 4), 0, label)
+
+
+@dataclass
+class LabTable:
+    """The address-space lab's main matrix for one schedule: policy label -> {P: result}."""
+
+    schedule: str
+    kernel_pages: Optional[int]
+    cells: dict[str, dict[int, Result]] = field(default_factory=dict)
+
+    @property
+    def processes(self) -> list[int]:
+        return sorted({p for row in self.cells.values() for p in row})
+
+
+def lab_tables(run: Run) -> list[LabTable]:
+    """One table per schedule, from the records' fields: the rows of the main matrix (the Kk
+    most of that schedule's rows have, non-global), policies in a fixed order."""
+    lab = [r for r in run.results.values() if r.family == "aspace" and r.schedule and
+           r.processes is not None and r.policy]
+    out = []
+    for sched in sorted({r.schedule for r in lab},
+                        key=lambda s: (SCHEDULE_ORDER.index(s) if s in SCHEDULE_ORDER else 9, s)):
+        rows = [r for r in lab if r.schedule == sched and not r.global_]
+        kks = [r.kernel_pages for r in rows]
+        kk = max(set(kks), key=kks.count) if kks else None
+        t = LabTable(sched, kk)
+        for r in sorted(rows, key=lambda r: _policy_rank(r.policy_label)):
+            if r.kernel_pages == kk:
+                t.cells.setdefault(r.policy_label, {})[r.processes] = r  # type: ignore[index]
+        out.append(t)
+    return out
+
+
+def lab_footprint(run: Run) -> list[Result]:
+    """Round-robin lab rows of the largest P with more than one Kk or a global variant: what
+    the kernel's TLB footprint costs a slice (global against non-global pages)."""
+    rr = [r for r in run.results.values() if r.family == "aspace" and r.schedule == "rr" and
+          r.processes is not None and r.kernel_pages is not None]
+    if not rr:
+        return []
+    top = max(r.processes for r in rr)  # type: ignore[type-var]
+    rows = [r for r in rr if r.processes == top]
+    labels = {r.policy_label for r in rows if r.global_ or
+              len({x.kernel_pages for x in rows if x.policy_label == r.policy_label}) > 1}
+    rows = [r for r in rows if r.policy_label in labels]
+    return sorted(rows, key=lambda r: (_policy_rank(r.policy_label), r.kernel_pages,
+                                       bool(r.global_)))
+
+
 def syscall_bars(run: Run) -> list[Result]:
     """The syscall variants that are one null call each (not the page-touching ones)."""
     return [r for r in run.results.values() if r.family == "syscall" and r.pages is None

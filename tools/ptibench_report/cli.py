@@ -154,6 +154,7 @@ def _runs_view(markdown: Callable[[list], str], as_json: Callable[[list], str]
 
 cmd_probes = _runs_view(render.probes_markdown, render.probes_json)
 cmd_reach = _runs_view(render.reach_markdown, render.reach_json)
+cmd_aspace = _runs_view(render.aspace_markdown, render.aspace_json)
 
 
 def cmd_plot(args: argparse.Namespace) -> int:
@@ -311,7 +312,12 @@ def build_parser() -> argparse.ArgumentParser:
             ("reach", cmd_reach, "the TLB reach estimated from the refill curves",
              "Where the cost of each page added changes on the non-global refill curves after "
              "a full flush and after INVLPG: the first bend estimates the first-level DTLB, the "
-             "second the STLB. Labelled as estimates.")):
+             "second the STLB. Labelled as estimates."),
+            ("aspace", cmd_aspace, "the address-space lab: a table per schedule",
+             "The aspace.* records: ticks per slice for each policy (rows) and process count "
+             "P (columns), one table per schedule, with the switches' ASID hits and misses; "
+             "then the kernel-footprint rows (Kk kernel pages, global against non-global). "
+             "Stale reads in bold.")):
         p = add(name, fn, help_, desc)
         p.add_argument("inputs", nargs="+", metavar="INPUT", help="LOG or LOG:N")
         p.add_argument("--run", type=_run_number, metavar="N",
@@ -346,7 +352,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     if not getattr(args, "command", None):
         parser.print_usage(sys.stderr)
         print("ptibench-report: error: a command is required (list, table, compare, seeds, "
-              "probes, plot)", file=sys.stderr)
+              "probes, reach, aspace, plot)", file=sys.stderr)
         return EXIT_USAGE
     if (sys.stdout.encoding or "").lower().replace("-", "") != "utf8":
         try:  # tables use en dashes; an ASCII locale must not turn that into a traceback

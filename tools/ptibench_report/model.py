@@ -312,6 +312,33 @@ class Result:
     inst_mismatch: Optional[float] = None  # inst_retired median minus `instructions`
     aperf_mperf: Optional[float] = None  # core clock / reference clock over the variant
     smis: Optional[int] = None  # SMIs during the variant
+    # aspace.* (the address-space lab): the policy, its parameters and its decision counts.
+    policy: Optional[str] = None
+    slots: Optional[int] = None
+    schedule: Optional[str] = None
+    processes: Optional[int] = None
+    kernel_pages: Optional[int] = None
+    calls: Optional[int] = None
+    flush_every: Optional[int] = None
+    slices: Optional[int] = None
+    invpcid: Optional[bool] = None
+    switches: Optional[int] = None
+    asid_hits: Optional[int] = None
+    asid_misses: Optional[int] = None
+    flushes: Optional[int] = None
+    user_flushes: Optional[int] = None
+    skipped_cr3: Optional[int] = None
+    kernel_flushes: Optional[int] = None
+    invpcids: Optional[int] = None
+    invalidate_others: Optional[int] = None
+    stale_reads: Optional[int] = None
+    switch_median: Optional[float] = None
+    flush_median: Optional[float] = None
+
+    @property
+    def policy_label(self) -> str:
+        """linux.6, nopcid, perprocess, deferred: the policy as the row names spell it."""
+        return f"{self.policy}.{self.slots}" if self.policy == "linux" else str(self.policy)
 
     @property
     def family(self) -> str:

@@ -56,6 +56,12 @@ _RESULT_FIELDS: dict[str, str] = {
     "observed": _STR, "kept": _INT, "reads": _INT, "other": _INT, "architecture": _STR,
     "reference": _STR, "verdict": _STR,  # probe.*
     "inst_mismatch": _NUM, "aperf_mperf": _NUM, "smis": _INT,  # since 0.3
+    # aspace.* (the address-space lab)
+    "policy": _STR, "slots": _INT, "schedule": _STR, "processes": _INT, "kernel_pages": _INT,
+    "calls": _INT, "flush_every": _INT, "slices": _INT, "invpcid": _BOOL, "switches": _INT,
+    "asid_hits": _INT, "asid_misses": _INT, "flushes": _INT, "user_flushes": _INT,
+    "skipped_cr3": _INT, "kernel_flushes": _INT, "invpcids": _INT, "invalidate_others": _INT,
+    "stale_reads": _INT, "switch_median": _NUM, "flush_median": _NUM,
 }
 _ENV_FIELDS: dict[str, str] = {
     "version": _STR, "vendor": _STR, "family": _INT, "model": _INT, "stepping": _INT,

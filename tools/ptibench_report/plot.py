@@ -24,7 +24,10 @@ from .analysis import (
     REACH_COUNTERS,
     crossing_name,
     FLUSH_ORDER,
+    LabTable,
     Point,
+    lab_footprint,
+    lab_tables,
     Value,
     seed_table2,
     syscall_bars,
@@ -292,6 +295,66 @@ def _touch_figure(run: Run, unit: str) -> Optional[Any]:
     return fig
 
 
+def _lab_figure(run: Run, table: LabTable, unit: str) -> Optional[Any]:
+    """Ticks per slice against P, one line per policy (the main matrix of one schedule)."""
+    curves = {}
+    for label, cells in table.cells.items():
+        pts = [Point(float(n), v) for n, r in sorted(cells.items())
+               if (v := value_of(r, run, unit)) is not None]
+        if pts:
+            curves[label] = pts
+    if not curves:
+        return None
+    fig = _figure(7, 4.5)
+    ax = fig.subplots()
+    xs: list[float] = []
+    for i, (label, pts) in enumerate(curves.items()):
+        xs += [p.x for p in pts]
+        colour = "#000000" if label == "deferred" else COLOURS[i % len(COLOURS)]
+        _curve(ax, pts, label, colour, label == "deferred")
+    ax.set_xscale("log", base=2)
+    ticks = sorted(set(xs))
+    ax.set_xticks(ticks)
+    ax.set_xticklabels([str(int(t)) for t in ticks])
+    ax.minorticks_off()
+    ax.set_xlabel("processes (P)")
+    emulated = run.env is not None and run.env.bare_metal is False
+    what = "instructions (emulator TSC)" if emulated else _unit_label(unit)
+    ax.set_ylabel(f"{what} per slice")
+    ax.legend(fontsize=7, ncol=2)
+    ax.set_title(f"Address-space lab, schedule {table.schedule}, Kk = {table.kernel_pages}\n"
+                 f"{_run_title(run)}")
+    return fig
+
+
+def _lab_footprint_figure(run: Run, unit: str) -> Optional[Any]:
+    """Ticks per slice against Kk (kernel pages per system call), one line per policy, dashed
+    where the kernel pages are global."""
+    curves: dict[tuple[str, bool], list[Point]] = {}
+    for r in lab_footprint(run):
+        v = value_of(r, run, unit)
+        if v is not None and r.kernel_pages is not None:
+            curves.setdefault((r.policy_label, bool(r.global_)), []).append(
+                Point(float(r.kernel_pages), v))
+    if not curves:
+        return None
+    fig = _figure(7, 4.5)
+    ax = fig.subplots()
+    labels = sorted({label for label, _ in curves})
+    for (label, glob), pts in curves.items():
+        _curve(ax, pts, f"{label}, {'global' if glob else 'non-global'} kernel pages",
+               COLOURS[labels.index(label) % len(COLOURS)], glob)
+    ax.set_xlabel("kernel pages each system call touches (Kk)")
+    emulated = run.env is not None and run.env.bare_metal is False
+    what = "instructions (emulator TSC)" if emulated else _unit_label(unit)
+    ax.set_ylabel(f"{what} per slice")
+    ax.legend(fontsize=7)
+    procs = {r.processes for r in lab_footprint(run)}
+    ax.set_title(f"Address-space lab: the kernel's TLB footprint (round-robin, P = "
+                 f"{', '.join(str(p) for p in sorted(procs))})\n{_run_title(run)}")
+    return fig
+
+
 def _render(figures: list[tuple[str, Callable[[], Optional[Any]], str]], outdir: str,
             formats: list[str], unit: str = "tsc") -> tuple[list[str], list[str]]:
     import matplotlib
@@ -327,6 +390,15 @@ def plot_run(run: Run, outdir: str, formats: list[str],
         if counter != unit and tlb_curves(run, counter):
             figures.append((f"tlb-refill-{counter}",
                             lambda c=counter: _tlb_figure(run, c), ""))
+    # The address-space lab's records carry ticks only.
+    if unit in ("tsc", "ns"):
+        for table in lab_tables(run):
+            figures.append((f"aspace-{table.schedule}",
+                            lambda t=table: _lab_figure(run, t, unit),
+                            "no measured aspace.* result"))
+        if lab_footprint(run):
+            figures.append(("aspace-footprint", lambda: _lab_footprint_figure(run, unit),
+                            "no measured aspace.* footprint result"))
     return _render(figures, outdir, formats, unit)
 
 

@@ -820,3 +820,55 @@ def reach_json(picks: list[Picked]) -> str:
             for e in _reach_estimates(p)]})
     return json.dumps({"tool": f"ptibench-report {__version__}", "estimate": True, "runs": runs},
                       indent=1) + "\n"
+
+
+# --- the address-space lab ------------------------------------------------------------------------
+
+def lab_cell(r: Optional[Result]) -> str:
+    """Median ticks per slice [q1-q3], then the switches' ASID hits/misses; a stale read in bold."""
+    if r is None:
+        return ""
+    if r.stale_reads:
+        return f"**{r.stale_reads} stale**"
+    if r.status != "ok" or r.median is None:
+        return r.status
+    hm = f" h{r.asid_hits}/m{r.asid_misses}" if r.asid_hits is not None else ""
+    return f"{num(r.median)} [{iqr(r.q1, r.q3)}]{hm}"
+
+
+def aspace_markdown(picks: list[Picked]) -> str:
+    out = ["# ptibench address-space lab: ticks per slice\n",
+           "Each cell: the median ticks of one slice (switch, ring 3 reading W pages, k system "
+           "calls touching Kk kernel pages) [q1-q3], then the switches' ASID hits (h) and misses "
+           "(m). Under an emulator the ticks are instruction counts, not time.\n"]
+    for p in picks:
+        out.append(f"## {p.run.label}\n")
+        tables = analysis.lab_tables(p.run)
+        if not tables:
+            out.append("No address-space lab records (run with `bench=aspace.*`).\n")
+            continue
+        for t in tables:
+            out.append(f"### schedule `{t.schedule}` (Kk = {t.kernel_pages})\n")
+            ps = t.processes
+            rows = [[label] + [lab_cell(cells.get(n)) for n in ps]
+                    for label, cells in t.cells.items()]
+            out.append(md_table(["policy"] + [f"P={n}" for n in ps], rows))
+        foot = analysis.lab_footprint(p.run)
+        if foot:
+            out.append("### kernel footprint (round-robin, largest P)\n")
+            rows = [[r.policy_label, str(r.kernel_pages), "global" if r.global_ else "non-global",
+                     lab_cell(r)] for r in foot]
+            out.append(md_table(["policy", "Kk", "kernel pages", "ticks per slice"], rows))
+    return "\n".join(out)
+
+
+def aspace_json(picks: list[Picked]) -> str:
+    keys = ("policy", "slots", "schedule", "processes", "kernel_pages", "status", "median", "q1",
+            "q3", "switch_median", "asid_hits", "asid_misses", "flushes", "user_flushes",
+            "kernel_flushes", "invpcids", "invalidate_others", "stale_reads")
+    runs = []
+    for p in picks:
+        lab = [r for r in p.run.results.values() if r.family == "aspace"]
+        runs.append({"run": p.run.label, "cpu": p.run.env.cpu_short if p.run.env else None,
+                     "results": {r.name: {k: getattr(r, k) for k in keys} for r in lab}})
+    return json.dumps({"tool": f"ptibench-report {__version__}", "runs": runs}, indent=1) + "\n"
