@@ -84,6 +84,10 @@ u32 guest_exits(const Row& row) {
       return pti | kExitPf;
     case Group::kCrossing:
       return pti | (row.cross == Cross::kPf ? u32{kExitPf} : 0u);
+    case Group::kAspace:
+      // Every switch writes CR3 (and the PTI entries do); every M slices the shared kernel page
+      // is remapped and invalidated by INVPCID, or by INVLPG where the CPU lacks it.
+      return kExitCr3 | kExitInvlpg | kExitInvpcid | kExitPtWrite;
     case Group::kProbe: {
       usize n = 0;
       const ProbeSpec* specs = probe_specs(&n);

@@ -36,7 +36,6 @@ struct Result {
   double core_ratio = 0;
   bool has_smis = false;
   u64 smis = 0;
-  Observation probe{};                   // kProbe rows: what the reads saw (no statistics)
   const aspace::Figures* lab = nullptr;  // kAspace rows: valid until the next measurement
 };
 

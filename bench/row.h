@@ -129,7 +129,6 @@ struct Row {
   // data (INVPCID's descriptor) lies in a global page, so a flush that spares global
   // translations leaves the loop nothing to refill.
   bool pure = false;
-  u8 probe = 0;      // kProbe: the index of its ProbeSpec (probe_specs()); its label is the spec's
   AspaceSpec lab{};  // kAspace
 
   // ---- how it is measured ----

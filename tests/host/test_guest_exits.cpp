@@ -77,6 +77,15 @@ TEST(GuestExits, EveryFlushAndProbeRowNamesSomething) {
   }
 }
 
+TEST(GuestExits, TheAddressSpaceLabSwitchesAndInvalidates) {
+  Row lab;
+  lab.group = Group::kAspace;
+  lab.method = Method::kAspace;
+  Text<64> t;
+  put_guest_exits(t, guest_exits(lab));
+  EXPECT_STREQ(t.c_str(), "cr3,invlpg,invpcid,pt-write");
+}
+
 TEST(GuestExits, NamesInEnumOrder) {
   Text<64> t;
   put_guest_exits(t, kExitPtWrite | kExitCr3 | kExitPf);
