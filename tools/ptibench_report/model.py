@@ -206,8 +206,11 @@ class Result:
     reads: Optional[int] = None
     other: Optional[int] = None
     architecture: Optional[str] = None  # "must-drop", "may-keep"
-    reference: Optional[str] = None
+    reference: Optional[str] = None  # the SDM's section
     verdict: Optional[str] = None  # "ok", "violation", "broken"
+    architecture_amd: Optional[str] = None  # the APM's rule, where the probe cites the APM
+    reference_amd: Optional[str] = None
+    manual: Optional[str] = None  # "SDM" or "APM": whose rule the verdict applied
 
     @property
     def family(self) -> str:

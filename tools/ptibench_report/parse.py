@@ -50,6 +50,7 @@ _RESULT_FIELDS: dict[str, str] = {
     "samples": _NUMS,  # only with the kernel's samples=raw
     "observed": _STR, "kept": _INT, "reads": _INT, "other": _INT, "architecture": _STR,
     "reference": _STR, "verdict": _STR,  # probe.*
+    "architecture_amd": _STR, "reference_amd": _STR, "manual": _STR,  # probe.*: the APM
 }
 _ENV_FIELDS: dict[str, str] = {
     "version": _STR, "vendor": _STR, "family": _INT, "model": _INT, "stepping": _INT,
