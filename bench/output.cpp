@@ -38,14 +38,19 @@ const char* verdict_name(const Judgement& j) {
   return j.broken ? "broken" : j.violation ? "violation" : "ok";
 }
 
-// "kept (31/31 kept), may-keep: ok" (what the end-of-run tables and the human line say of a probe).
+// "kept (31/31 kept), may-keep: ok" (what the end-of-run tables and the human line say of a probe),
+// "may-keep (APM): ok" when the verdict applied the APM's rule.
 void put_probe_outcome(TextBuf& t, const ProbeSpec& s, const Result& r) {
   const Judgement j = judge(s, r.probe);
   t.put(seen_name(j.seen)).put(" (").put_u64(r.probe.kept).put('/').put_u64(r.probe.reads);
-  t.put(" kept), ").put(rule_name(s.rule)).put(": ").put(verdict_name(j));
+  t.put(" kept), ").put(rule_name(j.applied.rule));
+  if (j.applied.manual == Manual::kApm) t.put(" (APM)");
+  t.put(": ").put(verdict_name(j));
 }
 
-// observed, kept, reads, architecture, reference, global, verdict (docs/output-format.md).
+// observed, kept, reads, architecture, reference (the SDM's), global, architecture_amd and
+// reference_amd (the APM's, where cited), verdict and manual (which of the two the verdict
+// applied) (docs/output-format.md).
 void put_probe_fields(JsonRecord& j, const ProbeSpec& s, const Result& r) {
   const bool ran = probe_ran(r);
   const Judgement v = judge(s, r.probe);
@@ -56,7 +61,9 @@ void put_probe_fields(JsonRecord& j, const ProbeSpec& s, const Result& r) {
   j.str("architecture", rule_name(s.rule))
       .str("reference", s.reference)
       .boolean("global", s.global);
-  if (ran) j.str("verdict", verdict_name(v));
+  if (s.apm.reference)
+    j.str("architecture_amd", rule_name(s.apm.rule)).str("reference_amd", s.apm.reference);
+  if (ran) j.str("verdict", verdict_name(v)).str("manual", manual_name(v.applied.manual));
 }
 
 // The retired instructions of an ok record, when counted: the summary to check against the row's

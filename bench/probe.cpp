@@ -35,6 +35,15 @@ constexpr const char* kPscNoflushRef =
 constexpr const char* kNeighbourRef =
     "SDM Vol.3 4.10.4.1 (INVLPG invalidates TLB entries for its page only)";
 
+// AMD's APM, cited only where a section could be confirmed (docs/method.md, "Intel and AMD"): APM
+// Vol.2 5.5.1 states the PCID form of MOV to CR3 as the SDM does, bit 63 clear invalidating the
+// new PCID's entries and bit 63 set invalidating none. Every other probe cites no APM section, so
+// AMD CPUs are judged by the SDM's rule there. An AMD rule that differs from the SDM's goes here
+// with its APM section, never without one (the static_assert below and tests/host/test_probe.cpp).
+constexpr ApmRule kApmCr3 = {"APM Vol.2 5.5.1 (MOV to CR3 with CR4.PCIDE = 1, bit 63 clear)",
+                             kMust};
+constexpr ApmRule kApmNoflush = {"APM Vol.2 5.5.1 (MOV to CR3 with bit 63 set)", kMay};
+
 // Cache X, rewrite its PTE, the operation, read X.
 #define PTE_PROBE(...) \
   { S::kReadX, S::kRetargetPte, __VA_ARGS__, S::kReadX }
@@ -43,11 +52,11 @@ constexpr const char* kNeighbourRef =
 constexpr ProbeSpec kProbes[] = {
     {"cr3.nopcid",              false, false, 0,              kMust, kCr3Ref,       PTE_PROBE(S::kCr3)},
     {"cr3.nopcid.global",       true,  false, kPge,           kMay,  kCr3GlobalRef, PTE_PROBE(S::kCr3)},
-    {"cr3.pcid",                false, true,  kPcid,          kMust, kCr3Ref,       PTE_PROBE(S::kCr3)},
+    {"cr3.pcid",                false, true,  kPcid,          kMust, kCr3Ref,       PTE_PROBE(S::kCr3), kApmCr3},
     {"cr3.pcid.global",         true,  true,  kPcid | kPge,   kMay,  kCr3GlobalRef, PTE_PROBE(S::kCr3)},
-    {"cr3.pcid.noflush",        false, true,  kPcid,          kMay,  kNoflushRef,   PTE_PROBE(S::kCr3Noflush)},
+    {"cr3.pcid.noflush",        false, true,  kPcid,          kMay,  kNoflushRef,   PTE_PROBE(S::kCr3Noflush), kApmNoflush},
     // Are PCID 1's entries kept while PCID 2 ran?
-    {"cr3.pcid.switch.noflush", false, true,  kPcid,          kMay,  kSwitchRef,    PTE_PROBE(S::kToPcid2, S::kToPcid1)},
+    {"cr3.pcid.switch.noflush", false, true,  kPcid,          kMay,  kSwitchRef,    PTE_PROBE(S::kToPcid2, S::kToPcid1), kApmNoflush},
     {"invpcid.addr",            false, true,  kInvpcid,       kMust, kInvpcidRef,   PTE_PROBE(S::kInvpcidAddr)},
     {"invpcid.addr.global",     true,  true,  kInvpcid | kPge, kMay, kInvpcidRef,   PTE_PROBE(S::kInvpcidAddr)},
     // Type 0 for X in another PCID: is the current PCID's entry kept?
@@ -83,6 +92,20 @@ constexpr ProbeSpec kProbes[] = {
 // clang-format on
 #undef PTE_PROBE
 
+constexpr bool starts_with(const char* s, const char* prefix) {
+  for (; *prefix; ++s, ++prefix)
+    if (*s != *prefix) return false;
+  return true;
+}
+constexpr bool cites_manuals() {
+  for (const ProbeSpec& p : kProbes) {
+    if (!p.reference || !starts_with(p.reference, "SDM Vol.")) return false;
+    if (p.apm.reference && !starts_with(p.apm.reference, "APM Vol.")) return false;
+  }
+  return true;
+}
+static_assert(cites_manuals(), "every probe cites an SDM section, every APM rule an APM section");
+
 }  // namespace
 
 const char* rule_name(Rule r) { return r == Rule::kMustDrop ? "must-drop" : "may-keep"; }
@@ -99,6 +122,16 @@ const char* seen_name(Seen s) {
   return "mixed";
 }
 
+const char* manual_name(Manual m) { return m == Manual::kApm ? "APM" : "SDM"; }
+
+AppliedRule applied_rule(const ProbeSpec& p, x86::Vendor vendor) {
+  if (vendor == x86::Vendor::kAmd && p.apm.reference)
+    return {Manual::kApm, p.apm.rule, p.apm.reference};
+  return {Manual::kSdm, p.rule, p.reference};
+}
+
+bool amd_differs(const ProbeSpec& p) { return p.apm.reference && p.apm.rule != p.rule; }
+
 const ProbeSpec* probe_specs(usize* count) {
   *count = sizeof(kProbes) / sizeof(kProbes[0]);
   return kProbes;
@@ -112,9 +145,10 @@ const ProbeSpec* find_probe(const char* label) {
 
 Judgement judge(const ProbeSpec& p, const Observation& o) {
   Judgement j{};
+  j.applied = applied_rule(p, o.vendor);
   j.seen = o.kept == 0 ? Seen::kDropped : o.kept == o.reads ? Seen::kKept : Seen::kMixed;
   // One kept read is proof of retention; dropped reads prove nothing (eviction, re-walks).
-  j.violation = p.rule == Rule::kMustDrop && o.kept > 0;
+  j.violation = j.applied.rule == Rule::kMustDrop && o.kept > 0;
   j.broken = o.other > 0 || o.reads == 0;
   return j;
 }

@@ -1,11 +1,13 @@
 // TLB semantics probes (issue 13): what a CPU keeps and drops after each kind of flush, judged
-// against the SDM. A probe maps X (and Y, in the same 2 MiB region) to frame A, reads X so the
-// translation is cached, rewrites the PTE (or the PDE) to frame B without invalidating, performs
-// the operation under test and reads again: A means the old translation survived ("kept"), B that
-// it was dropped (or re-walked). Pure: the probe programs drive any ProbeCpu, the TLB model of
-// bench/tlb_model.h on the host and the real CPU in the kernel (bench/probe_cpu.cpp).
+// against the SDM, and on AMD CPUs against the APM where the table cites it. A probe maps X (and Y,
+// in the same 2 MiB region) to frame A, reads X so the translation is cached, rewrites the PTE (or
+// the PDE) to frame B without invalidating, performs the operation under test and reads again: A
+// means the old translation survived ("kept"), B that it was dropped (or re-walked). Pure: the
+// probe programs drive any ProbeCpu, the TLB model of bench/tlb_model.h on the host and the real
+// CPU in the kernel (bench/probe_cpu.cpp).
 #pragma once
 
+#include "arch/x86/cpu_features.h"
 #include "lib/types.h"
 
 namespace ptb::bench {
@@ -48,32 +50,58 @@ const char* seen_name(Seen s);  // "kept", "dropped", "mixed"
 
 inline constexpr usize kProbeSteps = 8;
 
-struct ProbeSpec {
-  const char* label;  // the name after "probe."
-  bool global;        // X and Y mapped with PTE.G (CR4.PGE on)
-  bool pcid;          // runs with CR4.PCIDE = 1 on PCID 1
-  u64 features;       // bit per x86::Feature, all required
-  Rule rule;
-  const char* reference;  // the manual's section stating the rule
-  Step steps[kProbeSteps];
+// The manual a verdict applies: Intel's SDM, or AMD's APM (on AMD CPUs, where the probe cites it).
+enum class Manual : u8 { kSdm, kApm };
+const char* manual_name(Manual m);  // "SDM", "APM"
+
+// What the APM says of a probe. With no reference the APM is not cited for it (silent, or not
+// confirmed): AMD CPUs are then judged by the SDM's rule, and `rule` is unused.
+struct ApmRule {
+  const char* reference = nullptr;  // "APM Vol.<n> <section> (...)"
+  Rule rule = Rule::kMustDrop;
 };
+
+struct ProbeSpec {
+  const char* label;      // the name after "probe."
+  bool global;            // X and Y mapped with PTE.G (CR4.PGE on)
+  bool pcid;              // runs with CR4.PCIDE = 1 on PCID 1
+  u64 features;           // bit per x86::Feature, all required
+  Rule rule;              // the SDM's
+  const char* reference;  // the SDM's section stating it
+  Step steps[kProbeSteps];
+  ApmRule apm{};  // AMD's, where the APM is cited
+};
+
+// The rule a CPU of `vendor` is judged by: the APM's on AMD when the probe cites the APM, the
+// SDM's otherwise (Intel, other vendors, and AMD where the APM is not cited).
+struct AppliedRule {
+  Manual manual;
+  Rule rule;
+  const char* reference;
+};
+AppliedRule applied_rule(const ProbeSpec& p, x86::Vendor vendor);
+// The APM is cited and states another rule than the SDM.
+bool amd_differs(const ProbeSpec& p);
 
 // Every probe, in table order.
 const ProbeSpec* probe_specs(usize* count);
 const ProbeSpec* find_probe(const char* label);  // nullptr when there is none
 
-// R reads of one probe: how many read the old frame (kept), and how many neither frame.
+// R reads of one probe: how many read the old frame (kept), and how many neither frame; and the
+// vendor of the CPU that read (the kernel's runner sets it), whose manual judges the reads.
 struct Observation {
   u32 reads = 0, kept = 0, other = 0;
   u32 disturbed = 0;  // reads made again because the CPU said they were disturbed (an NMI)
+  x86::Vendor vendor = x86::Vendor::kOther;
 };
 // A probe read is made again when disturbed, at most this many times per probe; then the probe
 // gives up with the reads it has (Observation::reads says how many).
 constexpr u32 max_probe_disturbed(u32 reads) { return reads + 16; }
 struct Judgement {
   Seen seen;
-  bool violation;  // kept at least once what the manual requires dropped
-  bool broken;     // a read returned neither magic: the probe itself is wrong
+  bool violation;       // kept at least once what the applied rule requires dropped
+  bool broken;          // a read returned neither magic: the probe itself is wrong
+  AppliedRule applied;  // applied_rule(p, o.vendor)
 };
 Judgement judge(const ProbeSpec& p, const Observation& o);
 

@@ -99,6 +99,15 @@ class KernelProbeCpu {
 };
 static_assert(ProbeCpu<KernelProbeCpu>);
 
+// The CPU's vendor, whose manual judges the reads (bench/probe.h, applied_rule).
+x86::Vendor cpu_vendor() {
+  return x86::decode_cpu([](u32 leaf, u32 subleaf) {
+           const x86::CpuidRegs r = x86::cpuid(leaf, subleaf);
+           return x86::CpuidResult{r.eax, r.ebx, r.ecx, r.edx};
+         })
+      .vendor_kind;
+}
+
 }  // namespace
 
 Result measure_probe(const Row& row, const Fixture& fx, const Params& p) {
@@ -107,8 +116,9 @@ Result measure_probe(const Row& row, const Fixture& fx, const Params& p) {
   if (row.probe >= count) return {Status::kFail, "no such probe"};
   const ProbeSpec& spec = specs[row.probe];
   KernelProbeCpu k(fx, memory::nx_bit());
-  const Observation o = run_probe(k, spec, p.reps);
+  Observation o = run_probe(k, spec, p.reps);
   k.restore();
+  o.vendor = cpu_vendor();
   if (o.disturbed > max_probe_disturbed(p.reps)) return too_disturbed(o.disturbed);
   const Judgement j = judge(spec, o);
   Result r{Status::kOk, nullptr};
@@ -121,7 +131,7 @@ Result measure_probe(const Row& row, const Fixture& fx, const Params& p) {
       t.put(" reads returned neither magic");
     } else {
       t.put("violation: kept ").put_u64(o.kept).put(" of ").put_u64(o.reads);
-      t.put(" reads of a translation ").put(spec.reference).put(" requires dropped");
+      t.put(" reads of a translation ").put(j.applied.reference).put(" requires dropped");
     }
     r.status = Status::kFail;
     r.reason = probe_reason;

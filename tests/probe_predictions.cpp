@@ -1,8 +1,10 @@
 // Prints what the host TLB model (bench/tlb_model.h) predicts for every probe under every
 // behaviour, as one JSON object: {"<behaviour>": {"<probe name>": {"observed": ..., "kept": R or
-// 0, "architecture": ..., "reference": ..., "verdict": ..., "needs": [features]}}}. The boot tests
-// (tests/boot/test_probes.py) assert the emulators' records against it, so the model and the
-// emulators cannot drift apart unnoticed. Usage: probe_predictions READS
+// 0, "architecture": ..., "reference": ..., "verdict": ..., "needs": [features], and where the
+// probe cites the APM "architecture_amd" and "reference_amd"; "verdict_amd" and "manual_amd": the
+// verdict on an AMD CPU and the manual it applies}}}. The boot tests (tests/boot/test_probes.py)
+// assert the emulators' records against it, so the model and the emulators cannot drift apart
+// unnoticed. Usage: probe_predictions READS
 #include <cstdio>
 #include <cstdlib>
 
@@ -24,13 +26,21 @@ int main(int argc, char** argv) {
     std::printf("%s\"%s\":{", b ? "," : "", behaviour_name(behaviours[b]));
     for (usize i = 0; i < n; ++i) {
       TlbModel model(behaviours[b]);
-      const Observation o = run_probe(model, specs[i], reads);
+      Observation o = run_probe(model, specs[i], reads);
       const Judgement j = judge(specs[i], o);
+      o.vendor = x86::Vendor::kAmd;
+      const Judgement amd = judge(specs[i], o);
       std::printf(
           "%s\"probe.%s\":{\"observed\":\"%s\",\"kept\":%u,\"architecture\":\"%s\","
-          "\"reference\":\"%s\",\"global\":%s,\"verdict\":\"%s\",\"needs\":[",
+          "\"reference\":\"%s\",\"global\":%s,\"verdict\":\"%s\",",
           i ? "," : "", specs[i].label, seen_name(j.seen), o.kept, rule_name(specs[i].rule),
           specs[i].reference, specs[i].global ? "true" : "false", j.violation ? "violation" : "ok");
+      if (specs[i].apm.reference)
+        std::printf("\"architecture_amd\":\"%s\",\"reference_amd\":\"%s\",",
+                    rule_name(specs[i].apm.rule), specs[i].apm.reference);
+      std::printf("\"verdict_amd\":\"%s\",\"manual_amd\":\"%s\",",
+                  amd.violation ? "violation" : "ok", manual_name(amd.applied.manual));
+      std::printf("\"needs\":[");
       const char* sep = "";
       for (u32 f = 0; f < static_cast<u32>(x86::Feature::kCount); ++f) {
         if (!(specs[i].features >> f & 1)) continue;

@@ -1,5 +1,6 @@
 // The TLB probes' programs and verdicts against the TLB model: each behaviour must give the
-// observation predicted for every probe, and only the broken one a violation.
+// observation predicted for every probe, and only the broken one a violation; AMD CPUs are judged
+// by the APM's rule where the table cites the APM, everyone else by the SDM's.
 #include <gtest/gtest.h>
 
 #include <vector>
@@ -16,6 +17,7 @@ namespace ptb::bench {
 namespace {
 
 using x86::Feature;
+using x86::Vendor;
 
 constexpr u32 kReads = 31;
 
@@ -238,6 +240,126 @@ TEST(ProbeVerdict, AReadOfNeitherFrameMarksTheProbeBroken) {
   EXPECT_TRUE(judge(p, o).broken);
   EXPECT_TRUE(judge(p, Observation{}).broken);  // no reads prove nothing
   EXPECT_FALSE(judge(p, Observation{3, 0, 0}).broken);
+}
+
+// --- Intel and AMD: which manual judges -----------------------------------------------------
+
+// The probes that cite the APM: a change to this list is a change to what AMD CPUs are judged by.
+const std::set<std::string> kApmCited = {"cr3.pcid", "cr3.pcid.noflush", "cr3.pcid.switch.noflush"};
+
+bool starts_with(const char* s, const char* prefix) {
+  return s && std::string(s).rfind(prefix, 0) == 0;
+}
+
+TEST(ProbeManual, EveryAmdRuleCarriesAnApmCitation) {
+  usize n = 0;
+  const ProbeSpec* specs = probe_specs(&n);
+  std::set<std::string> cited;
+  for (usize i = 0; i < n; ++i) {
+    const ProbeSpec& p = specs[i];
+    const AppliedRule amd = applied_rule(p, Vendor::kAmd);
+    if (p.apm.reference) {
+      cited.insert(p.label);
+      EXPECT_TRUE(starts_with(p.apm.reference, "APM Vol.")) << p.label;
+      EXPECT_EQ(amd.manual, Manual::kApm) << p.label;
+      EXPECT_STREQ(amd.reference, p.apm.reference) << p.label;
+      EXPECT_EQ(amd.rule, p.apm.rule) << p.label;
+    } else {
+      // Not cited: AMD is judged by the SDM's rule and section, never by an uncited rule.
+      EXPECT_FALSE(amd_differs(p)) << p.label;
+      EXPECT_EQ(amd.manual, Manual::kSdm) << p.label;
+      EXPECT_EQ(amd.rule, p.rule) << p.label;
+      EXPECT_STREQ(amd.reference, p.reference) << p.label;
+    }
+    // Whatever AMD is judged by that is not the SDM's rule comes with an APM section.
+    if (amd.rule != p.rule) {
+      EXPECT_TRUE(starts_with(amd.reference, "APM Vol.")) << p.label;
+    }
+  }
+  EXPECT_EQ(cited, kApmCited);
+  EXPECT_STREQ(manual_name(Manual::kSdm), "SDM");
+  EXPECT_STREQ(manual_name(Manual::kApm), "APM");
+}
+
+TEST(ProbeManual, IntelAndOtherVendorsAreJudgedByTheSdmAsBefore) {
+  usize n = 0;
+  const ProbeSpec* specs = probe_specs(&n);
+  for (Vendor v : {Vendor::kIntel, Vendor::kOther}) {
+    for (usize i = 0; i < n; ++i) {
+      const ProbeSpec& p = specs[i];
+      const AppliedRule r = applied_rule(p, v);
+      EXPECT_EQ(r.manual, Manual::kSdm) << p.label;
+      EXPECT_EQ(r.rule, p.rule) << p.label;
+      EXPECT_STREQ(r.reference, p.reference) << p.label;
+      for (Behaviour b : {Behaviour::kSdmMaxKeep, Behaviour::kBroken}) {
+        Observation o = observe(b, p);
+        o.vendor = v;
+        const Judgement j = judge(p, o);
+        EXPECT_EQ(j.violation, o.kept > 0 && p.rule == Rule::kMustDrop) << p.label;
+        EXPECT_EQ(j.applied.manual, Manual::kSdm) << p.label;
+      }
+    }
+  }
+}
+
+// AMD CPUs on the real table: the cited sections agree with the SDM, so the verdicts are Intel's;
+// the model that keeps all the SDM allows breaks no APM rule either (were an APM rule stricter,
+// this would fail and the model would need an APM behaviour), and the broken one still does.
+TEST(ProbeManual, AmdIsJudgedByTheCitedApmRules) {
+  usize n = 0;
+  const ProbeSpec* specs = probe_specs(&n);
+  for (usize i = 0; i < n; ++i) {
+    const ProbeSpec& p = specs[i];
+    for (Behaviour b :
+         {Behaviour::kSdmMaxKeep, Behaviour::kBochs, Behaviour::kQemuTcg, Behaviour::kBroken}) {
+      Observation o = observe(b, p);
+      o.vendor = Vendor::kAmd;
+      const Judgement j = judge(p, o);
+      EXPECT_EQ(j.applied.manual, kApmCited.count(p.label) ? Manual::kApm : Manual::kSdm)
+          << p.label;
+      EXPECT_EQ(j.violation, b == Behaviour::kBroken && j.applied.rule == Rule::kMustDrop)
+          << behaviour_name(b) << " " << p.label;
+    }
+  }
+}
+
+// Where the APM states another rule than the SDM, an AMD CPU is judged by the APM's and an Intel
+// one by the SDM's, both ways: a test-only table entry, since no cited section differs today.
+TEST(ProbeManual, WhereTheApmDiffersAmdIsJudgedByIt) {
+  // SDM must-drop, APM (test-only) may-keep: a CPU that keeps breaks the SDM only.
+  ProbeSpec looser = *find_probe("invlpg");
+  looser.apm = {"APM Vol.2 test-only (looser)", Rule::kMayKeep};
+  ASSERT_TRUE(amd_differs(looser));
+  Observation kept = observe(Behaviour::kBroken, looser);
+  ASSERT_EQ(kept.kept, kReads);
+  kept.vendor = Vendor::kIntel;
+  EXPECT_TRUE(judge(looser, kept).violation);
+  EXPECT_EQ(judge(looser, kept).applied.manual, Manual::kSdm);
+  kept.vendor = Vendor::kAmd;
+  const Judgement amd = judge(looser, kept);
+  EXPECT_FALSE(amd.violation);
+  EXPECT_EQ(amd.applied.manual, Manual::kApm);
+  EXPECT_EQ(amd.applied.rule, Rule::kMayKeep);
+  EXPECT_STREQ(amd.applied.reference, "APM Vol.2 test-only (looser)");
+
+  // SDM may-keep, APM (test-only) must-drop: keeping what the SDM allows is an AMD violation.
+  ProbeSpec stricter = *find_probe("cr3.pcid.noflush");
+  stricter.apm = {"APM Vol.2 test-only (stricter)", Rule::kMustDrop};
+  Observation max = observe(Behaviour::kSdmMaxKeep, stricter);
+  ASSERT_EQ(max.kept, kReads);
+  max.vendor = Vendor::kIntel;
+  EXPECT_FALSE(judge(stricter, max).violation);
+  max.vendor = Vendor::kAmd;
+  EXPECT_TRUE(judge(stricter, max).violation);
+  EXPECT_STREQ(judge(stricter, max).applied.reference, "APM Vol.2 test-only (stricter)");
+  // Dropped reads prove nothing either way: no violation under either manual.
+  Observation dropped = observe(Behaviour::kBochs, stricter);
+  ASSERT_EQ(dropped.kept, 0u);
+  dropped.vendor = Vendor::kAmd;
+  EXPECT_FALSE(judge(stricter, dropped).violation);
+  // A vendor other than AMD never applies the APM's rule.
+  max.vendor = Vendor::kOther;
+  EXPECT_FALSE(judge(stricter, max).violation);
 }
 
 TEST(ProbeVerdict, RuleAndSeenNamesAreTheRecordsWords) {

@@ -59,3 +59,27 @@ def test_probes_json_and_a_run_without_probes(run_cli) -> None:
         "architecture": "may-keep", "verdict": "ok"}
     r = run_cli("probes", "-q", FIXTURES / "kernel" / "tcg-max-quick.log")
     assert r.code == 0 and "No run has probe records" in r.out
+
+
+def test_a_verdict_by_the_apm_is_marked(run_cli, tmp_path: Path) -> None:
+    # The QEMU run's CPU says AuthenticAMD; give one record an APM rule that differs (a test-only
+    # section) and a verdict that applied it, as a kernel does for a probe that cites the APM.
+    text = QEMU.read_text()
+    needle = ('"architecture":"must-drop","reference":"SDM Vol.3 4.10.4.1 (MOV to CR3)",'
+              '"global":false,"verdict":"ok"}')
+    assert text.count(needle) == 1
+    amd = text.replace(needle, needle[:-1] + ',"architecture_amd":"may-keep",'
+                       '"reference_amd":"APM Vol.2 test-only","manual":"APM"}')
+    log = tmp_path / "amd.log"
+    log.write_text(amd)
+    r = run_cli("probes", "-q", BOCHS, log)
+    assert r.code == 0, r
+    row = _row(r.out, "probe.cr3.nopcid")
+    # probe, manual, A (Bochs: judged by the SDM), B (judged by the APM), reference
+    assert row[1:4] == ["must-drop (APM: may-keep)", "dropped 0/5", "dropped 0/5 (APM)"], row
+    assert row[4] == "SDM Vol.3 4.10.4.1 (MOV to CR3); APM Vol.2 test-only", row
+    assert _row(r.out, "probe.cr3.nopcid.global")[3] == "dropped 0/5"  # SDM: no mark
+    r = run_cli("probes", "-q", "-f", "json", log)
+    cell = json.loads(r.out)["runs"][0]["probes"]["probe.cr3.nopcid"]
+    assert cell["manual"] == "APM" and cell["architecture_amd"] == "may-keep", cell
+    assert "manual" not in json.loads(r.out)["runs"][0]["probes"]["probe.invlpg"]

@@ -305,7 +305,7 @@ class Result:
     reads: Optional[int] = None
     other: Optional[int] = None
     architecture: Optional[str] = None  # "must-drop", "may-keep"
-    reference: Optional[str] = None
+    reference: Optional[str] = None  # the SDM's section
     verdict: Optional[str] = None  # "ok", "violation", "broken"
     # Performance counters (since 0.3): {field: statistics per operation}, in record order.
     counters: dict[str, CounterStats] = field(default_factory=dict)
@@ -339,6 +339,9 @@ class Result:
     def policy_label(self) -> str:
         """linux.6, nopcid, perprocess, deferred: the policy as the row names spell it."""
         return f"{self.policy}.{self.slots}" if self.policy == "linux" else str(self.policy)
+    architecture_amd: Optional[str] = None  # the APM's rule, where the probe cites the APM
+    reference_amd: Optional[str] = None
+    manual: Optional[str] = None  # "SDM" or "APM": whose rule the verdict applied
 
     @property
     def family(self) -> str:

@@ -62,6 +62,7 @@ _RESULT_FIELDS: dict[str, str] = {
     "asid_hits": _INT, "asid_misses": _INT, "flushes": _INT, "user_flushes": _INT,
     "skipped_cr3": _INT, "kernel_flushes": _INT, "invpcids": _INT, "invalidate_others": _INT,
     "stale_reads": _INT, "switch_median": _NUM, "flush_median": _NUM,
+    "architecture_amd": _STR, "reference_amd": _STR, "manual": _STR,  # probe.*: the APM
 }
 _ENV_FIELDS: dict[str, str] = {
     "version": _STR, "vendor": _STR, "family": _INT, "model": _INT, "stepping": _INT,

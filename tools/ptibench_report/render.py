@@ -704,13 +704,16 @@ def seeds_json(p: Picked) -> str:
 
 def probe_cell(r: Optional[Result]) -> str:
     """One probe of one run: `kept 31/31`, `dropped 0/31`, `mixed 3/31`, a violation in bold,
-    `skip` / `fail`, or a dash when the run has no such record."""
+    `skip` / `fail`, or a dash when the run has no such record; `(APM)` after it when the verdict
+    applied AMD's rule (an AMD CPU, a probe that cites the APM)."""
     if r is None:
         return DASH
     if r.status == "skip" or r.observed is None:
         return r.status
     text = f"{r.observed} {r.kept}/{r.reads}"
-    return f"**{text} {r.verdict}**" if r.verdict != "ok" else text
+    if r.verdict != "ok":
+        text = f"**{text} {r.verdict}**"
+    return f"{text} (APM)" if r.manual == "APM" else text
 
 
 def probe_names(picks: list[Picked]) -> list[str]:
@@ -724,11 +727,19 @@ def probe_names(picks: list[Picked]) -> list[str]:
 
 
 def _probe_rule(picks: list[Picked], name: str) -> tuple[str, str]:
-    for p in picks:
-        r = p.run.results.get(name)
-        if r is not None and r.architecture:
-            return r.architecture, r.reference or ""
-    return "?", ""
+    """The SDM's rule and section; where a record cites the APM, its section too, and its rule
+    where that differs."""
+    records = [r for r in (p.run.results.get(name) for p in picks)
+               if r is not None and r.architecture]
+    if not records:
+        return "?", ""
+    rule, ref = records[0].architecture or "?", records[0].reference or ""
+    amd = next((r for r in records if r.reference_amd), None)
+    if amd is not None:
+        ref += f"; {amd.reference_amd}"
+        if amd.architecture_amd and amd.architecture_amd != rule:
+            rule += f" (APM: {amd.architecture_amd})"
+    return rule, ref
 
 
 def probes_markdown(picks: list[Picked]) -> str:
@@ -741,7 +752,8 @@ def probes_markdown(picks: list[Picked]) -> str:
     out.append("Each cell: what R reads saw after the operation (`kept`: the old translation "
                "every time), and how many kept it. `kept` proves retention; `dropped` may also "
                "be eviction (docs/method.md). A violation (kept what the manual requires "
-               "dropped) is in bold.\n")
+               "dropped) is in bold. The manual is Intel's SDM, and AMD's APM for an AMD CPU "
+               "where the probe cites it: such cells say (APM).\n")
     probes = probe_names(picks)
     if not probes:
         out.append("No run has probe records (run with `bench=probe.*`).\n")
@@ -761,9 +773,16 @@ def probes_json(picks: list[Picked]) -> str:
         cells = {}
         for name in probes:
             r = p.run.results.get(name)
-            cells[name] = None if r is None else {
-                "status": r.status, "observed": r.observed, "kept": r.kept, "reads": r.reads,
-                "architecture": r.architecture, "verdict": r.verdict}
+            if r is None:
+                cells[name] = None
+                continue
+            cell = {"status": r.status, "observed": r.observed, "kept": r.kept, "reads": r.reads,
+                    "architecture": r.architecture, "verdict": r.verdict}
+            # The APM's rule and the verdict's manual, where the record has them.
+            for key, value in (("architecture_amd", r.architecture_amd), ("manual", r.manual)):
+                if value is not None:
+                    cell[key] = value
+            cells[name] = cell
         runs.append({"run": p.run.label, "cpu": p.run.env.cpu_short if p.run.env else None,
                      "probes": cells})
     return json.dumps({"tool": f"ptibench-report {__version__}", "runs": runs}, indent=1) + "\n"
