@@ -5,6 +5,7 @@
 #include "arch/x86/layout.h"
 #include "arch/x86/page_table.h"
 #include "arch/x86/regs.h"
+#include "bench/counters.h"
 #include "bench/options.h"
 #include "bench/symbols.h"
 #include "bench/user_space.h"
@@ -201,8 +202,15 @@ Result measure_aspace(const Row& row, const Params& p, const x86::CpuInfo& cpu) 
   u64 t[4] = {};
   const u64 nmis = nmi_count();
   aspace::run(state, kc, spec, aspace_user_flush, [&](u32 i, u32 step) {
+    // The counters over the whole slice, beside its ticks (bench/counters.h).
+    if (step == 3) counters::window_close(+1);
     t[step] = x86::rdtsc_ordered();
+    if (step == 0) {
+      counters::sample_begin();
+      counters::window_open();
+    }
     if (step != 3 || i < warm) return;
+    store_counter_sample(i - warm);
     slice_samples[i - warm] = static_cast<i64>(t[3] - t[0]);
     switch_samples[i - warm] = static_cast<i64>(t[2] - t[1]);
     if (aspace::flush_due(i, flush_every)) flush_samples[flushes++] = static_cast<i64>(t[1] - t[0]);
@@ -212,6 +220,7 @@ Result measure_aspace(const Row& row, const Params& p, const x86::CpuInfo& cpu) 
   figures.per_flush = summarize(flush_samples, flushes, 1.0);
 
   Result r = summarize_samples(p, 1);
+  summarize_counter_samples(r, p.reps, 1);
   // NMIs cannot be kept out; a slice they hit is not measured again (the schedule is one run),
   // so the record says how many NMIs arrived during it.
   r.disturbed = static_cast<u32>(nmi_count() - nmis);

@@ -68,5 +68,9 @@ Result too_disturbed(u32 disturbed);
 Result summarize_samples(const Params& p, u64 ops);
 // Where the runners put one sample per repetition (kMaxReps).
 i64* sample_buffer();
+// The counters' deltas of the current sample (bench/counters.h) kept as sample `index`, for a
+// runner with its own repetition loop; then their statistics into r (counter_count 0 when off).
+void store_counter_sample(u32 index);
+void summarize_counter_samples(Result& r, u32 n, u64 ops);
 
 }  // namespace ptb::bench

@@ -66,11 +66,14 @@ void put_probe_fields(JsonRecord& j, const ProbeSpec& s, const Result& r) {
   if (ran) j.str("verdict", verdict_name(v)).str("manual", manual_name(v.applied.manual));
 }
 
-// The retired instructions of an ok record, when counted: the summary to check against the row's
+// The retired instructions of an ok record, when counted and the row declares its count exactly
+// (loops, ring-3 loops, refill passes; not the lab's slices): the summary to check against the
 // declared count (bench/pmu_check.h), or nullptr.
-const Summary* inst_retired_of(const Result& r) {
+const Summary* inst_retired_of(const Row& row, const Result& r) {
+  const bool declared = row.method == Method::kLoop || row.method == Method::kRing3Loop ||
+                        row.method == Method::kRefill;
   const x86::pmu::Plan& plan = counters::plan();
-  for (u32 i = 0; r.status == Status::kOk && i < r.counter_count && i < plan.count; ++i)
+  for (u32 i = 0; declared && r.status == Status::kOk && i < r.counter_count && i < plan.count; ++i)
     if (str_eq(plan.counters[i].name(), "inst_retired")) return &r.counters[i];
   return nullptr;
 }
@@ -86,7 +89,7 @@ void put_counters(JsonRecord& j, const Row& row, const Result& r) {
     j.fixed("min", s.min).fixed("max", s.max).end_object();
   }
   double diff = 0;
-  if (const Summary* inst = inst_retired_of(r); inst && inst_mismatch(*inst, row.instructions, &diff))
+  if (const Summary* inst = inst_retired_of(row, r); inst && inst_mismatch(*inst, row.instructions, &diff))
     j.fixed("inst_mismatch", diff);
   if (r.has_core_ratio) j.fixed("aperf_mperf", r.core_ratio);
   if (r.has_smis) j.num("smis", r.smis);
@@ -200,7 +203,7 @@ void emit_result(const Row& row, const Result& r, const Params& p, const OutputC
     t.smis += r.smis;
   }
   double diff = 0;
-  if (const Summary* inst = inst_retired_of(r)) {
+  if (const Summary* inst = inst_retired_of(row, r)) {
     t.exactness_checked = true;
     if (inst_mismatch(*inst, row.instructions, &diff)) t.inst_mismatches++;
   }

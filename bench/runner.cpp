@@ -135,7 +135,6 @@ Result measure(const Row& row, const Fixture& fx, const Params& p, const x86::Cp
 
 Result sample_repetitions(const Params& p, u64 ops, i64 (*sample)(void* ctx), void* ctx) {
   u32 disturbed = 0;
-  const u32 nc = counters::on() ? counters::plan().count : 0;
   for (u32 i = 0; i < p.warmup + p.reps; ++i) {
     const u64 before = disturbances();
     counters::sample_begin();
@@ -147,15 +146,24 @@ Result sample_repetitions(const Params& p, u64 ops, i64 (*sample)(void* ctx), vo
     }
     if (i < p.warmup) continue;
     samples[i - p.warmup] = v;
-    const i64* d = counters::sample_deltas();
-    for (u32 c = 0; c < nc; ++c) counter_samples[c][i - p.warmup] = d[c];
+    store_counter_sample(i - p.warmup);
   }
   Result r = summarize_samples(p, ops);
   r.disturbed = disturbed;
-  r.counter_count = nc;
-  for (u32 c = 0; c < nc; ++c)
-    r.counters[c] = summarize(counter_samples[c], p.reps, static_cast<double>(ops));
+  summarize_counter_samples(r, p.reps, ops);
   return r;
+}
+
+void store_counter_sample(u32 index) {
+  if (!counters::on() || index >= kMaxReps) return;
+  const i64* d = counters::sample_deltas();
+  for (u32 c = 0; c < counters::plan().count; ++c) counter_samples[c][index] = d[c];
+}
+
+void summarize_counter_samples(Result& r, u32 n, u64 ops) {
+  r.counter_count = counters::on() ? counters::plan().count : 0;
+  for (u32 c = 0; c < r.counter_count; ++c)
+    r.counters[c] = summarize(counter_samples[c], n, static_cast<double>(ops));
 }
 
 Result sample_difference(const Params& p, u64 ops, u64 (*run)(void* ctx, int which), void* ctx) {
