@@ -87,6 +87,7 @@ void put_record(const Row& row, const Result& r, const Params& p, const OutputCo
   if (row.method == Method::kRefill) {
     j.str("flush", flush_name(row.flush)).num("pages", row.pages).boolean("global", row.global);
   }
+  if (is_ipi(row)) j.num("source", row.source).num("target", row.target);
   if (ring3(row)) {
     j.boolean("pti", row.env.scheme != x86::EntryScheme::kNone);
     j.boolean("pcid", x86::uses_pcid(row.env.scheme));

@@ -5,7 +5,8 @@ namespace ptb::bench {
 
 const char* group_name(Group g) {
   constexpr const char* kNames[] = {"cr3",   "invpcid", "invlpg", "cr4",      "tlb",  "syscall",
-                                    "fault", "trap",    "int",    "crossing", "probe"};
+                                    "fault", "trap",    "int",    "crossing", "probe",
+                                    "ipi"};
   return kNames[static_cast<u32>(g)];
 }
 
@@ -42,6 +43,7 @@ void put_name(TextBuf& t, const Row& r) {
   if (r.scheme_suffix) t.put(scheme_suffix(r.env.scheme));
   if (r.touch) t.put(".touch.").put_u64(r.touch);
   if (r.method == Method::kCrossing) t.put(r.direction == Direction::kU2k ? ".u2k" : ".k2u");
+  if (is_ipi(r)) t.put('.').put_u64(r.source).put('.').put_u64(r.target);
 }
 
 usize parse_touch_list(const char* s, usize len, u32* out, usize cap, usize* rejected,

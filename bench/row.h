@@ -24,7 +24,8 @@ enum class Group : u8 {
   kTrap,
   kInt,
   kCrossing,
-  kProbe
+  kProbe,
+  kIpi
 };
 const char* group_name(Group g);
 
@@ -34,6 +35,8 @@ enum class Method : u8 {
   kRing3Loop,  // a ring-3 loop of round trips (system calls, faults, traps), unrolled U and 2U
   kCrossing,   // one-way crossings: ring 3 and the kernel stub stamp on either side
   kProbe,      // a TLB semantics probe (bench/probe.h): what an operation keeps; no timing
+  kIpiFixed,   // CPU `source` pings CPU `target` by a fixed-vector IPI; the handler answers
+  kIpiPoll,    // the same exchange through memory alone: `target` polls a mailbox
 };
 
 // What a refill row flushes between the warm pass and the timed one.
@@ -90,6 +93,7 @@ struct Row {
   Cross cross = Cross::kNone;
   Direction direction = Direction::kU2k;
   u8 probe = 0;  // kProbe: the index of its ProbeSpec (probe_specs()); its label is the spec's
+  u8 source = 0, target = 0;  // kIpi*: the CPUs (kernel/smp.h numbering), ".<source>.<target>"
 
   // ---- how it is measured ----
   Method method = Method::kLoop;
@@ -104,6 +108,10 @@ struct Row {
   u32 faulting = 0;      // of which fault instead of retiring (Bochs ticks its TSC for them)
 };
 
+constexpr bool is_ipi(const Row& r) {
+  return r.method == Method::kIpiFixed || r.method == Method::kIpiPoll;
+}
+
 // The row's name (part of the output contract): group, label, then the generated parts.
 void put_name(TextBuf& out, const Row& row);
 inline constexpr usize kNameMax = 64;
@@ -116,11 +124,14 @@ struct TableParams {
   bool quick;        // suite=quick: fewer refill points
   const u32* touch;  // K values of the syscall.*.touch.K rows (distinct)
   usize touch_count;
+  u32 cpus = 1;  // CPUs the SMP rows use (kernel/smp.h); the IPI matrix covers the first
+                 // kIpiMatrixMax of them, and at least the pair 0 -> 1 (which skips on one CPU)
 };
+inline constexpr u32 kIpiMatrixMax = 16;
 // The table: the ring-0 rows, the ring-3 rows and the generated TLB refill curve (K = 1, 2, 4,
-// ... refill_max). Returns the number of rows written to `out` (at most `capacity`).
+// ... refill_max) and the IPI matrix. Returns the number of rows written to `out` (at most `capacity`).
 usize build_table(Row* out, usize capacity, const TableParams& params);
-inline constexpr usize kMaxRows = 320;
+inline constexpr usize kMaxRows = 320 + 2 * kIpiMatrixMax * (kIpiMatrixMax - 1);
 
 inline constexpr u32 kMaxTouch = 512;
 // Parses touch= ("1,8,64"): values 1..kMaxTouch, at most `cap`, each once. Entries out of range

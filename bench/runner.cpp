@@ -4,6 +4,7 @@
 #include "arch/x86/cpu_setup.h"
 #include "arch/x86/regs.h"
 #include "bench/env.h"
+#include "bench/ipi.h"
 #include "bench/jit.h"
 #include "bench/probe_cpu.h"
 #include "bench/user_space.h"
@@ -102,6 +103,9 @@ Result measure(const Row& row, const Fixture& fx, const Params& p) {
       return measure_crossing(row, p);
     case Method::kProbe:
       return measure_probe(row, fx, p);
+    case Method::kIpiFixed:
+    case Method::kIpiPoll:
+      return measure_ipi(row, p);
   }
   return {Status::kFail, "unknown method"};
 }
@@ -148,7 +152,8 @@ Result too_disturbed(u32 disturbed) {
   return r;
 }
 
-u64 nmi_count() { return *static_cast<volatile u64*>(&x86::percpu().nmi_count); }
+// The calling CPU's: the IPI rows sample on whichever CPU is the source.
+u64 nmi_count() { return *static_cast<volatile u64*>(&x86::this_cpu().nmi_count); }
 
 Result summarize_samples(const Params& p, u64 ops) {
   for (u32 i = 0; i < p.reps; ++i) raw[i] = samples[i];  // summarize() sorts in place

@@ -16,6 +16,7 @@
 #include "kernel/options.h"
 #include "kernel/platform.h"
 #include "kernel/run.h"
+#include "kernel/smp.h"
 #include "lib/json.h"
 #include "ptibench_version.h"
 
@@ -239,6 +240,10 @@ void print_environment(SuiteContext& ctx) {
   j.begin_object("params").num("reps", p.reps).num("unroll", p.unroll).num("iters", p.iters);
   j.num("warmup", p.warmup).end_object();
   j.str("samples", bench::options().raw_samples() ? "raw" : "summary");
+  const smp::Summary& cpus = smp::summary();
+  j.begin_object("smp").num("found", cpus.found).num("started", cpus.started);
+  j.num("used", cpus.used).num("failed", cpus.failed);
+  j.str("apic", x86::apic::mode_name(cpus.mode)).end_object();
   console::record(j.finish());
 }
 
@@ -259,7 +264,8 @@ void run_suite(SuiteContext& ctx) {
   usize touch_count = 0;
   const u32* touch = touch_list(&touch_count);
   usize count = build_table(table, kMaxRows,
-                            TableParams{refill_max, suite == Suite::kQuick, touch, touch_count});
+                            TableParams{refill_max, suite == Suite::kQuick, touch, touch_count,
+                                        smp::used()});
   const Params p = effective_params();
   const OutputContext out{ctx.tsc.hz, bare_metal, opt.raw_samples()};
   if (suite == Suite::kSeeds) {

@@ -303,6 +303,24 @@ void probe_rows(Builder& b) {
   }
 }
 
+// The IPI round-trip matrix: every ordered pair of the first CPUs, by interrupt and by polling.
+void ipi_rows(Builder& b, u32 cpus) {
+  const u32 n = cpus < 2 ? 2 : cpus > kIpiMatrixMax ? kIpiMatrixMax : cpus;
+  constexpr Method kMethods[] = {Method::kIpiFixed, Method::kIpiPoll};
+  for (Method m : kMethods) {
+    for (u32 s = 0; s < n; ++s) {
+      for (u32 t = 0; t < n; ++t) {
+        if (s == t) continue;
+        b.add({.group = Group::kIpi,
+               .label = m == Method::kIpiFixed ? "fixed" : "poll",
+               .source = static_cast<u8>(s),
+               .target = static_cast<u8>(t),
+               .method = m});
+      }
+    }
+  }
+}
+
 }  // namespace
 
 usize build_table(Row* out, usize cap, const TableParams& tp) {
@@ -313,6 +331,7 @@ usize build_table(Row* out, usize cap, const TableParams& tp) {
   crossing_rows(b);
   refill_rows(b, tp.refill_max, tp.quick);
   probe_rows(b);
+  ipi_rows(b, tp.cpus);
   return b.n;
 }
 
