@@ -208,6 +208,9 @@ class Result:
     architecture: Optional[str] = None  # "must-drop", "may-keep"
     reference: Optional[str] = None
     verdict: Optional[str] = None  # "ok", "violation", "broken"
+    # ipi.*: the CPU that sent and the CPU that answered (kernel numbering, 0 = the boot CPU).
+    source: Optional[int] = None
+    target: Optional[int] = None
 
     @property
     def family(self) -> str:

@@ -50,6 +50,7 @@ _RESULT_FIELDS: dict[str, str] = {
     "samples": _NUMS,  # only with the kernel's samples=raw
     "observed": _STR, "kept": _INT, "reads": _INT, "other": _INT, "architecture": _STR,
     "reference": _STR, "verdict": _STR,  # probe.*
+    "source": _INT, "target": _INT,  # ipi.*
 }
 _ENV_FIELDS: dict[str, str] = {
     "version": _STR, "vendor": _STR, "family": _INT, "model": _INT, "stepping": _INT,
@@ -79,6 +80,7 @@ _UNTIMED_REQUIRED: dict[str, tuple[str, ...]] = {
 _FAMILY_REQUIRED: dict[str, tuple[str, ...]] = {
     "tlb": ("flush", "pages", "global"),
     "crossing": ("kind", "direction", "pti"),
+    "ipi": ("source", "target"),
 }
 
 

@@ -23,6 +23,8 @@ from .analysis import (
     CROSSING_KINDS,
     crossing_name,
     FLUSH_ORDER,
+    IPI_KINDS,
+    ipi_matrix,
     Point,
     Value,
     seed_table2,
@@ -283,6 +285,36 @@ def _touch_figure(run: Run, unit: str) -> Optional[Any]:
     return fig
 
 
+def _ipi_figure(run: Run, unit: str) -> Optional[Any]:
+    """The IPI round-trip matrices as heatmaps, one panel per mechanism, medians written in."""
+    matrices = [(k, *ipi_matrix(run, k, unit)) for k in IPI_KINDS]
+    matrices = [(k, n, cells) for k, n, cells in matrices if cells]
+    if not matrices:
+        return None
+    import numpy as np
+
+    fig = _figure(5.0 * len(matrices), 4.4)
+    for i, (kind, n, cells) in enumerate(matrices):
+        ax = fig.add_subplot(1, len(matrices), i + 1)
+        grid = np.full((n, n), np.nan)
+        for (s, t), v in cells.items():
+            grid[s, t] = v
+        image = ax.imshow(grid, cmap="viridis", origin="upper")
+        fig.colorbar(image, ax=ax, label=_unit_label(unit), shrink=0.8)
+        ax.grid(False)
+        ax.set_xticks(range(n))
+        ax.set_yticks(range(n))
+        ax.set_xlabel("target CPU")
+        ax.set_ylabel("source CPU")
+        if n <= 8:  # the figures stay legible
+            for (s, t), v in sorted(cells.items()):
+                ax.text(t, s, f"{v:.3g}" if v >= 1e5 else f"{v:.0f}", ha="center", va="center", fontsize=7, color="white")
+        title = "fixed-vector IPI, handler answers" if kind == "fixed" else "mailbox polled"
+        ax.set_title(f"ipi.{kind}: {title}")
+    fig.suptitle(f"IPI round trip (median)\n{_run_title(run)}", fontsize=10)
+    return fig
+
+
 def _render(figures: list[tuple[str, Callable[[], Optional[Any]], str]], outdir: str,
             formats: list[str]) -> tuple[list[str], list[str]]:
     import matplotlib
@@ -310,6 +342,8 @@ def plot_run(run: Run, outdir: str, formats: list[str],
     ]
     if touch_curves(run, unit):
         figures.append(("syscall-touch", lambda: _touch_figure(run, unit), ""))
+    if any(ipi_matrix(run, k, unit)[1] for k in IPI_KINDS):
+        figures.append(("ipi-matrix", lambda: _ipi_figure(run, unit), ""))
     return _render(figures, outdir, formats)
 
 
