@@ -125,7 +125,7 @@ void init(const acpi::Madt& madt, const mb2::BootInfo& info, u64 info_addr, u64 
   x86::set_gate(x86::kVectorWake, reinterpret_cast<u64>(ipi_wake_stub), 0);
   x86::set_gate(x86::kVectorPing, reinterpret_cast<u64>(ipi_ping_stub), 0);
   x86::set_gate(x86::kVectorSpurious, reinterpret_cast<u64>(apic_spurious_stub), 0);
-  x86::apic::enable_this_cpu(x86::kVectorSpurious);
+  x86::apic::enable_this_cpu(x86::kVectorSpurious, false);  // LINT1 as firmware set it
   boxes[0].apic_id = x86::apic::this_cpu_id();
   boxes[0].online = 1;
 
@@ -196,6 +196,13 @@ u32 used() { return sum.used; }
 u32 apic_id(u32 cpu) { return boxes[cpu].apic_id; }
 u64 tsc_hz() { return rate; }
 
+u64 nmis() {
+  u64 n = __atomic_load_n(&x86::percpu().nmi_count, __ATOMIC_RELAXED);
+  for (u32 i = 1; i < sum.started; ++i)
+    n += __atomic_load_n(&boxes[i].area->percpu.nmi_count, __ATOMIC_RELAXED);
+  return n;
+}
+
 void post(u32 cpu, Work work, void* arg) {
   Mailbox& box = boxes[cpu];
   box.work = work;
@@ -230,7 +237,7 @@ extern "C" [[noreturn]] void ap_main(ptb::u64 index) {
   x86::write_cr4(x86::Cr4{smp::boot_state.cr4});
   x86::wrmsr(x86::msr::kEfer, smp::boot_state.efer);
   if (smp::boot_state.has_pat) x86::wrmsr(x86::msr::kPat, smp::boot_state.pat);
-  x86::apic::enable_this_cpu(x86::kVectorSpurious);
+  x86::apic::enable_this_cpu(x86::kVectorSpurious, true);
   __atomic_store_n(&box.online, 1, __ATOMIC_RELEASE);
   smp::idle(box);
 }

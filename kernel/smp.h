@@ -27,7 +27,9 @@ struct Summary {
 const Summary& summary();
 u32 used();
 u32 apic_id(u32 cpu);
-u64 tsc_hz();  // the rate the bring-up timed with (a safe guess when the TSC's is unknown)
+u64 tsc_hz();
+// NMIs taken so far by every CPU running (each counts its own, arch/x86/traps.asm).
+u64 nmis();  // the rate the bring-up timed with (a safe guess when the TSC's is unknown)
 
 // A work item: runs on the CPU it is posted to, with interrupts off.
 using Work = void (*)(void* arg);

@@ -40,7 +40,7 @@ Mode probe() {
 Mode mode() { return the_mode; }
 u64 mmio_base() { return base; }
 
-void enable_this_cpu(u8 spurious_vector) {
+void enable_this_cpu(u8 spurious_vector, bool lint1_nmi) {
   if (the_mode == Mode::kNone) return;
   const ApicBase b{rdmsr(kMsrApicBase)};
   if (!(the_mode == Mode::kX2apic && b.x2apic())) wrmsr(kMsrApicBase, b.enabled(the_mode).raw);
@@ -48,6 +48,7 @@ void enable_this_cpu(u8 spurious_vector) {
   write(Reg::kLvtTimer, kLvtMasked);
   write(Reg::kLvtLint0, kLvtMasked);
   write(Reg::kLvtError, kLvtMasked);
+  if (lint1_nmi) write(Reg::kLvtLint1, kLvtNmi);
   write(Reg::kSvr, kSvrEnable | spurious_vector);
 }
 

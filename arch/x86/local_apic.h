@@ -13,9 +13,11 @@ Mode mode();
 u64 mmio_base();  // the xAPIC page (physical = virtual: identity-mapped); 0 in x2APIC mode
 
 // Enables the calling CPU's APIC in mode(): IA32_APIC_BASE, the spurious vector with the software
-// enable bit, TPR 0, the timer, LINT0 and error LVT entries masked (nothing but IPIs and the
-// NMI's LINT1 arrives).
-void enable_this_cpu(u8 spurious_vector);
+// enable bit, TPR 0, the timer, LINT0 and error LVT entries masked (nothing but IPIs and NMIs
+// arrive). `lint1_nmi`: LINT1 made an unmasked NMI input, as firmware leaves it on the boot CPU
+// only (an AP's LVT comes out of INIT masked), so that NMIs wired to every CPU's LINT1 (QEMU's
+// monitor `nmi`) reach the APs too.
+void enable_this_cpu(u8 spurious_vector, bool lint1_nmi);
 u32 this_cpu_id();
 void eoi();
 // Sends the IPI (waiting first until an xAPIC has delivered the previous one).

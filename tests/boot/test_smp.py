@@ -101,3 +101,16 @@ def test_deterministic_mode_is_deterministic_with_two_cpus():
     lines = lambda run: [ln for ln in run.lines() if '"type":"result"' in ln]  # noqa: E731
     assert lines(a) and lines(a) == lines(b)
     assert all(x["stddev"] == 0 for x in ipi_rows(a).values()), ipi_rows(a)
+
+
+def test_nmis_on_every_cpu_are_survived_and_counted():
+    # QEMU's monitor `nmi` sends one NMI to each CPU: APs halted in their mailbox loop, the
+    # source and target of an IPI round trip, all take them on their own IST stack and count
+    # them in their own per-CPU area; the summary adds them up.
+    run = boot("smp2-nmi", "--smp", "2", "--cmdline", "bench=ipi.* reps=40 warmup=1",
+               "--nmi", "0.01,every:0.05", "--nmi-from", "env", timeout=300)
+    assert run.returncode == 0 and run.summary()["status"] == "pass", run.describe()
+    assert not run.faults(), run.faults()
+    assert run.nmis_sent >= 1, run.describe()
+    assert run.nmis_sent < run.summary()["nmis"] <= 2 * run.nmis_sent, (run.summary(), run.nmis_sent)
+    assert all(r["status"] == "ok" for r in ipi_rows(run).values()), ipi_rows(run)

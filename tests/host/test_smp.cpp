@@ -56,6 +56,12 @@ TEST(Apic, X2apicRegistersAreMsr800PlusOffsetBy16) {
   EXPECT_EQ(x86::apic::id_from_register(Mode::kX2apic, 0x0300'0000), 0x0300'0000u);
 }
 
+TEST(Apic, LvtAndSvrBits) {
+  EXPECT_EQ(x86::apic::kLvtNmi, 0x400u);      // delivery mode 100b in bits 10:8, not masked
+  EXPECT_EQ(x86::apic::kLvtMasked, 0x10000u);  // bit 16
+  EXPECT_EQ(x86::apic::kSvrEnable, 0x100u);    // bit 8: APIC software enable
+}
+
 TEST(Apic, BaseMsrEnablesAndSwitchesMode) {
   const ApicBase reset{0xfee0'0900};  // BSP, enabled, xAPIC, at the default base
   EXPECT_EQ(reset.base(), 0xfee0'0000u);
