@@ -16,7 +16,8 @@ alignas(64) u64 poll_answer;
 constexpr u64 kStop = ~u64{0};
 
 char reason_buf[120];
-constexpr u64 kTimeoutMs = 100;  // a target that does not answer for this long fails the row
+constexpr u64 kTimeoutMs = 2000;  // a target silent this long fails the row (emulated vCPUs
+                                  // can wait long for a host CPU)
 constexpr u32 kSpinsPerCheck = 1024;
 
 struct Exchange {

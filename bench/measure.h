@@ -3,6 +3,7 @@
 #pragma once
 
 #include "bench/probe.h"
+#include "bench/shootdown_plan.h"
 #include "bench/stats.h"
 #include "lib/types.h"
 
@@ -25,6 +26,8 @@ struct Result {
   // until the next measurement (samples=raw prints them with the result).
   const i64* raw = nullptr;
   Observation probe{};  // kProbe rows: what the reads saw (no statistics)
+  u64 stale_reads = 0;  // kShootdown rows: reads that saw an old frame after a shootdown ...
+  FlushPlan plan{};     // ... and how the CPUs invalidated
 };
 
 inline constexpr u32 kMaxReps = 10000;

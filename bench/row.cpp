@@ -6,7 +6,7 @@ namespace ptb::bench {
 const char* group_name(Group g) {
   constexpr const char* kNames[] = {"cr3",   "invpcid", "invlpg", "cr4",      "tlb",  "syscall",
                                     "fault", "trap",    "int",    "crossing", "probe",
-                                    "ipi"};
+                                    "ipi",   "shootdown"};
   return kNames[static_cast<u32>(g)];
 }
 
@@ -44,6 +44,10 @@ void put_name(TextBuf& t, const Row& r) {
   if (r.touch) t.put(".touch.").put_u64(r.touch);
   if (r.method == Method::kCrossing) t.put(r.direction == Direction::kU2k ? ".u2k" : ".k2u");
   if (is_ipi(r)) t.put('.').put_u64(r.source).put('.').put_u64(r.target);
+  if (r.method == Method::kShootdown) {
+    if (r.shoot != ShootScheme::kInvlpgb) t.put(".t").put_u64(r.targets);
+    t.put(".p").put_u64(r.pages);
+  }
 }
 
 usize parse_touch_list(const char* s, usize len, u32* out, usize cap, usize* rejected,

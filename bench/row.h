@@ -7,6 +7,7 @@
 #include "arch/x86/cpu_features.h"
 #include "arch/x86/pti.h"
 #include "bench/jit.h"
+#include "bench/shootdown_plan.h"
 #include "lib/format.h"
 #include "lib/types.h"
 
@@ -25,7 +26,8 @@ enum class Group : u8 {
   kInt,
   kCrossing,
   kProbe,
-  kIpi
+  kIpi,
+  kShootdown
 };
 const char* group_name(Group g);
 
@@ -37,6 +39,7 @@ enum class Method : u8 {
   kProbe,      // a TLB semantics probe (bench/probe.h): what an operation keeps; no timing
   kIpiFixed,   // CPU `source` pings CPU `target` by a fixed-vector IPI; the handler answers
   kIpiPoll,    // the same exchange through memory alone: `target` polls a mailbox
+  kShootdown,  // CPU 0 changes `pages` PTEs and has `targets` CPUs invalidate them (`shoot`)
 };
 
 // What a refill row flushes between the warm pass and the timed one.
@@ -94,6 +97,8 @@ struct Row {
   Direction direction = Direction::kU2k;
   u8 probe = 0;  // kProbe: the index of its ProbeSpec (probe_specs()); its label is the spec's
   u8 source = 0, target = 0;  // kIpi*: the CPUs (kernel/smp.h numbering), ".<source>.<target>"
+  ShootScheme shoot = ShootScheme::kNoPti;  // kShootdown: label = its name, ".t<targets>.p<pages>"
+  u8 targets = 0;                           // (the INVLPGB rows have no targets: ".p<pages>")
 
   // ---- how it is measured ----
   Method method = Method::kLoop;
@@ -128,10 +133,14 @@ struct TableParams {
                  // kIpiMatrixMax of them, and at least the pair 0 -> 1 (which skips on one CPU)
 };
 inline constexpr u32 kIpiMatrixMax = 16;
+// The shootdown rows: T = 1 ... CPUs - 1 (at most kIpiMatrixMax - 1), n pages from these.
+inline constexpr u32 kShootdownPages[] = {1, 8, 33, 64, 512};
+inline constexpr u32 kShootdownPageCounts = sizeof(kShootdownPages) / sizeof(kShootdownPages[0]);
 // The table: the ring-0 rows, the ring-3 rows and the generated TLB refill curve (K = 1, 2, 4,
 // ... refill_max) and the IPI matrix. Returns the number of rows written to `out` (at most `capacity`).
 usize build_table(Row* out, usize capacity, const TableParams& params);
-inline constexpr usize kMaxRows = 320 + 2 * kIpiMatrixMax * (kIpiMatrixMax - 1);
+inline constexpr usize kMaxRows = 320 + 2 * kIpiMatrixMax * (kIpiMatrixMax - 1) +
+                                  (2 * (kIpiMatrixMax - 1) + 1) * kShootdownPageCounts;
 
 inline constexpr u32 kMaxTouch = 512;
 // Parses touch= ("1,8,64"): values 1..kMaxTouch, at most `cap`, each once. Entries out of range

@@ -5,6 +5,7 @@
 #include "arch/x86/regs.h"
 #include "bench/env.h"
 #include "bench/ipi.h"
+#include "bench/shootdown.h"
 #include "bench/jit.h"
 #include "bench/probe_cpu.h"
 #include "bench/user_space.h"
@@ -91,7 +92,7 @@ Result measure_refill(const Row& row, const Fixture& fx, const Params& p) {
   return sample_repetitions(p, 1, sample, &refill);
 }
 
-Result measure(const Row& row, const Fixture& fx, const Params& p) {
+Result measure(const Row& row, const Fixture& fx, const Params& p, const x86::CpuInfo& cpu) {
   switch (row.method) {
     case Method::kLoop:
       return measure_loop(row, fx, p);
@@ -106,6 +107,8 @@ Result measure(const Row& row, const Fixture& fx, const Params& p) {
     case Method::kIpiFixed:
     case Method::kIpiPoll:
       return measure_ipi(row, p);
+    case Method::kShootdown:
+      return measure_shootdown(row, p, cpu);
   }
   return {Status::kFail, "unknown method"};
 }
@@ -168,7 +171,7 @@ Result run_row(const Row& row, const Fixture& fx, const Params& p, const x86::Cp
   if (const char* missing = missing_feature(row.features, cpu)) return {Status::kSkip, missing};
   if (row.method == Method::kRing3Loop || row.method == Method::kCrossing) setup_user_space();
   EnvScope env(row.env);
-  return measure(row, fx, p);
+  return measure(row, fx, p, cpu);
 }
 
 }  // namespace ptb::bench

@@ -321,6 +321,33 @@ void ipi_rows(Builder& b, u32 cpus) {
   }
 }
 
+// The shootdowns: CPU 0 against T = 1 ... CPUs - 1 targets, n pages, per scheme; INVLPGB needs
+// no targets. One CPU still gets T = 1 (which skips).
+void shootdown_rows(Builder& b, u32 cpus) {
+  const u32 most = cpus < 2 ? 1 : cpus > kIpiMatrixMax ? kIpiMatrixMax - 1 : cpus - 1;
+  constexpr ShootScheme kSchemes[] = {ShootScheme::kNoPti, ShootScheme::kPtiPcid};
+  for (ShootScheme s : kSchemes) {
+    for (u32 t = 1; t <= most; ++t) {
+      for (u32 n : kShootdownPages) {
+        b.add({.group = Group::kShootdown,
+               .label = shoot_scheme_name(s),
+               .pages = n,
+               .shoot = s,
+               .targets = static_cast<u8>(t),
+               .method = Method::kShootdown,
+               .env = {.pcid = s == ShootScheme::kPtiPcid}});
+      }
+    }
+  }
+  for (u32 n : kShootdownPages) {
+    b.add({.group = Group::kShootdown,
+           .label = shoot_scheme_name(ShootScheme::kInvlpgb),
+           .pages = n,
+           .shoot = ShootScheme::kInvlpgb,
+           .method = Method::kShootdown});
+  }
+}
+
 }  // namespace
 
 usize build_table(Row* out, usize cap, const TableParams& tp) {
@@ -332,6 +359,7 @@ usize build_table(Row* out, usize cap, const TableParams& tp) {
   refill_rows(b, tp.refill_max, tp.quick);
   probe_rows(b);
   ipi_rows(b, tp.cpus);
+  shootdown_rows(b, tp.cpus);
   return b.n;
 }
 

@@ -10,7 +10,8 @@
 #include "kernel/smp_plan.h"
 
 extern "C" const ptb::u8 ap_trampoline_start[], ap_trampoline_end[];
-extern "C" const ptb::u8 ap_long_mode[], ipi_wake_stub[], ipi_ping_stub[], apic_spurious_stub[];
+extern "C" const ptb::u8 ap_long_mode[], ipi_wake_stub[], ipi_ping_stub[], ipi_call_stub[],
+    apic_spurious_stub[];
 
 namespace ptb::smp {
 namespace {
@@ -124,6 +125,7 @@ void init(const acpi::Madt& madt, const mb2::BootInfo& info, u64 info_addr, u64 
   x86::outb(0xa1, 0xff);
   x86::set_gate(x86::kVectorWake, reinterpret_cast<u64>(ipi_wake_stub), 0);
   x86::set_gate(x86::kVectorPing, reinterpret_cast<u64>(ipi_ping_stub), 0);
+  x86::set_gate(x86::kVectorCall, reinterpret_cast<u64>(ipi_call_stub), 0);
   x86::set_gate(x86::kVectorSpurious, reinterpret_cast<u64>(apic_spurious_stub), 0);
   x86::apic::enable_this_cpu(x86::kVectorSpurious, false);  // LINT1 as firmware set it
   boxes[0].apic_id = x86::apic::this_cpu_id();

@@ -4,6 +4,7 @@
 
 extern "C" ptb::u64 apic_eoi_x2apic = 0;
 extern "C" ptb::u64 apic_eoi_register = 0;
+extern "C" void (*ipi_call_handler)() = nullptr;
 
 namespace ptb::x86::apic {
 namespace {

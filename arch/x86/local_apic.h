@@ -34,3 +34,6 @@ extern "C" ptb::u64 apic_eoi_register;
 // handler copies the request into the answer.
 extern "C" ptb::u64 ipi_ping_request;
 extern "C" ptb::u64 ipi_ping_answer;
+
+// What the call vector (kVectorCall) runs on the CPU it arrives at, then EOI; nullptr: nothing.
+extern "C" void (*ipi_call_handler)();

@@ -4,7 +4,7 @@
 
 %include "arch_constants.inc"
 
-extern apic_eoi_x2apic, apic_eoi_register
+extern apic_eoi_x2apic, apic_eoi_register, ipi_call_handler
 
 ; End of interrupt: WRMSR to the x2APIC's EOI MSR, or a store to the xAPIC's EOI register
 ; (SDM Vol.3 11.8.5). Uses RAX, RCX, RDX.
@@ -32,7 +32,7 @@ align 64
 
 section .text
 bits 64
-global ipi_wake_stub, ipi_ping_stub, apic_spurious_stub
+global ipi_wake_stub, ipi_ping_stub, ipi_call_stub, apic_spurious_stub
 
 ; The wake-up: the interrupted HLT returns and the CPU looks at its mailbox.
 ipi_wake_stub:
@@ -53,6 +53,37 @@ ipi_ping_stub:
     mov rax, [rel ipi_ping_request]
     mov [rel ipi_ping_answer], rax
     APIC_EOI
+    pop rdx
+    pop rcx
+    pop rax
+    iretq
+
+; A call: ipi_call_handler (C++, System V ABI) with every caller-saved general register kept.
+; The CPU aligned RSP to 16 before its 40-byte frame; 9 pushes make it 16-aligned again for
+; the call. The handler must not touch SSE state (it only invalidates TLB entries and counts).
+ipi_call_stub:
+    push rax
+    push rcx
+    push rdx
+    push rsi
+    push rdi
+    push r8
+    push r9
+    push r10
+    push r11
+    mov rax, [rel ipi_call_handler]
+    test rax, rax
+    jz .no_handler
+    cld
+    call rax
+.no_handler:
+    APIC_EOI
+    pop r11
+    pop r10
+    pop r9
+    pop r8
+    pop rdi
+    pop rsi
     pop rdx
     pop rcx
     pop rax
