@@ -3,6 +3,7 @@
 // matrix rows of the table.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <set>
 #include <string>
 #include <vector>
@@ -231,3 +232,102 @@ TEST(IpiRows, TheMatrixIsCappedAndFitsTheTable) {
 
 }  // namespace
 }  // namespace ptb
+
+namespace ptb::bench {
+namespace {
+
+// ---- the shootdown decision against a model TLB ----
+// A target's TLB holds (pcid, page) entries for n changed pages in the kernel PCID and the user
+// PCID; applying the plan must leave no kernel entry of a changed page, and every user entry of
+// one either gone or the lazy flag set (which flushes the user PCID at the next return to user).
+struct ModelTlb {
+  std::set<std::pair<int, u32>> entries;  // (0 kernel, 1 user; page)
+  bool lazy = false;
+  u32 invlpgs = 0, invpcids = 0, full_flushes = 0;
+  void apply(const FlushPlan& plan, u32 pages) {
+    if (plan.full) {
+      ++full_flushes;
+      std::erase_if(entries, [](const auto& e) { return e.first == 0; });  // current PCID only
+    } else {
+      for (u32 i = 0; i < pages; ++i, ++invlpgs) entries.erase({0, i});
+    }
+    if (plan.user == UserPcidFlush::kInvpcid)
+      for (u32 i = 0; i < pages; ++i, ++invpcids) entries.erase({1, i});
+    if (plan.user == UserPcidFlush::kLazy) lazy = true;
+  }
+  bool stale_after_return_to_user() const {
+    return !lazy && std::any_of(entries.begin(), entries.end(), [](auto& e) { return e.first == 1; });
+  }
+  bool stale_in_kernel() const {
+    return std::any_of(entries.begin(), entries.end(), [](auto& e) { return e.first == 0; });
+  }
+};
+
+TEST(ShootdownPlan, EveryPathLeavesNoStaleTranslationInTheModel) {
+  for (ShootScheme s : {ShootScheme::kNoPti, ShootScheme::kPtiPcid}) {
+    for (bool invpcid : {false, true}) {
+      for (u32 n : {1u, 8u, 32u, 33u, 34u, 64u, 512u}) {
+        ModelTlb tlb;
+        for (u32 i = 0; i < n; ++i) {
+          tlb.entries.insert({0, i});
+          if (s == ShootScheme::kPtiPcid) tlb.entries.insert({1, i});
+        }
+        const FlushPlan plan = plan_flush(n, kFlushCeiling, s, invpcid);
+        tlb.apply(plan, n);
+        EXPECT_FALSE(tlb.stale_in_kernel()) << n;
+        EXPECT_FALSE(tlb.stale_after_return_to_user()) << n;
+        // Linux's costs: INVLPG per page up to the ceiling, one full flush above it.
+        EXPECT_EQ(tlb.invlpgs, n <= kFlushCeiling ? n : 0u) << n;
+        EXPECT_EQ(tlb.full_flushes, n <= kFlushCeiling ? 0u : 1u) << n;
+        EXPECT_EQ(tlb.invpcids, s == ShootScheme::kPtiPcid && invpcid && n <= kFlushCeiling ? n : 0u);
+      }
+    }
+  }
+}
+
+TEST(ShootdownPlan, TheCeilingIsInclusiveAndThePcidPathsAreLinuxs) {
+  EXPECT_EQ(kFlushCeiling, 33u);
+  EXPECT_FALSE(plan_flush(33, 33, ShootScheme::kNoPti, true).full);
+  EXPECT_TRUE(plan_flush(34, 33, ShootScheme::kNoPti, true).full);
+  EXPECT_EQ(plan_flush(8, 33, ShootScheme::kNoPti, true).user, UserPcidFlush::kNone);
+  EXPECT_EQ(plan_flush(8, 33, ShootScheme::kPtiPcid, true).user, UserPcidFlush::kInvpcid);
+  EXPECT_EQ(plan_flush(8, 33, ShootScheme::kPtiPcid, false).user, UserPcidFlush::kLazy);
+  EXPECT_EQ(plan_flush(64, 33, ShootScheme::kPtiPcid, true).user, UserPcidFlush::kLazy);
+  EXPECT_STREQ(user_pcid_flush_name(UserPcidFlush::kInvpcid), "invpcid");
+  EXPECT_STREQ(shoot_scheme_name(ShootScheme::kPtiPcid), "pti.pcid");
+}
+
+std::vector<Row> shootdown_rows_of(u32 cpus) {
+  std::vector<Row> rows(kMaxRows);
+  const u32 touch[] = {1, 8, 64, 512};
+  rows.resize(build_table(rows.data(), rows.size(), TableParams{4096, false, touch, 4, cpus}));
+  std::erase_if(rows, [](const Row& r) { return r.group != Group::kShootdown; });
+  return rows;
+}
+
+std::string name(const Row& r) {
+  Text<kNameMax> t;
+  put_name(t, r);
+  return t.c_str();
+}
+
+TEST(ShootdownRows, TargetsOneToCpusMinusOneAndTheDefaultPages) {
+  const auto rows = shootdown_rows_of(4);
+  EXPECT_EQ(rows.size(), 2u * 3 * 5 + 5);
+  std::set<std::string> names;
+  for (const Row& r : rows) names.insert(name(r));
+  for (const char* n : {"shootdown.nopti.t1.p1", "shootdown.nopti.t3.p512", "shootdown.pti.pcid.t2.p33",
+                        "shootdown.invlpgb.p64"})
+    EXPECT_EQ(names.count(n), 1u) << n;
+  EXPECT_EQ(names.count("shootdown.nopti.t4.p1"), 0u);
+  for (const Row& r : rows)  // the PCID scheme runs CPU 0 on PCIDE and needs PCID
+    EXPECT_EQ(r.env.pcid, r.shoot == ShootScheme::kPtiPcid) << name(r);
+}
+
+TEST(ShootdownRows, OneCpuHasOneTargetRowsThatSkipAndTheTableHoldsTheMost) {
+  EXPECT_EQ(shootdown_rows_of(1).size(), 2u * 5 + 5);
+  EXPECT_EQ(shootdown_rows_of(smp::kMaxCpus).size(), 2u * (kIpiMatrixMax - 1) * 5 + 5);
+}
+
+}  // namespace
+}  // namespace ptb::bench
