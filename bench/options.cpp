@@ -12,6 +12,7 @@ Options opts;
 constexpr const char* kSuites[] = {"full", "quick", "selftest", "seeds"};
 constexpr const char* kFaults[] = {"none", "ud", "pf", "gp", "de", "stack", "user-read"};
 constexpr const char* kSamples[] = {"summary", "raw"};
+constexpr const char* kShootdownTargets[] = {"invalidate", "skip"};
 
 const cmdline::Option kOptions[] = {
     cmdline::make_choice(
@@ -32,6 +33,11 @@ const cmdline::Option kOptions[] = {
         "pages touched after each return by syscall.*.touch.K (comma-separated K)"),
     cmdline::make_choice("samples", &opts.samples, kSamples,
                          "also put every repetition's value in the result records (raw)"),
+    cmdline::make_unsigned("ceiling", &opts.ceiling, 0, 512,
+                           "shootdown: pages up to which each is INVLPGed (above: a full flush)"),
+    cmdline::make_choice("shootdown_targets", &opts.shootdown_targets, kShootdownTargets,
+                         "skip: shootdown targets acknowledge without invalidating (tests that "
+                         "stale reads are caught)"),
     cmdline::make_choice("fault", &opts.fault, kFaults,
                          "provoke an exception after boot to test the fault report"),
 };

@@ -2,6 +2,7 @@
 // The table is parsed together with the kernel's (kernel/options.h); read everywhere in bench/.
 #pragma once
 
+#include "bench/shootdown_plan.h"
 #include "kernel/cmdline.h"
 #include "lib/types.h"
 
@@ -21,10 +22,13 @@ struct Options {
   cmdline::StringRef touch{"1,8,64", 6};
   u32 fault = static_cast<u32>(FaultKind::kNone);
   u32 samples = 0;  // 0: summary statistics only; 1 (samples=raw): every repetition too
+  u64 ceiling = kFlushCeiling;  // shootdown.*: pages up to which a CPU INVLPGs each
+  u32 shootdown_targets = 0;  // 0 invalidate; 1 (skip): targets only acknowledge (a test)
 
   Suite suite_kind() const { return static_cast<Suite>(suite); }
   FaultKind fault_kind() const { return static_cast<FaultKind>(fault); }
   bool raw_samples() const { return samples == 1; }
+  bool targets_skip_invalidation() const { return shootdown_targets == 1; }
 };
 
 const Options& options();

@@ -5,6 +5,7 @@
 #include "arch/x86/layout.h"
 #include "arch/x86/local_apic.h"
 #include "arch/x86/page_table.h"
+#include "bench/options.h"
 #include "kernel/memory.h"
 #include "kernel/smp.h"
 #include "lib/format.h"
@@ -35,6 +36,7 @@ struct Shoot {
   FlushPlan plan;
   u32 targets;
   bool pcid;  // pti.pcid: the targets run with CR4.PCIDE = 1
+  bool skip;  // shootdown_targets=skip: the targets acknowledge without invalidating
   u64 timeout;
   u64 round;  // shootdowns done; round r maps frame[r & 1]
   u64 ready;  // targets that read (and so cached) the current round's mappings
@@ -89,7 +91,7 @@ void invalidate(const FlushPlan& plan, u32 count, x86::Pcid user) {
 
 // The call vector's handler on each target.
 void on_shootdown() {
-  invalidate(sd.plan, sd.pages, kUserPcidOfTargets);
+  if (!sd.skip) invalidate(sd.plan, sd.pages, kUserPcidOfTargets);
   __atomic_fetch_add(&sd.acks, 1, __ATOMIC_RELEASE);
 }
 
@@ -187,7 +189,8 @@ Result measure_shootdown(const Row& row, const Params& p, const x86::CpuInfo& cp
   const bool invpcid = cpu.has(x86::Feature::kInvpcid);
   sd = {};
   sd.pages = row.pages;
-  sd.plan = plan_flush(row.pages, kFlushCeiling, row.shoot, invpcid);
+  sd.plan = plan_flush(row.pages, static_cast<u32>(options().ceiling), row.shoot, invpcid);
+  sd.skip = options().targets_skip_invalidation();
   sd.targets = row.targets;
   sd.pcid = row.shoot == ShootScheme::kPtiPcid;
   sd.timeout = smp::tsc_hz() / 1000 * kTimeoutMs;

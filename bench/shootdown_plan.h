@@ -15,7 +15,7 @@ constexpr const char* shoot_scheme_name(ShootScheme s) {
   return s == ShootScheme::kNoPti ? "nopti" : s == ShootScheme::kPtiPcid ? "pti.pcid" : "invlpgb";
 }
 
-inline constexpr u32 kFlushCeiling = 33;  // Linux's tlb_single_page_flush_ceiling
+inline constexpr u32 kFlushCeiling = 33;  // Linux's tlb_single_page_flush_ceiling (ceiling=)
 
 enum class UserPcidFlush : u8 { kNone, kInvpcid, kLazy };
 constexpr const char* user_pcid_flush_name(UserPcidFlush u) {

@@ -1,11 +1,14 @@
 """Every CPU up: the APs start (xAPIC and x2APIC, BIOS and UEFI, QEMU and Bochs), the IPI
-round-trip matrix is complete, one CPU skips it with the reason, cpus= limits the CPUs used, and
-the other CPUs, halted, change no single-CPU figure (exact under the instruction-counting TSC).
-Each boot runs the ipi rows alone (and a few single-CPU ones), with few repetitions."""
+round-trip matrix is complete, every shootdown row is ok with 0 stale reads (the PTI+PCID ones
+with INVPCID under Bochs), one CPU skips them with the reason, a shootdown whose targets do not
+invalidate is caught, cpus= limits the CPUs used, and the other CPUs, halted, change no
+single-CPU figure (exact under the instruction-counting TSC). Each boot runs the SMP rows alone
+(and a few single-CPU ones), with few repetitions."""
 
 from bootlib import boot
 
 IPI = "bench=ipi.* reps=5 warmup=1"
+SMP = "bench=ipi.*,shootdown.* reps=5 warmup=1"
 NO_TCG_X2APIC = "TCG doesn't support requested feature: CPUID.01H:ECX.x2apic"
 
 
@@ -33,9 +36,36 @@ def test_qemu_two_cpus_xapic_bios():
     assert_matrix_complete(run, 2, "xapic")
 
 
+def shootdown_rows(run):
+    return {n: r for n, r in run.results().items() if r.get("group") == "shootdown"}
+
+
+def assert_shootdowns(run, cpus, pcid):
+    """Every row of T = 1 .. cpus-1 targets ran with 0 stale reads (PTI+PCID ones only where
+    the CPU has PCID, INVPCID for the user PCID up to the ceiling); INVLPGB skips here."""
+    rows = shootdown_rows(run)
+    schemes = ("nopti", "pti.pcid")
+    want = {f"shootdown.{s}.t{t}.p{n}" for s in schemes for t in range(1, cpus)
+            for n in (1, 8, 33, 64, 512)} | {f"shootdown.invlpgb.p{n}" for n in (1, 8, 33, 64, 512)}
+    assert set(rows) == want, sorted(set(rows) ^ want)
+    for name, r in rows.items():
+        if r["scheme"] == "invlpgb":
+            assert r["status"] == "skip" and "INVLPGB" in r["reason"], r
+        elif r["scheme"] == "pti.pcid" and not pcid:
+            assert r["status"] == "skip" and "pcid" in r["reason"].lower(), r
+        else:
+            assert r["status"] == "ok" and r["stale_reads"] == 0, r
+            assert r["flush"] == ("invlpg" if r["pages"] <= 33 else "full"), r
+            want_user = ("none" if r["scheme"] == "nopti" else
+                         "invpcid" if r["pages"] <= 33 else "lazy")
+            assert r["user_pcid"] == want_user, r
+            assert r["targets"] == int(name.split(".t")[1].split(".")[0]), r
+
+
 def test_qemu_four_cpus_uefi():
-    run = boot("smp4-uefi", "--smp", "4", "--uefi", "--cmdline", IPI, timeout=300)
+    run = boot("smp4-uefi", "--smp", "4", "--uefi", "--cmdline", SMP, timeout=300)
     assert_matrix_complete(run, 4, "xapic")
+    assert_shootdowns(run, 4, pcid=False)
 
 
 def test_qemu_x2apic_requested():
@@ -46,13 +76,41 @@ def test_qemu_x2apic_requested():
 
 
 def test_one_cpu_skips_the_ipi_rows_with_the_reason():
-    run = boot("smp1", "--smp", "1", "--cmdline", IPI, timeout=300)
+    run = boot("smp1", "--smp", "1", "--cmdline", SMP, timeout=300)
     assert run.returncode == 0 and run.summary()["status"] == "pass", run.describe()
     assert run.env()["smp"]["started"] == 1, run.env()["smp"]
     rows = ipi_rows(run)
     assert set(rows) == {"ipi.fixed.0.1", "ipi.fixed.1.0", "ipi.poll.0.1", "ipi.poll.1.0"}, rows
     for r in rows.values():
         assert r["status"] == "skip" and r["reason"].startswith("needs 2 CPUs; 1 used"), r
+    rows = shootdown_rows(run)
+    assert len(rows) == 15, sorted(rows)
+    for r in rows.values():
+        assert r["status"] == "skip", r
+        assert r["reason"].startswith("needs 2 CPUs; 1 used") or "INVLPGB" in r["reason"], r
+
+
+def test_a_target_that_does_not_invalidate_is_caught():
+    # shootdown_targets=skip: the targets acknowledge and invalidate nothing, so their reads
+    # after a shootdown see the old frame (QEMU's software TLB keeps it): the row fails with
+    # the count and the first stale read, and the run fails.
+    run = boot("smp2-stale", "--smp", "2", "--cmdline",
+               "bench=shootdown.nopti.t1.p8 reps=5 warmup=1 shootdown_targets=skip", timeout=300)
+    assert run.returncode == 1 and run.summary()["status"] == "fail", run.describe()
+    r = run.results()["shootdown.nopti.t1.p8"]
+    assert r["status"] == "fail" and r["stale_reads"] > 0, r
+    assert r["reason"].startswith(f"stale reads: {r['stale_reads']} (first: CPU 1 page "), r
+
+
+def test_the_ceiling_option_moves_the_switch_to_a_full_flush():
+    run = boot("smp2-ceiling", "--smp", "2", "--cmdline",
+               "bench=shootdown.nopti.t1.p8,shootdown.nopti.t1.p33 reps=3 warmup=1 ceiling=8",
+               timeout=300)
+    assert run.returncode == 0, run.describe()
+    r = run.results()
+    assert r["shootdown.nopti.t1.p8"]["flush"] == "invlpg", r
+    assert r["shootdown.nopti.t1.p33"]["flush"] == "full", r
+    assert all(x["stale_reads"] == 0 and x["status"] == "ok" for x in r.values()), r
 
 
 def test_cpus_option_limits_the_cpus_used():
@@ -65,15 +123,17 @@ def test_cpus_option_limits_the_cpus_used():
 
 
 def test_bochs_two_cpus_x2apic():
-    run = boot("bochs-smp2", "--bochs", "corei7_haswell_4770", "--smp", "2", "--cmdline", IPI,
+    run = boot("bochs-smp2", "--bochs", "corei7_haswell_4770", "--smp", "2", "--cmdline", SMP,
                timeout=600)
     assert_matrix_complete(run, 2, "x2apic")
+    assert_shootdowns(run, 2, pcid=True)
 
 
 def test_bochs_four_cpus_x2apic():
-    run = boot("bochs-smp4", "--bochs", "corei7_haswell_4770", "--smp", "4", "--cmdline", IPI,
+    run = boot("bochs-smp4", "--bochs", "corei7_haswell_4770", "--smp", "4", "--cmdline", SMP,
                timeout=600)
     assert_matrix_complete(run, 4, "x2apic")
+    assert_shootdowns(run, 4, pcid=True)
 
 
 # Single-CPU rows, exact under -icount: with the APs halted they must read their instruction
