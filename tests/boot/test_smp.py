@@ -40,12 +40,12 @@ def shootdown_rows(run):
     return {n: r for n, r in run.results().items() if r.get("group") == "shootdown"}
 
 
-def assert_shootdowns(run, cpus, pcid):
-    """Every row of T = 1 .. cpus-1 targets ran with 0 stale reads (PTI+PCID ones only where
-    the CPU has PCID, INVPCID for the user PCID up to the ceiling); INVLPGB skips here."""
+def assert_shootdowns(run, targets, pcid):
+    """Every row of these target counts ran with 0 stale reads (PTI+PCID ones only where the
+    CPU has PCID, INVPCID for the user PCID up to the ceiling); INVLPGB skips here."""
     rows = shootdown_rows(run)
     schemes = ("nopti", "pti.pcid")
-    want = {f"shootdown.{s}.t{t}.p{n}" for s in schemes for t in range(1, cpus)
+    want = {f"shootdown.{s}.t{t}.p{n}" for s in schemes for t in targets
             for n in (1, 8, 33, 64, 512)} | {f"shootdown.invlpgb.p{n}" for n in (1, 8, 33, 64, 512)}
     assert set(rows) == want, sorted(set(rows) ^ want)
     for name, r in rows.items():
@@ -65,7 +65,7 @@ def assert_shootdowns(run, cpus, pcid):
 def test_qemu_four_cpus_uefi():
     run = boot("smp4-uefi", "--smp", "4", "--uefi", "--cmdline", SMP, timeout=300)
     assert_matrix_complete(run, 4, "xapic")
-    assert_shootdowns(run, 4, pcid=False)
+    assert_shootdowns(run, (1, 2, 3), pcid=False)
 
 
 def test_qemu_x2apic_requested():
@@ -87,7 +87,9 @@ def test_one_cpu_skips_the_ipi_rows_with_the_reason():
     assert len(rows) == 15, sorted(rows)
     for r in rows.values():
         assert r["status"] == "skip", r
-        assert r["reason"].startswith("needs 2 CPUs; 1 used") or "INVLPGB" in r["reason"], r
+        reason = r["reason"]  # the features are checked first: QEMU has no PCID, no INVLPGB
+        assert (reason.startswith("needs 2 CPUs; 1 used") or "INVLPGB" in reason
+                or (r["scheme"] == "pti.pcid" and "pcid" in reason)), r
 
 
 def test_a_target_that_does_not_invalidate_is_caught():
@@ -126,14 +128,15 @@ def test_bochs_two_cpus_x2apic():
     run = boot("bochs-smp2", "--bochs", "corei7_haswell_4770", "--smp", "2", "--cmdline", SMP,
                timeout=600)
     assert_matrix_complete(run, 2, "x2apic")
-    assert_shootdowns(run, 2, pcid=True)
+    assert_shootdowns(run, (1,), pcid=True)
 
 
 def test_bochs_four_cpus_x2apic():
-    run = boot("bochs-smp4", "--bochs", "corei7_haswell_4770", "--smp", "4", "--cmdline", SMP,
-               timeout=600)
+    # The widest fan-out only (T = 1 runs on two CPUs above): Bochs is the slowest emulator.
+    run = boot("bochs-smp4", "--bochs", "corei7_haswell_4770", "--smp", "4", "--cmdline",
+               "bench=ipi.*,shootdown.*.t3.*,shootdown.invlpgb.* reps=5 warmup=1", timeout=600)
     assert_matrix_complete(run, 4, "x2apic")
-    assert_shootdowns(run, 4, pcid=True)
+    assert_shootdowns(run, (3,), pcid=True)
 
 
 # Single-CPU rows, exact under -icount: with the APs halted they must read their instruction
