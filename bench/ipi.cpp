@@ -4,6 +4,7 @@
 #include "arch/x86/layout.h"
 #include "arch/x86/local_apic.h"
 #include "kernel/smp.h"
+#include "lib/atomic.h"
 #include "lib/format.h"
 
 namespace ptb::bench {
@@ -18,7 +19,6 @@ constexpr u64 kStop = ~u64{0};
 char reason_buf[120];
 constexpr u64 kTimeoutMs = 2000;  // a target silent this long fails the row (emulated vCPUs
                                   // can wait long for a host CPU)
-constexpr u32 kSpinsPerCheck = 1024;
 
 struct Exchange {
   const Params* params;
@@ -29,33 +29,21 @@ struct Exchange {
   Result result;
 };
 
-u64 load(const u64& v) { return __atomic_load_n(&v, __ATOMIC_ACQUIRE); }
-void store(u64& v, u64 x) { __atomic_store_n(&v, x, __ATOMIC_RELEASE); }
-
-// Spins until `answer` holds `seq`, looking at the clock every kSpinsPerCheck spins only.
-bool await(const u64& answer, u64 seq, u64 t0, Exchange& x) {
-  for (u32 spins = 0; load(answer) != seq; ++spins) {
-    x86::pause();
-    if (spins == kSpinsPerCheck) {
-      spins = 0;
-      if (x86::rdtsc_ordered() - t0 > x.timeout) {
-        x.timed_out = true;
-        return false;
-      }
-    }
-  }
-  return true;
+// Spins until `answer` holds `seq` (bounded: smp::await).
+bool await(const u64& answer, u64 seq, Exchange& x) {
+  x.timed_out = !smp::await(x.timeout, [&] { return load_acquire(answer) == seq; });
+  return !x.timed_out;
 }
 
 i64 ping_fixed(void* c) {
   auto& x = *static_cast<Exchange*>(c);
   if (x.timed_out) return 0;
   const u64 seq = ++x.seq;
-  store(ipi_ping_request, seq);
+  store_release(ipi_ping_request, seq);
   const x86::apic::Icr icr = x86::apic::Icr::fixed(x86::kVectorPing, x.target_apic);
   const u64 t0 = x86::rdtsc_ordered();
   x86::apic::send(icr);
-  if (!await(ipi_ping_answer, seq, t0, x)) return 0;
+  if (!await(ipi_ping_answer, seq, x)) return 0;
   return static_cast<i64>(x86::rdtsc_ordered() - t0);
 }
 
@@ -64,8 +52,8 @@ i64 ping_poll(void* c) {
   if (x.timed_out) return 0;
   const u64 seq = ++x.seq;
   const u64 t0 = x86::rdtsc_ordered();
-  store(poll_request, seq);
-  if (!await(poll_answer, seq, t0, x)) return 0;
+  store_release(poll_request, seq);
+  if (!await(poll_answer, seq, x)) return 0;
   return static_cast<i64>(x86::rdtsc_ordered() - t0);
 }
 
@@ -76,16 +64,16 @@ void pinger_fixed(void* c) {
 void pinger_poll(void* c) {
   auto& x = *static_cast<Exchange*>(c);
   x.result = sample_repetitions(*x.params, 1, ping_poll, &x);
-  store(poll_request, kStop);
+  store_release(poll_request, kStop);
 }
 // The target of ipi.poll: answers every new request until the pinger says stop.
 void responder(void*) {
   u64 last = 0;
   for (;;) {
-    const u64 v = load(poll_request);
+    const u64 v = load_acquire(poll_request);
     if (v == kStop) return;
     if (v != last) {
-      store(poll_answer, v);
+      store_release(poll_answer, v);
       last = v;
     }
     x86::pause();
@@ -112,12 +100,12 @@ Result measure_ipi(const Row& row, const Params& p) {
   Exchange x{&p, smp::apic_id(row.target), smp::tsc_hz() / 1000 * kTimeoutMs, 0, false, {}};
   const u32 s = row.source, t = row.target;
   if (row.method == Method::kIpiFixed) {
-    store(ipi_ping_request, 0);
-    store(ipi_ping_answer, 0);
+    store_release(ipi_ping_request, u64{0});
+    store_release(ipi_ping_answer, u64{0});
     smp::run_on(s, pinger_fixed, &x);  // the target waits halted and answers from its handler
   } else {
-    store(poll_request, 0);
-    store(poll_answer, 0);
+    store_release(poll_request, u64{0});
+    store_release(poll_answer, u64{0});
     if (t != 0) smp::post(t, responder, nullptr);
     if (s != 0) smp::post(s, pinger_poll, &x);
     if (s == 0) pinger_poll(&x);

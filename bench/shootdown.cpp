@@ -8,6 +8,7 @@
 #include "bench/options.h"
 #include "kernel/memory.h"
 #include "kernel/smp.h"
+#include "lib/atomic.h"
 #include "lib/format.h"
 
 namespace ptb::bench {
@@ -47,9 +48,6 @@ struct Shoot {
   // the first stale read
   u64 stale_cpu, stale_page, stale_seen, stale_round;
 } sd;
-
-u64 load(const u64& v) { return __atomic_load_n(&v, __ATOMIC_ACQUIRE); }
-void store(u64& v, u64 x) { __atomic_store_n(&v, x, __ATOMIC_RELEASE); }
 
 bool map_pages() {
   if (pages.mapped) return true;
@@ -92,7 +90,7 @@ void invalidate(const FlushPlan& plan, u32 count, x86::Pcid user) {
 // The call vector's handler on each target.
 void on_shootdown() {
   if (!sd.skip) invalidate(sd.plan, sd.pages, kUserPcidOfTargets);
-  __atomic_fetch_add(&sd.acks, 1, __ATOMIC_RELEASE);
+  fetch_add(sd.acks, u64{1});
 }
 
 // Reads every page through its mapping; counts the reads that did not see round r's frame.
@@ -101,7 +99,7 @@ void verify(u64 r, u64 cpu) {
   for (u32 i = 0; i < sd.pages; ++i) {
     const u64 v = *reinterpret_cast<const volatile u64*>(kRegion + u64{i} * x86::kPage);
     if (v == magic(i, gen)) continue;
-    if (__atomic_fetch_add(&sd.stale, 1, __ATOMIC_RELAXED) == 0) {
+    if (fetch_add(sd.stale, u64{1}) == 0) {
       sd.stale_cpu = cpu;
       sd.stale_page = i;
       sd.stale_seen = v;
@@ -111,18 +109,9 @@ void verify(u64 r, u64 cpu) {
 }
 
 bool spin_until(const u64& counter, u64 value) {
-  const u64 t0 = x86::rdtsc_ordered();
-  for (u32 spins = 0; load(counter) < value; ++spins) {
-    x86::pause();
-    if (spins == 1024) {
-      spins = 0;
-      if (x86::rdtsc_ordered() - t0 > sd.timeout) {
-        sd.timed_out = true;
-        return false;
-      }
-    }
-  }
-  return true;
+  if (smp::await(sd.timeout, [&] { return load_acquire(counter) >= value; })) return true;
+  sd.timed_out = true;
+  return false;
 }
 
 // A target for the whole row: interrupts on (the shootdown arrives as an IPI); after each round
@@ -135,12 +124,12 @@ void participant(void*) {
   x86::sti();
   u64 seen = ~u64{0};
   for (;;) {
-    if (load(sd.stop)) break;
-    const u64 r = load(sd.round);
+    if (load_acquire(sd.stop)) break;
+    const u64 r = load_acquire(sd.round);
     if (r != seen) {
       seen = r;
       verify(r, cpu);
-      __atomic_fetch_add(&sd.ready, 1, __ATOMIC_RELEASE);
+      fetch_add(sd.ready, u64{1});
     }
     x86::pause();
   }
@@ -161,7 +150,7 @@ i64 shoot_once(void*) {
     x86::apic::send(x86::apic::Icr::fixed(x86::kVectorCall, smp::apic_id(t)));
   const bool acked = spin_until(sd.acks, u64{sd.targets} * (r + 1));
   const u64 t1 = x86::rdtsc_ordered();
-  store(sd.round, r + 1);
+  store_release(sd.round, r + 1);
   return acked ? static_cast<i64>(t1 - t0) : 0;
 }
 
@@ -203,7 +192,7 @@ Result measure_shootdown(const Row& row, const Params& p, const x86::CpuInfo& cp
   for (u32 c = 1; c <= sd.targets; ++c) smp::post(c, participant, nullptr);
   Result r = sample_repetitions(p, 1, shoot_once, nullptr);
   spin_until(sd.ready, u64{sd.targets} * (sd.round + 1));  // the last round's reads
-  store(sd.stop, 1);
+  store_release(sd.stop, u64{1});
   for (u32 c = 1; c <= sd.targets; ++c) smp::wait(c);
   ipi_call_handler = nullptr;
   x86::this_cpu().user_pcid_flush = lazy;

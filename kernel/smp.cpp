@@ -8,6 +8,7 @@
 #include "kernel/console.h"
 #include "kernel/memory.h"
 #include "kernel/smp_plan.h"
+#include "lib/atomic.h"
 
 extern "C" const ptb::u8 ap_trampoline_start[], ap_trampoline_end[];
 extern "C" const ptb::u8 ap_long_mode[], ipi_wake_stub[], ipi_ping_stub[], ipi_call_stub[],
@@ -37,9 +38,6 @@ struct BootState {
   u64 cr4, efer, pat;
   bool has_pat;
 } boot_state;
-
-u64 load(const u64& v) { return __atomic_load_n(&v, __ATOMIC_ACQUIRE); }
-void store(u64& v, u64 x) { __atomic_store_n(&v, x, __ATOMIC_RELEASE); }
 
 void delay_us(u64 us) {
   const u64 end = x86::rdtsc_ordered() + rate / 1'000'000 * us;
@@ -84,25 +82,21 @@ bool start_ap(u32 index, u32 apic_id, u64 trampoline) {
     x86::apic::send(Icr::startup(apic_id, trampoline));
     delay_us(x86::apic::kStartupDelayUs);
   }
-  const u64 deadline = x86::rdtsc_ordered() + rate / 1000 * x86::apic::kApStartTimeoutMs;
-  while (!__atomic_load_n(&boxes[index].online, __ATOMIC_ACQUIRE)) {
-    if (x86::rdtsc_ordered() > deadline) {
-      x86::apic::send(Icr::init(apic_id));  // back to wait-for-SIPI: it must not start later
-      return false;
-    }
-    x86::pause();
-  }
-  return true;
+  const Mailbox& box = boxes[index];
+  if (await(rate / 1000 * x86::apic::kApStartTimeoutMs, [&] { return load_acquire(box.online); }))
+    return true;
+  x86::apic::send(Icr::init(apic_id));  // back to wait-for-SIPI: it must not start later
+  return false;
 }
 
 [[noreturn]] void idle(Mailbox& box) {
   u64 seen = 0;
   for (;;) {
-    const u64 posted = load(box.posted);
+    const u64 posted = load_acquire(box.posted);
     if (posted != seen) {
       seen = posted;
       box.work(box.arg);
-      store(box.finished, posted);
+      store_release(box.finished, posted);
       x86::apic::send(Icr::fixed(x86::kVectorWake, boxes[0].apic_id));
       continue;
     }
@@ -197,11 +191,12 @@ const Summary& summary() { return sum; }
 u32 used() { return sum.used; }
 u32 apic_id(u32 cpu) { return boxes[cpu].apic_id; }
 u64 tsc_hz() { return rate; }
+u64 ticks_now() { return x86::rdtsc_ordered(); }
+void relax() { x86::pause(); }
 
 u64 nmis() {
-  u64 n = __atomic_load_n(&x86::percpu().nmi_count, __ATOMIC_RELAXED);
-  for (u32 i = 1; i < sum.started; ++i)
-    n += __atomic_load_n(&boxes[i].area->percpu.nmi_count, __ATOMIC_RELAXED);
+  u64 n = load_acquire(x86::percpu().nmi_count);
+  for (u32 i = 1; i < sum.started; ++i) n += load_acquire(boxes[i].area->percpu.nmi_count);
   return n;
 }
 
@@ -209,13 +204,13 @@ void post(u32 cpu, Work work, void* arg) {
   Mailbox& box = boxes[cpu];
   box.work = work;
   box.arg = arg;
-  store(box.posted, box.posted + 1);
+  store_release(box.posted, box.posted + 1);
   x86::apic::send(Icr::fixed(x86::kVectorWake, box.apic_id));
 }
 
 void wait(u32 cpu) {
   const Mailbox& box = boxes[cpu];
-  while (load(box.finished) != load(box.posted)) x86::sti_hlt_cli();
+  while (load_acquire(box.finished) != load_acquire(box.posted)) x86::sti_hlt_cli();
 }
 
 void run_on(u32 cpu, Work work, void* arg) {
@@ -240,6 +235,6 @@ extern "C" [[noreturn]] void ap_main(ptb::u64 index) {
   x86::wrmsr(x86::msr::kEfer, smp::boot_state.efer);
   if (smp::boot_state.has_pat) x86::wrmsr(x86::msr::kPat, smp::boot_state.pat);
   x86::apic::enable_this_cpu(x86::kVectorSpurious, true);
-  __atomic_store_n(&box.online, 1, __ATOMIC_RELEASE);
+  store_release(box.online, u32{1});
   smp::idle(box);
 }

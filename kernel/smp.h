@@ -31,6 +31,12 @@ u64 tsc_hz();
 // NMIs taken so far by every CPU running (each counts its own, arch/x86/traps.asm).
 u64 nmis();  // the rate the bring-up timed with (a safe guess when the TSC's is unknown)
 
+// Spins (PAUSE) until done() holds or `timeout_ticks` of the TSC have passed (the clock is read
+// every 1024 spins only, so that a poll of shared memory stays a tight loop); false on timeout.
+// For waits on another CPU that must not hang the run if it stops answering.
+template <class Done>
+bool await(u64 timeout_ticks, Done done);
+
 // A work item: runs on the CPU it is posted to, with interrupts off.
 using Work = void (*)(void* arg);
 // Posts `work` to AP `cpu` (1 <= cpu < started) and wakes it; returns at once.
@@ -40,5 +46,21 @@ void post(u32 cpu, Work work, void* arg);
 void wait(u32 cpu);
 // Runs `work` on `cpu`: inline on the boot CPU (cpu 0), else posted and waited for.
 void run_on(u32 cpu, Work work, void* arg);
+
+u64 ticks_now();  // the TSC, ordered (lfence; rdtsc; lfence)
+void relax();     // PAUSE
+
+template <class Done>
+bool await(u64 timeout_ticks, Done done) {
+  const u64 t0 = ticks_now();
+  for (u32 spins = 0; !done(); ++spins) {
+    relax();
+    if (spins == 1024) {
+      spins = 0;
+      if (ticks_now() - t0 > timeout_ticks) return false;
+    }
+  }
+  return true;
+}
 
 }  // namespace ptb::smp
