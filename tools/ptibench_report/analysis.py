@@ -464,6 +464,23 @@ def ipi_matrix(run: Run, kind: str, unit: str = "tsc") -> tuple[int, dict[tuple[
     return cpus, cells
 
 
+def shootdown_curves(run: Run, unit: str = "tsc") -> dict[str, dict[int, list[Point]]]:
+    """{scheme: {targets: points of cost against pages}}, from the records' fields, measured
+    shootdowns only (INVLPGB rows have no targets: 0)."""
+    out: dict[str, dict[int, list[Point]]] = {}
+    for r in run.results.values():
+        if r.family != "shootdown" or r.scheme is None or r.pages is None:
+            continue
+        v = value_of(r, run, unit)
+        if v is None:
+            continue
+        out.setdefault(r.scheme, {}).setdefault(r.targets or 0, []).append(Point(float(r.pages), v))
+    for per_scheme in out.values():
+        for pts in per_scheme.values():
+            pts.sort(key=lambda p: p.x)
+    return out
+
+
 def syscall_bars(run: Run) -> list[Result]:
     """The syscall variants that are one null call each (not the page-touching ones)."""
     return [r for r in run.results.values() if r.family == "syscall" and r.pages is None

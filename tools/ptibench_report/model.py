@@ -211,6 +211,12 @@ class Result:
     # ipi.*: the CPU that sent and the CPU that answered (kernel numbering, 0 = the boot CPU).
     source: Optional[int] = None
     target: Optional[int] = None
+    # shootdown.*: nopti / pti.pcid / invlpgb, T targets (with `pages` = n), how the user PCID
+    # was invalidated, and the reads after a shootdown that saw an old frame.
+    scheme: Optional[str] = None
+    targets: Optional[int] = None
+    user_pcid: Optional[str] = None
+    stale_reads: Optional[int] = None
 
     @property
     def family(self) -> str:

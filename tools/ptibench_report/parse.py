@@ -51,6 +51,7 @@ _RESULT_FIELDS: dict[str, str] = {
     "observed": _STR, "kept": _INT, "reads": _INT, "other": _INT, "architecture": _STR,
     "reference": _STR, "verdict": _STR,  # probe.*
     "source": _INT, "target": _INT,  # ipi.*
+    "scheme": _STR, "targets": _INT, "user_pcid": _STR, "stale_reads": _INT,  # shootdown.*
 }
 _ENV_FIELDS: dict[str, str] = {
     "version": _STR, "vendor": _STR, "family": _INT, "model": _INT, "stepping": _INT,
@@ -81,6 +82,7 @@ _FAMILY_REQUIRED: dict[str, tuple[str, ...]] = {
     "tlb": ("flush", "pages", "global"),
     "crossing": ("kind", "direction", "pti"),
     "ipi": ("source", "target"),
+    "shootdown": ("scheme", "pages", "stale_reads"),
 }
 
 

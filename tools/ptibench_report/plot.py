@@ -25,6 +25,7 @@ from .analysis import (
     FLUSH_ORDER,
     IPI_KINDS,
     ipi_matrix,
+    shootdown_curves,
     Point,
     Value,
     seed_table2,
@@ -315,6 +316,32 @@ def _ipi_figure(run: Run, unit: str) -> Optional[Any]:
     return fig
 
 
+def _shootdown_figure(run: Run, unit: str) -> Optional[Any]:
+    """Shootdown cost against pages, one line per target count, one panel per scheme."""
+    curves = shootdown_curves(run, unit)
+    if not curves:
+        return None
+    schemes = sorted(curves)
+    fig = _figure(5.5 * len(schemes), 4.5)
+    axes = fig.subplots(1, len(schemes), sharey=True, squeeze=False)[0]
+    for ax, scheme in zip(axes, schemes):
+        xs: list[float] = []
+        for i, (targets, pts) in enumerate(sorted(curves[scheme].items())):
+            xs += [p.x for p in pts]
+            label = f"{targets} target{'s' if targets != 1 else ''}" if targets else "broadcast"
+            _curve(ax, pts, label, COLOURS[i % len(COLOURS)], False)
+        _pages_axis(ax, xs)
+        ax.set_xlabel("pages changed (n)")
+        ax.legend(fontsize=8)
+        ax.set_title(f"shootdown.{scheme}")
+    _cost_axis(axes[0], [p.value.median for per in curves.values() for pts in per.values()
+                         for p in pts])
+    axes[0].set_ylabel(f"{_unit_label(unit)} per shootdown (initiator: PTEs to last ack)")
+    fig.suptitle(f"TLB shootdowns (INVLPG up to the ceiling, full flush above)\n{_run_title(run)}",
+                 fontsize=10)
+    return fig
+
+
 def _render(figures: list[tuple[str, Callable[[], Optional[Any]], str]], outdir: str,
             formats: list[str]) -> tuple[list[str], list[str]]:
     import matplotlib
@@ -342,6 +369,8 @@ def plot_run(run: Run, outdir: str, formats: list[str],
     ]
     if touch_curves(run, unit):
         figures.append(("syscall-touch", lambda: _touch_figure(run, unit), ""))
+    if shootdown_curves(run, unit):
+        figures.append(("shootdown", lambda: _shootdown_figure(run, unit), ""))
     if any(ipi_matrix(run, k, unit)[1] for k in IPI_KINDS):
         figures.append(("ipi-matrix", lambda: _ipi_figure(run, unit), ""))
     return _render(figures, outdir, formats)

@@ -1,4 +1,5 @@
-"""The IPI round-trip matrix: read from a real 4-CPU capture, and drawn as a heatmap."""
+"""The SMP rows in the report tool: the IPI round-trip matrix (read from a real 4-CPU capture,
+drawn as a heatmap) and the shootdown curves (from a real 2-CPU Bochs capture)."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from ptibench_report import analysis
 from ptibench_report.parse import read_capture
 
 SMP4 = FIXTURES / "kernel" / "qemu-smp4-ipi.log"
+BOCHS2 = FIXTURES / "kernel" / "bochs-smp2-shootdown.log"
 
 
 def run_of(path: Path, diagnostics: int = 0):
@@ -52,3 +54,27 @@ def test_plot_draws_the_heatmap_only_when_there_are_ipi_results(run_cli, tmp_pat
     other = FIXTURES / "kernel" / "tcg-max-quick.log"
     r = run_cli("plot", "-q", other, "-o", tmp_path / "one", "--formats", "png")
     assert "ipi-matrix" not in r.out
+
+
+def test_shootdown_curves_come_from_the_records_fields() -> None:
+    run = run_of(BOCHS2)
+    curves = analysis.shootdown_curves(run)
+    # INVLPGB skipped on Bochs: only the IPI schemes, one target, the five page counts.
+    assert set(curves) == {"nopti", "pti.pcid"}
+    for scheme, per_targets in curves.items():
+        assert set(per_targets) == {1}
+        pts = per_targets[1]
+        assert [p.x for p in pts] == [1.0, 8.0, 33.0, 64.0, 512.0]
+        for p in pts:
+            r = run.results[f"shootdown.{scheme}.t1.p{int(p.x)}"]
+            assert p.value.median == r.median and r.stale_reads == 0
+    assert run.results["shootdown.pti.pcid.t1.p8"].user_pcid == "invpcid"
+    assert run.results["shootdown.pti.pcid.t1.p64"].user_pcid == "lazy"
+
+
+def test_plot_draws_the_shootdown_curves(run_cli, tmp_path: Path) -> None:
+    pytest.importorskip("matplotlib")
+    r = run_cli("plot", "-q", BOCHS2, "-o", tmp_path, "--formats", "png,svg")
+    assert r.code == 0, r
+    assert sorted(Path(p).name for p in r.out.split()) == [
+        "ipi-matrix.png", "ipi-matrix.svg", "shootdown.png", "shootdown.svg"]
