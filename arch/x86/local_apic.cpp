@@ -43,8 +43,13 @@ u64 mmio_base() { return base; }
 
 void enable_this_cpu(u8 spurious_vector, bool lint1_nmi) {
   if (the_mode == Mode::kNone) return;
-  const ApicBase b{rdmsr(kMsrApicBase)};
-  if (!(the_mode == Mode::kX2apic && b.x2apic())) wrmsr(kMsrApicBase, b.enabled(the_mode).raw);
+  // Disabled -> x2APIC is not a valid transition (SDM Vol.3 11.12.5): through xAPIC first.
+  ApicBase b{rdmsr(kMsrApicBase)};
+  if (!(b.raw & ApicBase::kGlobalEnable)) {
+    b = b.enabled(Mode::kXapic);
+    wrmsr(kMsrApicBase, b.raw);
+  }
+  if (the_mode == Mode::kX2apic && !b.x2apic()) wrmsr(kMsrApicBase, b.enabled(the_mode).raw);
   write(Reg::kTpr, 0);
   write(Reg::kLvtTimer, kLvtMasked);
   write(Reg::kLvtLint0, kLvtMasked);
