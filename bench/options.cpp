@@ -35,6 +35,8 @@ const cmdline::Option kOptions[] = {
                          "also put every repetition's value in the result records (raw)"),
     cmdline::make_unsigned("ceiling", &opts.ceiling, 0, 512,
                            "shootdown: pages up to which each is INVLPGed (above: a full flush)"),
+    cmdline::make_string("shootdown_pages", &opts.shootdown_pages,
+                         "pages n changed by the shootdown.* rows (comma-separated)"),
     cmdline::make_choice("shootdown_targets", &opts.shootdown_targets, kShootdownTargets,
                          "skip: shootdown targets acknowledge without invalidating (tests that "
                          "stale reads are caught)"),
@@ -44,6 +46,26 @@ const cmdline::Option kOptions[] = {
 
 u32 touch[16];
 usize touch_count = 0;
+u32 pages[kMaxShootdownPageCounts];
+usize page_count = 0;
+
+// One list option (touch=, shootdown_pages=): values 1..max, each once, with warnings.
+usize parse_list_option(const char* key, const cmdline::StringRef& value, u32 max, u32* out,
+                        usize cap) {
+  usize rejected = 0, repeated = 0;
+  const usize n = parse_value_list(value.data, value.len, max, out, cap, &rejected, &repeated);
+  if (rejected) {
+    Text<120> t;
+    t.put("warning: ").put(key).put(": ").put_u64(rejected).put(" value(s) outside 1..");
+    console::line(t.put_u64(max).put(" skipped"));
+  }
+  if (repeated) {
+    Text<120> t;
+    t.put("warning: ").put(key).put(": ").put_u64(repeated).put(" repeated value(s) skipped");
+    console::line(t);
+  }
+  return n;
+}
 
 }  // namespace
 
@@ -57,19 +79,17 @@ const cmdline::Option* option_table(usize* count) {
 const char* suite_name(Suite s) { return kSuites[static_cast<u32>(s)]; }
 
 void parse_touch_option() {
-  usize rejected = 0, repeated = 0;
-  touch_count = parse_touch_list(opts.touch.data, opts.touch.len, touch, 16, &rejected, &repeated);
-  if (rejected) {
-    Text<120> t;
-    t.put("warning: touch: ").put_u64(rejected).put(" value(s) outside 1..").put_u64(kMaxTouch);
-    t.put(" skipped");
-    console::line(t);
-  }
-  if (repeated) {
-    Text<120> t;
-    t.put("warning: touch: ").put_u64(repeated).put(" repeated value(s) skipped");
-    console::line(t);
-  }
+  touch_count = parse_list_option("touch", opts.touch, kMaxTouch, touch, 16);
+}
+
+void parse_shootdown_pages_option() {
+  page_count = parse_list_option("shootdown_pages", opts.shootdown_pages, kMaxShootdownPages, pages,
+                                 kMaxShootdownPageCounts);
+}
+
+const u32* shootdown_pages(usize* count) {
+  *count = page_count;
+  return pages;
 }
 
 const u32* touch_list(usize* count) {

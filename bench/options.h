@@ -24,6 +24,7 @@ struct Options {
   u32 samples = 0;  // 0: summary statistics only; 1 (samples=raw): every repetition too
   u64 ceiling = kFlushCeiling;  // shootdown.*: pages up to which a CPU INVLPGs each
   u32 shootdown_targets = 0;  // 0 invalidate; 1 (skip): targets only acknowledge (a test)
+  cmdline::StringRef shootdown_pages{"1,8,33,64,512", 13};
 
   Suite suite_kind() const { return static_cast<Suite>(suite); }
   FaultKind fault_kind() const { return static_cast<FaultKind>(fault); }
@@ -40,5 +41,8 @@ const char* suite_name(Suite s);
 void parse_touch_option();
 const u32* touch_list(usize* count);
 u32 max_touch();
+// The shootdown_pages= list, likewise (values 1..kMaxShootdownPages).
+void parse_shootdown_pages_option();
+const u32* shootdown_pages(usize* count);
 
 }  // namespace ptb::bench

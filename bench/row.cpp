@@ -52,6 +52,11 @@ void put_name(TextBuf& t, const Row& r) {
 
 usize parse_touch_list(const char* s, usize len, u32* out, usize cap, usize* rejected,
                        usize* repeated) {
+  return parse_value_list(s, len, kMaxTouch, out, cap, rejected, repeated);
+}
+
+usize parse_value_list(const char* s, usize len, u32 max, u32* out, usize cap, usize* rejected,
+                       usize* repeated) {
   usize n = 0, bad_count = 0, repeat_count = 0;
   u64 v = 0;
   bool digits = false, bad = false;
@@ -60,7 +65,7 @@ usize parse_touch_list(const char* s, usize len, u32* out, usize cap, usize* rej
     if (c >= '0' && c <= '9') {
       v = v * 10 + static_cast<u64>(c - '0');
       digits = true;
-      if (v > kMaxTouch) bad = true;
+      if (v > max) bad = true;
     } else if (c == ',') {
       if (digits && !bad && v >= 1) {
         bool seen = false;

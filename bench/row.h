@@ -124,6 +124,12 @@ inline constexpr usize kNameMax = 64;
 // ".pti", ".pti.pcid" or "" as the names spell the entry schemes (kPcidFlush: ".pti.pcid.flush").
 const char* scheme_suffix(x86::EntryScheme s);
 
+// The shootdown rows: T = 1 ... CPUs - 1 (at most kIpiMatrixMax - 1), n pages from
+// shootdown_pages= (at most kMaxShootdownPageCounts values of 1..kMaxShootdownPages).
+inline constexpr u32 kShootdownPages[] = {1, 8, 33, 64, 512};
+inline constexpr u32 kShootdownPageCounts = sizeof(kShootdownPages) / sizeof(kShootdownPages[0]);
+inline constexpr u32 kMaxShootdownPages = 512, kMaxShootdownPageCounts = 8;
+
 struct TableParams {
   u32 refill_max;    // largest K of the refill curve
   bool quick;        // suite=quick: fewer refill points
@@ -131,20 +137,22 @@ struct TableParams {
   usize touch_count;
   u32 cpus = 1;  // CPUs the SMP rows use (kernel/smp.h); the IPI matrix covers the first
                  // kIpiMatrixMax of them, and at least the pair 0 -> 1 (which skips on one CPU)
+  const u32* shootdown_pages = kShootdownPages;  // n of the shootdown rows (distinct)
+  usize shootdown_page_count = kShootdownPageCounts;
 };
 inline constexpr u32 kIpiMatrixMax = 16;
-// The shootdown rows: T = 1 ... CPUs - 1 (at most kIpiMatrixMax - 1), n pages from these.
-inline constexpr u32 kShootdownPages[] = {1, 8, 33, 64, 512};
-inline constexpr u32 kShootdownPageCounts = sizeof(kShootdownPages) / sizeof(kShootdownPages[0]);
 // The table: the ring-0 rows, the ring-3 rows and the generated TLB refill curve (K = 1, 2, 4,
 // ... refill_max) and the IPI matrix. Returns the number of rows written to `out` (at most `capacity`).
 usize build_table(Row* out, usize capacity, const TableParams& params);
 inline constexpr usize kMaxRows = 320 + 2 * kIpiMatrixMax * (kIpiMatrixMax - 1) +
-                                  (2 * (kIpiMatrixMax - 1) + 1) * kShootdownPageCounts;
+                                  (2 * (kIpiMatrixMax - 1) + 1) * kMaxShootdownPageCounts;
 
 inline constexpr u32 kMaxTouch = 512;
 // Parses touch= ("1,8,64"): values 1..kMaxTouch, at most `cap`, each once. Entries out of range
 // or malformed are counted in *rejected, repeated values in *repeated.
+// The same for any list of values 1..max (shootdown_pages=).
+usize parse_value_list(const char* s, usize len, u32 max, u32* out, usize cap, usize* rejected,
+                       usize* repeated);
 usize parse_touch_list(const char* s, usize len, u32* out, usize cap, usize* rejected,
                        usize* repeated);
 

@@ -18,7 +18,7 @@ using x86::Pte;
 
 // The pages: virtual kRegion + i * 4 KiB maps frame[gen][i]; every frame holds magic(i, gen).
 constexpr u64 kRegion = memory::kBenchBase + (u64{8} << 30);
-constexpr u32 kMaxPages = 512;
+constexpr u32 kMaxPages = kMaxShootdownPages;
 constexpr u64 magic(u32 page, u32 gen) { return 0x5348'4f4f'5400'0000 | (u64{page} << 1) | gen; }
 
 struct Pages {

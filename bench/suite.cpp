@@ -263,9 +263,11 @@ void run_suite(SuiteContext& ctx) {
 
   usize touch_count = 0;
   const u32* touch = touch_list(&touch_count);
+  usize page_count = 0;
+  const u32* pages = shootdown_pages(&page_count);
   usize count = build_table(table, kMaxRows,
                             TableParams{refill_max, suite == Suite::kQuick, touch, touch_count,
-                                        smp::used()});
+                                        smp::used(), pages, page_count});
   const Params p = effective_params();
   const OutputContext out{ctx.tsc.hz, bare_metal, opt.raw_samples()};
   if (suite == Suite::kSeeds) {

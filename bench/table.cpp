@@ -323,12 +323,14 @@ void ipi_rows(Builder& b, u32 cpus) {
 
 // The shootdowns: CPU 0 against T = 1 ... CPUs - 1 targets, n pages, per scheme; INVLPGB needs
 // no targets. One CPU still gets T = 1 (which skips).
-void shootdown_rows(Builder& b, u32 cpus) {
+void shootdown_rows(Builder& b, u32 cpus, const u32* pages, usize page_count) {
+  if (page_count > kMaxShootdownPageCounts) page_count = kMaxShootdownPageCounts;
   const u32 most = cpus < 2 ? 1 : cpus > kIpiMatrixMax ? kIpiMatrixMax - 1 : cpus - 1;
   constexpr ShootScheme kSchemes[] = {ShootScheme::kNoPti, ShootScheme::kPtiPcid};
   for (ShootScheme s : kSchemes) {
     for (u32 t = 1; t <= most; ++t) {
-      for (u32 n : kShootdownPages) {
+      for (usize i = 0; i < page_count; ++i) {
+        const u32 n = pages[i];
         b.add({.group = Group::kShootdown,
                .label = shoot_scheme_name(s),
                .pages = n,
@@ -339,7 +341,8 @@ void shootdown_rows(Builder& b, u32 cpus) {
       }
     }
   }
-  for (u32 n : kShootdownPages) {
+  for (usize i = 0; i < page_count; ++i) {
+    const u32 n = pages[i];
     b.add({.group = Group::kShootdown,
            .label = shoot_scheme_name(ShootScheme::kInvlpgb),
            .pages = n,
@@ -359,7 +362,7 @@ usize build_table(Row* out, usize cap, const TableParams& tp) {
   refill_rows(b, tp.refill_max, tp.quick);
   probe_rows(b);
   ipi_rows(b, tp.cpus);
-  shootdown_rows(b, tp.cpus);
+  shootdown_rows(b, tp.cpus, tp.shootdown_pages, tp.shootdown_page_count);
   return b.n;
 }
 

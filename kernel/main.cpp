@@ -172,6 +172,7 @@ extern "C" [[noreturn]] void kmain(ptb::u32 magic, ptb::u64 info_addr) {
     run::finish();
   }
   bench::parse_touch_option();
+  bench::parse_shootdown_pages_option();
 
   run::set_phase("memory");
   if (boot_info.memory_count == 0) run::fail("the boot loader gave no memory map");

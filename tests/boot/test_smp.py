@@ -98,15 +98,19 @@ def test_a_target_that_does_not_invalidate_is_caught():
     assert r["reason"].startswith(f"stale reads: {r['stale_reads']} (first: CPU 1 page "), r
 
 
-def test_the_ceiling_option_moves_the_switch_to_a_full_flush():
+def test_the_ceiling_and_page_options():
     run = boot("smp2-ceiling", "--smp", "2", "--cmdline",
-               "bench=shootdown.nopti.t1.p8,shootdown.nopti.t1.p33 reps=3 warmup=1 ceiling=8",
+               "bench=shootdown.nopti.t1.* reps=3 warmup=1 ceiling=8 shootdown_pages=8,33,600,8",
                timeout=300)
     assert run.returncode == 0, run.describe()
     r = run.results()
+    assert set(r) == {"shootdown.nopti.t1.p8", "shootdown.nopti.t1.p33"}, sorted(r)
     assert r["shootdown.nopti.t1.p8"]["flush"] == "invlpg", r
     assert r["shootdown.nopti.t1.p33"]["flush"] == "full", r
     assert all(x["stale_reads"] == 0 and x["status"] == "ok" for x in r.values()), r
+    warnings = [ln for ln in run.human_lines() if ln.startswith("warning: shootdown_pages: ")]
+    assert warnings == ["warning: shootdown_pages: 1 value(s) outside 1..512 skipped",
+                        "warning: shootdown_pages: 1 repeated value(s) skipped"], warnings
 
 
 def test_cpus_option_limits_the_cpus_used_with_x2apic_requested():

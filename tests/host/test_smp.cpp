@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <cstring>
 #include <set>
 #include <string>
 #include <vector>
@@ -324,9 +325,39 @@ TEST(ShootdownRows, TargetsOneToCpusMinusOneAndTheDefaultPages) {
     EXPECT_EQ(r.env.pcid, r.shoot == ShootScheme::kPtiPcid) << name(r);
 }
 
+TEST(ShootdownRows, ThePageCountsComeFromTheParams) {
+  const u32 touch[] = {1};
+  const u32 pages[] = {2, 100};
+  std::vector<Row> rows(kMaxRows);
+  rows.resize(build_table(rows.data(), rows.size(), TableParams{64, false, touch, 1, 2, pages, 2}));
+  std::set<std::string> names;
+  for (const Row& r : rows)
+    if (r.group == Group::kShootdown) names.insert(name(r));
+  EXPECT_EQ(names, (std::set<std::string>{"shootdown.nopti.t1.p2", "shootdown.nopti.t1.p100",
+                                          "shootdown.pti.pcid.t1.p2", "shootdown.pti.pcid.t1.p100",
+                                          "shootdown.invlpgb.p2", "shootdown.invlpgb.p100"}));
+  u32 out[8];
+  usize rejected = 0, repeated = 0;
+  const char* list = "8,600,8,0,x,512";
+  EXPECT_EQ(parse_value_list(list, std::strlen(list), kMaxShootdownPages, out, 8, &rejected,
+                             &repeated),
+            2u);
+  EXPECT_EQ(out[0], 8u);
+  EXPECT_EQ(out[1], 512u);
+  EXPECT_EQ(rejected, 3u);  // 600, 0 and x
+  EXPECT_EQ(repeated, 1u);
+}
+
 TEST(ShootdownRows, OneCpuHasOneTargetRowsThatSkipAndTheTableHoldsTheMost) {
   EXPECT_EQ(shootdown_rows_of(1).size(), 2u * 5 + 5);
   EXPECT_EQ(shootdown_rows_of(smp::kMaxCpus).size(), 2u * (kIpiMatrixMax - 1) * 5 + 5);
+  // The most rows the table can be asked for still fit it.
+  const u32 touch[] = {1, 8, 64, 512};
+  const u32 many[kMaxShootdownPageCounts] = {1, 2, 3, 4, 5, 6, 7, 8};
+  std::vector<Row> rows(kMaxRows);
+  const usize n = build_table(rows.data(), rows.size(),
+                              TableParams{4096, false, touch, 4, smp::kMaxCpus, many, 8});
+  EXPECT_LT(n, kMaxRows);
 }
 
 }  // namespace
