@@ -114,6 +114,11 @@ void init(const acpi::Madt& madt, const mb2::BootInfo& info, u64 info_addr, u64 
     console::line("smp: no local APIC (CPUID.01H:EDX[9]); one CPU");
     return;
   }
+  if (sum.mode == x86::apic::Mode::kXapic && !memory::make_uncached(x86::apic::mmio_base())) {
+    console::line("warning: smp: the xAPIC's registers are not mapped; one CPU");
+    sum.mode = x86::apic::Mode::kNone;
+    return;
+  }
   // The legacy PIC masked: interrupts are enabled while CPUs wait, and nothing but IPIs may come.
   x86::outb(0x21, 0xff);
   x86::outb(0xa1, 0xff);
