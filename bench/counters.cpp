@@ -21,6 +21,7 @@ struct State {
   SelftestOutcome selftest;
   bool smi = false;
   bool by_msr = false;  // RDPMC faulted (QEMU TCG: #UD; some hypervisors: #GP): read the MSRs
+  u64 windows = 0;
   u64 open[x86::pmu::kMaxCounters] = {};
   i64 deltas[x86::pmu::kMaxCounters] = {};
 } st;
@@ -175,6 +176,7 @@ void sample_begin() {
 
 void window_open() {
   if (!on()) return;
+  ++st.windows;
   for (u32 i = 0; i < st.plan.count; ++i) st.open[i] = read_counter(st.plan.counters[i]);
 }
 
@@ -188,6 +190,7 @@ void window_close(i64 sign) {
 }
 
 const i64* sample_deltas() { return st.deltas; }
+u64 window_count() { return st.windows; }
 
 [[gnu::noinline]] u64 counted(u64 (*run)(void* ctx, int which), void* ctx, int which, i64 sign) {
   window_open();

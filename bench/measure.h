@@ -5,6 +5,7 @@
 #include "arch/x86/pmu.h"
 #include "bench/asid_policy.h"
 #include "bench/probe.h"
+#include "bench/shootdown_plan.h"
 #include "bench/stats.h"
 #include "lib/types.h"
 
@@ -37,6 +38,8 @@ struct Result {
   bool has_smis = false;
   u64 smis = 0;
   const aspace::Figures* lab = nullptr;  // kAspace rows: valid until the next measurement
+  u64 stale_reads = 0;  // kShootdown rows: reads that saw an old frame after a shootdown ...
+  FlushPlan plan{};     // ... and how the CPUs invalidated
 };
 
 inline constexpr u32 kMaxReps = 10000;

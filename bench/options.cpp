@@ -14,6 +14,7 @@ constexpr const char* kSuites[] = {"full", "quick", "selftest", "seeds"};
 constexpr const char* kFaults[] = {"none", "ud", "pf", "gp", "de", "stack", "user-read"};
 constexpr const char* kSamples[] = {"summary", "raw"};
 constexpr const char* kLabBroken[] = {"none", "global"};
+constexpr const char* kShootdownTargets[] = {"invalidate", "skip"};
 
 const cmdline::Option kOptions[] = {
     cmdline::make_choice(
@@ -55,6 +56,13 @@ const cmdline::Option kOptions[] = {
     cmdline::make_choice("aspace_broken", &opts.aspace_broken, kLabBroken,
                          "address-space lab, to test its check: map the working sets global, so "
                          "that other processes' translations survive (stale reads must fail)"),
+    cmdline::make_unsigned("ceiling", &opts.ceiling, 0, 512,
+                           "shootdown: pages up to which each is INVLPGed (above: a full flush)"),
+    cmdline::make_string("shootdown_pages", &opts.shootdown_pages,
+                         "pages n changed by the shootdown.* rows (comma-separated)"),
+    cmdline::make_choice("shootdown_targets", &opts.shootdown_targets, kShootdownTargets,
+                         "skip: shootdown targets acknowledge without invalidating (tests that "
+                         "stale reads are caught)"),
     cmdline::make_choice("fault", &opts.fault, kFaults,
                          "provoke an exception after boot to test the fault report"),
 };
@@ -62,6 +70,8 @@ const cmdline::Option kOptions[] = {
 u32 touch[16];
 usize touch_count = 0;
 LabLists lab{};
+u32 pages[kMaxShootdownPageCounts];
+usize page_count = 0;
 
 // One list option: values lo..hi, each once, with a warning for what is left out.
 usize parse_list_option(const char* name, const cmdline::StringRef& ref, u32 lo, u32 hi, u32* out,
@@ -101,6 +111,16 @@ void parse_touch_option() {
       parse_list_option("aspace_slots", opts.aspace_slots, 1, aspace::kMaxSlots, lab.slots, 16);
   lab.footprint_count = parse_list_option("aspace_footprint", opts.aspace_footprint, 0,
                                           aspace::kMaxKernelPages, lab.footprint, 8);
+}
+
+void parse_shootdown_pages_option() {
+  page_count = parse_list_option("shootdown_pages", opts.shootdown_pages, 1, kMaxShootdownPages,
+                                 pages, kMaxShootdownPageCounts);
+}
+
+const u32* shootdown_pages(usize* count) {
+  *count = page_count;
+  return pages;
 }
 
 const u32* touch_list(usize* count) {

@@ -2,6 +2,7 @@
 // The table is parsed together with the kernel's (kernel/options.h); read everywhere in bench/.
 #pragma once
 
+#include "bench/shootdown_plan.h"
 #include "kernel/cmdline.h"
 #include "lib/types.h"
 
@@ -31,10 +32,14 @@ struct Options {
   cmdline::StringRef aspace_footprint{"0,8,64", 6};
   u64 aspace_m = 16;
   u32 aspace_broken = 0;  // 1 (aspace_broken=global): the working sets mapped global, on purpose
+  u64 ceiling = kFlushCeiling;  // shootdown.*: pages up to which a CPU INVLPGs each
+  u32 shootdown_targets = 0;  // 0 invalidate; 1 (skip): targets only acknowledge (a test)
+  cmdline::StringRef shootdown_pages{"1,8,33,64,512", 13};
 
   Suite suite_kind() const { return static_cast<Suite>(suite); }
   FaultKind fault_kind() const { return static_cast<FaultKind>(fault); }
   bool raw_samples() const { return samples == 1; }
+  bool targets_skip_invalidation() const { return shootdown_targets == 1; }
 };
 
 const Options& options();
@@ -46,6 +51,9 @@ const char* suite_name(Suite s);
 void parse_touch_option();
 const u32* touch_list(usize* count);
 u32 max_touch();
+// The shootdown_pages= list, likewise (values 1..kMaxShootdownPages).
+void parse_shootdown_pages_option();
+const u32* shootdown_pages(usize* count);
 
 // The address-space lab's lists, parsed by parse_touch_option too (with the same warnings).
 struct LabLists {

@@ -118,6 +118,16 @@ void put_lab_fields(JsonRecord& j, const Row& row, const Result& r) {
   if (f->per_flush.n) j.num("flush_n", f->per_flush.n).fixed("flush_median", f->per_flush.median);
 }
 
+// scheme, targets, pages, and once it ran how each CPU invalidated and what the reads saw.
+void put_shootdown_fields(JsonRecord& j, const Row& row, const Result& r) {
+  j.str("scheme", shoot_scheme_name(row.shoot));
+  if (row.shoot != ShootScheme::kInvlpgb) j.num("targets", row.targets);
+  j.num("pages", row.pages);
+  if (r.status == Status::kSkip) return;
+  j.str("flush", r.plan.full ? "full" : "invlpg").str("user_pcid", user_pcid_flush_name(r.plan.user));
+  j.num("stale_reads", r.stale_reads);
+}
+
 void put_record(const Row& row, const Result& r, const Params& p, const OutputContext& out) {
   TextBuf buf(record_buf, sizeof(record_buf));
   Text<kNameMax> name;
@@ -156,6 +166,8 @@ void put_record(const Row& row, const Result& r, const Params& p, const OutputCo
     j.str("flush", flush_name(row.flush)).num("pages", row.pages).boolean("global", row.global);
     j.str("access", access_name(row.access));
   }
+  if (is_ipi(row)) j.num("source", row.source).num("target", row.target);
+  if (row.method == Method::kShootdown) put_shootdown_fields(j, row, r);
   if (ring3(row)) {
     j.boolean("pti", row.env.scheme != x86::EntryScheme::kNone);
     j.boolean("pcid", x86::uses_pcid(row.env.scheme));

@@ -5,7 +5,8 @@ namespace ptb::bench {
 
 const char* group_name(Group g) {
   constexpr const char* kNames[] = {"cr3",   "invpcid", "invlpg", "cr4",      "tlb",   "syscall",
-                                    "fault", "trap",    "int",    "crossing", "probe", "aspace"};
+                                    "fault", "trap",    "int",    "crossing", "probe", "aspace",
+                                    "ipi",   "shootdown"};
   return kNames[static_cast<u32>(g)];
 }
 
@@ -57,6 +58,10 @@ void put_name(TextBuf& t, const Row& r) {
     t.put('.').put(aspace::schedule_name(r.lab.schedule)).put(".p").put_u64(r.lab.processes);
     t.put(".kk").put_u64(r.lab.kernel_pages);
     if (r.global) t.put(".global");
+  if (is_ipi(r)) t.put('.').put_u64(r.source).put('.').put_u64(r.target);
+  if (r.method == Method::kShootdown) {
+    if (r.shoot != ShootScheme::kInvlpgb) t.put(".t").put_u64(r.targets);
+    t.put(".p").put_u64(r.pages);
   }
 }
 

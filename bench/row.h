@@ -8,6 +8,7 @@
 #include "arch/x86/pti.h"
 #include "bench/asid_policy.h"
 #include "bench/jit.h"
+#include "bench/shootdown_plan.h"
 #include "lib/format.h"
 #include "lib/types.h"
 
@@ -26,7 +27,9 @@ enum class Group : u8 {
   kInt,
   kCrossing,
   kProbe,
-  kAspace
+  kAspace,
+  kIpi,
+  kShootdown
 };
 const char* group_name(Group g);
 
@@ -37,6 +40,9 @@ enum class Method : u8 {
   kCrossing,   // one-way crossings: ring 3 and the kernel stub stamp on either side
   kProbe,      // a TLB semantics probe (bench/probe.h): what an operation keeps; no timing
   kAspace,     // the address-space switching lab (bench/aspace.h): slices of P processes
+  kIpiFixed,   // CPU `source` pings CPU `target` by a fixed-vector IPI; the handler answers
+  kIpiPoll,    // the same exchange through memory alone: `target` polls a mailbox
+  kShootdown,  // CPU 0 changes `pages` PTEs and has `targets` CPUs invalidate them (`shoot`)
 };
 
 // An aspace row: the policy and the lab's parameters that are part of its name (the working set
@@ -130,6 +136,9 @@ struct Row {
   // translations leaves the loop nothing to refill.
   bool pure = false;
   AspaceSpec lab{};  // kAspace
+  u8 source = 0, target = 0;  // kIpi*: the CPUs (kernel/smp.h numbering), ".<source>.<target>"
+  ShootScheme shoot = ShootScheme::kNoPti;  // kShootdown: label = its name, ".t<targets>.p<pages>"
+  u8 targets = 0;                           // (the INVLPGB rows have no targets: ".p<pages>")
 
   // ---- how it is measured ----
   Method method = Method::kLoop;
@@ -145,12 +154,22 @@ struct Row {
   u32 faulting = 0;      // of which fault instead of retiring (Bochs ticks its TSC for them)
 };
 
+constexpr bool is_ipi(const Row& r) {
+  return r.method == Method::kIpiFixed || r.method == Method::kIpiPoll;
+}
+
 // The row's name (part of the output contract): group, label, then the generated parts.
 void put_name(TextBuf& out, const Row& row);
 inline constexpr usize kNameMax = 64;
 
 // ".pti", ".pti.pcid" or "" as the names spell the entry schemes (kPcidFlush: ".pti.pcid.flush").
 const char* scheme_suffix(x86::EntryScheme s);
+
+// The shootdown rows: T = 1 ... CPUs - 1 (at most kIpiMatrixMax - 1), n pages from
+// shootdown_pages= (at most kMaxShootdownPageCounts values of 1..kMaxShootdownPages).
+inline constexpr u32 kShootdownPages[] = {1, 8, 33, 64, 512};
+inline constexpr u32 kShootdownPageCounts = sizeof(kShootdownPages) / sizeof(kShootdownPages[0]);
+inline constexpr u32 kMaxShootdownPages = 512, kMaxShootdownPageCounts = 8;
 
 struct TableParams {
   u32 refill_max;    // largest K of the refill curve
@@ -166,18 +185,24 @@ struct TableParams {
   u32 lab_kernel_pages = 0;
   const u32* lab_footprint = nullptr;
   usize lab_footprint_count = 0;
+  u32 cpus = 1;  // CPUs the SMP rows use (kernel/smp.h); the IPI matrix covers the first
+                 // kIpiMatrixMax of them, and at least the pair 0 -> 1 (which skips on one CPU)
+  const u32* shootdown_pages = kShootdownPages;  // n of the shootdown rows (distinct)
+  usize shootdown_page_count = kShootdownPageCounts;
 };
+inline constexpr u32 kIpiMatrixMax = 16;
 // The table: the ring-0 rows, the ring-3 rows and the generated TLB refill curve (K = 1, 2, 4,
-// ... refill_max). Returns the number of rows written to `out` (at most `capacity`).
+// ... refill_max) and the IPI matrix. Returns the number of rows written to `out` (at most `capacity`).
 usize build_table(Row* out, usize capacity, const TableParams& params);
-inline constexpr usize kMaxRows = 768;
+inline constexpr usize kMaxRows = 768 + 2 * kIpiMatrixMax * (kIpiMatrixMax - 1) +
+                                  (2 * (kIpiMatrixMax - 1) + 1) * kMaxShootdownPageCounts;
 
 inline constexpr u32 kMaxTouch = 512;
 // Parses touch= ("1,8,64"): values 1..kMaxTouch, at most `cap`, each once. Entries out of range
 // or malformed are counted in *rejected, repeated values in *repeated.
 usize parse_touch_list(const char* s, usize len, u32* out, usize cap, usize* rejected,
                        usize* repeated);
-// The same for any list of values lo..hi.
+// The same for any list of values lo..hi (shootdown_pages=, the lab's lists).
 usize parse_u32_list(const char* s, usize len, u32 lo, u32 hi, u32* out, usize cap, usize* rejected,
                      usize* repeated);
 // The address-space lab's rows (bench/aspace_table.cpp), appended to the table by build_table;

@@ -6,6 +6,8 @@
 #include "bench/counters.h"
 #include "bench/aspace.h"
 #include "bench/env.h"
+#include "bench/ipi.h"
+#include "bench/shootdown.h"
 #include "bench/jit.h"
 #include "bench/probe_cpu.h"
 #include "bench/user_space.h"
@@ -127,6 +129,11 @@ Result measure(const Row& row, const Fixture& fx, const Params& p, const x86::Cp
       return measure_probe(row, fx, p);
     case Method::kAspace:
       return measure_aspace(row, p, cpu);
+    case Method::kIpiFixed:
+    case Method::kIpiPoll:
+      return measure_ipi(row, p);
+    case Method::kShootdown:
+      return measure_shootdown(row, p, cpu);
   }
   return {Status::kFail, "unknown method"};
 }
@@ -135,6 +142,7 @@ Result measure(const Row& row, const Fixture& fx, const Params& p, const x86::Cp
 
 Result sample_repetitions(const Params& p, u64 ops, i64 (*sample)(void* ctx), void* ctx) {
   u32 disturbed = 0;
+  const u64 windows = counters::window_count();
   for (u32 i = 0; i < p.warmup + p.reps; ++i) {
     const u64 before = disturbances();
     counters::sample_begin();
@@ -150,7 +158,7 @@ Result sample_repetitions(const Params& p, u64 ops, i64 (*sample)(void* ctx), vo
   }
   Result r = summarize_samples(p, ops);
   r.disturbed = disturbed;
-  summarize_counter_samples(r, p.reps, ops);
+  if (counters::window_count() != windows) summarize_counter_samples(r, p.reps, ops);
   return r;
 }
 
@@ -189,7 +197,8 @@ Result too_disturbed(u32 disturbed) {
   return r;
 }
 
-u64 nmi_count() { return *static_cast<volatile u64*>(&x86::percpu().nmi_count); }
+// The calling CPU's: the IPI rows sample on whichever CPU is the source.
+u64 nmi_count() { return *static_cast<volatile u64*>(&x86::this_cpu().nmi_count); }
 
 u64 disturbances() { return nmi_count() + counters::smi_count(); }
 

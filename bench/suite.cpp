@@ -18,6 +18,7 @@
 #include "kernel/options.h"
 #include "kernel/platform.h"
 #include "kernel/run.h"
+#include "kernel/smp.h"
 #include "lib/json.h"
 #include "ptibench_version.h"
 
@@ -322,6 +323,10 @@ void print_environment(SuiteContext& ctx) {
   j.num("warmup", p.warmup).end_object();
   j.str("samples", bench::options().raw_samples() ? "raw" : "summary");
   put_pmu(j);
+  const smp::Summary& cpus = smp::summary();
+  j.begin_object("smp").num("found", cpus.found).num("started", cpus.started);
+  j.num("used", cpus.used).num("failed", cpus.failed);
+  j.str("apic", x86::apic::mode_name(cpus.mode)).end_object();
   console::record(j.finish());
 }
 
@@ -350,6 +355,10 @@ void run_suite(SuiteContext& ctx) {
   tp.lab_kernel_pages = static_cast<u32>(opt.aspace_kk);
   tp.lab_footprint = lab.footprint;
   tp.lab_footprint_count = lab.footprint_count;
+  usize page_count = 0;
+  tp.cpus = smp::used();
+  tp.shootdown_pages = shootdown_pages(&page_count);
+  tp.shootdown_page_count = page_count;
   usize count = build_table(table, kMaxRows, tp);
   const Params p = effective_params();
   const OutputContext out{ctx.tsc.hz, bare_metal, opt.raw_samples(),

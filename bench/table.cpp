@@ -359,6 +359,54 @@ void probe_rows(Builder& b) {
   }
 }
 
+// The IPI round-trip matrix: every ordered pair of the first CPUs, by interrupt and by polling.
+void ipi_rows(Builder& b, u32 cpus) {
+  const u32 n = cpus < 2 ? 2 : cpus > kIpiMatrixMax ? kIpiMatrixMax : cpus;
+  constexpr Method kMethods[] = {Method::kIpiFixed, Method::kIpiPoll};
+  for (Method m : kMethods) {
+    for (u32 s = 0; s < n; ++s) {
+      for (u32 t = 0; t < n; ++t) {
+        if (s == t) continue;
+        b.add({.group = Group::kIpi,
+               .label = m == Method::kIpiFixed ? "fixed" : "poll",
+               .source = static_cast<u8>(s),
+               .target = static_cast<u8>(t),
+               .method = m});
+      }
+    }
+  }
+}
+
+// The shootdowns: CPU 0 against T = 1 ... CPUs - 1 targets, n pages, per scheme; INVLPGB needs
+// no targets. One CPU still gets T = 1 (which skips).
+void shootdown_rows(Builder& b, u32 cpus, const u32* pages, usize page_count) {
+  if (page_count > kMaxShootdownPageCounts) page_count = kMaxShootdownPageCounts;
+  const u32 most = cpus < 2 ? 1 : cpus > kIpiMatrixMax ? kIpiMatrixMax - 1 : cpus - 1;
+  constexpr ShootScheme kSchemes[] = {ShootScheme::kNoPti, ShootScheme::kPtiPcid};
+  for (ShootScheme s : kSchemes) {
+    for (u32 t = 1; t <= most; ++t) {
+      for (usize i = 0; i < page_count; ++i) {
+        const u32 n = pages[i];
+        b.add({.group = Group::kShootdown,
+               .label = shoot_scheme_name(s),
+               .pages = n,
+               .shoot = s,
+               .targets = static_cast<u8>(t),
+               .method = Method::kShootdown,
+               .env = {.pcid = s == ShootScheme::kPtiPcid}});
+      }
+    }
+  }
+  for (usize i = 0; i < page_count; ++i) {
+    const u32 n = pages[i];
+    b.add({.group = Group::kShootdown,
+           .label = shoot_scheme_name(ShootScheme::kInvlpgb),
+           .pages = n,
+           .shoot = ShootScheme::kInvlpgb,
+           .method = Method::kShootdown});
+  }
+}
+
 }  // namespace
 
 usize build_table(Row* out, usize cap, const TableParams& tp) {
@@ -370,6 +418,8 @@ usize build_table(Row* out, usize cap, const TableParams& tp) {
   refill_rows(b, tp.refill_max, tp.quick);
   probe_rows(b);
   b.n += aspace_rows(b.out + b.n, b.cap - b.n, tp);
+  ipi_rows(b, tp.cpus);
+  shootdown_rows(b, tp.cpus, tp.shootdown_pages, tp.shootdown_page_count);
   return b.n;
 }
 

@@ -16,6 +16,7 @@
 #include "kernel/options.h"
 #include "kernel/platform.h"
 #include "kernel/run.h"
+#include "kernel/smp.h"
 #include "ptibench_version.h"
 
 namespace ptb {
@@ -171,6 +172,7 @@ extern "C" [[noreturn]] void kmain(ptb::u32 magic, ptb::u64 info_addr) {
     run::finish();
   }
   bench::parse_touch_option();
+  bench::parse_shootdown_pages_option();
 
   run::set_phase("memory");
   if (boot_info.memory_count == 0) run::fail("the boot loader gave no memory map");
@@ -185,6 +187,8 @@ extern "C" [[noreturn]] void kmain(ptb::u32 magic, ptb::u64 info_addr) {
   read_acpi(boot_info);
   run::set_phase("clock");
   const calibration::Verdict tsc = clock::calibrate_tsc(cpu, acpi_tables, options().tsc_hz);
+  run::set_phase("smp");
+  smp::init(acpi_tables.madt, boot_info, info_addr, boot_info.total_size, tsc.hz, options().cpus);
 
   bench::SuiteContext ctx{cpu,
                           boot_info.efi ? "uefi" : "bios",

@@ -124,6 +124,16 @@ void init_paging(u64 fb_start, u64 fb_end, bool has_nx, bool pat) {
   x86::write_cr3(kernel_cr3());
 }
 
+bool make_uncached(u64 phys) {
+  const x86::Translation t = tables.translate(phys);
+  if (!t.present) return false;
+  u64* leaf = tables.entry(phys, t.level);
+  if (!leaf) return false;
+  *leaf |= Pte::kCacheDisable | Pte::kWriteThrough;
+  x86::write_cr3(x86::read_cr3());  // every CPU's copy of the old type goes (only this one runs)
+  return true;
+}
+
 x86::PageTable& kernel_tables() { return tables; }
 x86::Cr3 kernel_cr3() { return x86::Cr3::root(addr(reinterpret_cast<char*>(pml4_pair[0]))); }
 u64* user_pml4() { return pml4_pair[1]; }

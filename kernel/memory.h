@@ -36,6 +36,10 @@ u64 alloc_zeroed(u64 limit = ~u64{0});
 // KiB pages: write-combining where the CPU has PAT (IA32_PAT entry 1 is made WC, as Linux does),
 // else uncached. fb_end = 0: no framebuffer.
 void init_paging(u64 fb_start, u64 fb_end, bool nx, bool pat);
+// Makes the leaf that maps `phys` (identity) uncached (PCD and PWT: PAT entry 3, UC, in the reset
+// table and the kernel's), for registers that must not be cached: the xAPIC's page (SDM Vol.3
+// 11.4.1). A 2 MiB leaf becomes uncached whole. Returns false when `phys` is not mapped.
+bool make_uncached(u64 phys);
 // The memory type the framebuffer got: "write-combining", "uncached" or "none".
 const char* framebuffer_memory_type();
 

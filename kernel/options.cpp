@@ -1,6 +1,7 @@
 #include "kernel/options.h"
 
 #include "kernel/console.h"
+#include "kernel/smp_plan.h"
 
 namespace ptb {
 namespace {
@@ -13,6 +14,8 @@ u32 screen_choice = 0;
 const cmdline::Option kOptions[] = {
     cmdline::make_unsigned("tsc_hz", &opts.tsc_hz, 0, u64{100'000'000'000},
                            "TSC frequency in Hz (0: detect)"),
+    cmdline::make_unsigned("cpus", &opts.cpus, 0, smp::kMaxCpus,
+                           "CPUs the SMP benchmarks use, the boot CPU included (0: all)"),
     cmdline::make_choice("screen", &screen_choice, kScreen,
                          "also show the PTIBENCH machine lines on the screen (all) or not (human)"),
     cmdline::make_flag("help", &opts.help, "list these options"),

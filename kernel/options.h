@@ -9,6 +9,7 @@ namespace ptb {
 
 struct Options {
   u64 tsc_hz = 0;
+  u64 cpus = 0;  // how many CPUs the benchmarks use, the boot CPU included (0: all that start)
   bool help = false;
   bool screen_all = false;
 };

@@ -4,6 +4,7 @@
 #include "arch/x86/cpu_setup.h"
 #include "kernel/console.h"
 #include "kernel/platform.h"
+#include "kernel/smp.h"
 #include "lib/json.h"
 
 namespace ptb::run {
@@ -42,7 +43,8 @@ void finish() {
   h.put("ptibench: ").put_u64(t.ok).put(" ok, ").put_u64(t.skipped).put(" skipped, ");
   h.put_u64(t.failed).put(" failed; checks ").put_u64(t.checks_ok).put(" ok, ");
   h.put_u64(t.checks_failed).put(" failed: ").put(pass ? "PASS" : "FAIL");
-  if (x86::percpu().nmi_count) h.put(" (").put_u64(x86::percpu().nmi_count).put(" NMIs survived)");
+  const u64 nmis = smp::nmis();
+  if (nmis) h.put(" (").put_u64(nmis).put(" NMIs survived)");
   if (t.smis) h.put(" (").put_u64(t.smis).put(" SMIs during the variants)");
   if (t.inst_mismatches)
     h.put(" (").put_u64(t.inst_mismatches).put(" records retire other instruction counts than declared)");
@@ -51,7 +53,7 @@ void finish() {
   JsonRecord j(buf, "summary");
   j.num("ok", t.ok).num("skipped", t.skipped).num("failed", t.failed);
   j.num("checks_failed", t.checks_failed).str("status", pass ? "pass" : "fail");
-  j.num("nmis", x86::percpu().nmi_count);
+  j.num("nmis", nmis);
   if (t.smis_counted) j.num("smis", t.smis);
   if (t.exactness_checked) j.num("inst_mismatches", t.inst_mismatches);
   console::record(j.finish());

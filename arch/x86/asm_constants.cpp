@@ -7,6 +7,8 @@
 
 #include <stddef.h>
 
+#include "arch/x86/ap_boot.h"
+#include "arch/x86/apic.h"
 #include "arch/x86/cpu_state.h"
 #include "arch/x86/descriptors.h"
 #include "arch/x86/layout.h"
@@ -38,6 +40,17 @@ extern "C" void ptb_arch_asm_constants() {
   PTB_ASM_CONSTANT(PERCPU_KERNEL_RSP, offsetof(PerCpu, kernel_rsp));
   PTB_ASM_CONSTANT(PERCPU_SAVED_RSP, offsetof(PerCpu, saved_rsp));
   PTB_ASM_CONSTANT(PERCPU_NMI_COUNT, offsetof(PerCpu, nmi_count));
+  PTB_ASM_CONSTANT(PERCPU_SELF, offsetof(PerCpu, self));
+
+  // The AP trampoline's parameter block (arch/x86/ap_boot.h) and the local APIC's EOI MSR.
+  PTB_ASM_CONSTANT(AP_PARAMS_OFFSET, kApParamsOffset);
+  PTB_ASM_CONSTANT(AP_PARAMS_GDTR, offsetof(ApBootParams, gdtr_limit));
+  PTB_ASM_CONSTANT(AP_PARAMS_FAR, offsetof(ApBootParams, far_offset));
+  PTB_ASM_CONSTANT(AP_PARAMS_CR3, offsetof(ApBootParams, cr3));
+  PTB_ASM_CONSTANT(AP_PARAMS_EFER, offsetof(ApBootParams, efer));
+  PTB_ASM_CONSTANT(AP_PARAMS_STACK_TOP, offsetof(ApBootParams, stack_top));
+  PTB_ASM_CONSTANT(AP_PARAMS_CPU, offsetof(ApBootParams, cpu));
+  PTB_ASM_CONSTANT(MSR_X2APIC_EOI, apic::x2apic_msr(apic::Reg::kEoi));
   // What the paranoid NMI and #MC entries read (SDM Vol.4 2.1: IA32_GS_BASE; Vol.3 2.5: PCIDE).
   PTB_ASM_CONSTANT(MSR_GS_BASE, msr::kGsBase);
   PTB_ASM_CONSTANT(CR4_PCIDE_BIT, __builtin_ctzll(Cr4::kPcide));

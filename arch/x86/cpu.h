@@ -115,5 +115,14 @@ PTB_INLINE u64 rdpmc_ordered(u32 index) {
 PTB_INLINE void cli() { asm volatile("cli" ::: "memory"); }
 PTB_INLINE void hlt() { asm volatile("hlt" ::: "memory"); }
 PTB_INLINE void pause() { asm volatile("pause"); }
+PTB_INLINE void sti() { asm volatile("sti" ::: "memory"); }
+// Waits for an interrupt with interrupts enabled for exactly that long: STI's one-instruction
+// shadow (SDM Vol.2 STI) means one arriving between the two is taken after HLT, so a caller that
+// checked its condition with IF = 0 cannot miss the interrupt that changes it. IF is 0 again on
+// return. "memory": the handler that ran changed memory.
+PTB_INLINE void sti_hlt_cli() { asm volatile("sti; hlt; cli" ::: "memory"); }
+// "memory": orders every earlier load and store before what follows (an IPI sent by WRMSR to the
+// x2APIC ICR is not ordered by the WRMSR itself, SDM Vol.3 11.12.3).
+PTB_INLINE void mfence() { asm volatile("mfence" ::: "memory"); }
 
 }  // namespace ptb::x86

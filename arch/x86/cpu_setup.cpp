@@ -27,8 +27,8 @@ FaultFixup msr_fixup;
 TrapHook trap_hook = nullptr;
 FatalTrapHandler fatal_handler = nullptr;
 
-void load_gdt_and_segments() {
-  DescriptorPointer p{static_cast<u16>(sizeof(gdt) - 1), reinterpret_cast<u64>(gdt)};
+void load_gdt_and_segments(const u64* table) {
+  DescriptorPointer p{static_cast<u16>(sizeof(gdt) - 1), reinterpret_cast<u64>(table)};
   asm volatile("lgdt %0" ::"m"(p) : "memory");
   // Reload CS with a far return, then the data segments. "memory": descriptors change.
   asm volatile(
@@ -49,22 +49,38 @@ void load_gdt_and_segments() {
   asm volatile("ltr %w0" ::"r"(sel::kTss) : "memory");
 }
 
+// One CPU's GDT (the same layout on every CPU, its own TSS) and TSS: RSP0 the entry stack, IST1-3
+// the double-fault, NMI and machine-check stacks.
+void fill_gdt_and_tss(u64* table, Tss& t, u64 entry_top, u8 (*ist)[kIstStackSize]) {
+  table[0] = 0;
+  table[sel::kKernelCode / 8] = SegmentDescriptor::code64(0).raw;
+  table[sel::kKernelData / 8] = SegmentDescriptor::data(0).raw;
+  table[sel::kUserCode32 / 8] = SegmentDescriptor::code32(3).raw;
+  table[sel::kUserData / 8] = SegmentDescriptor::data(3).raw;
+  table[sel::kUserCode / 8] = SegmentDescriptor::code64(3).raw;
+  TssDescriptor td = TssDescriptor::make(reinterpret_cast<u64>(&t), sizeof(Tss) - 1);
+  table[sel::kTss / 8] = td.low;
+  table[sel::kTss / 8 + 1] = td.high;
+  t.rsp[0] = entry_top;
+  for (int i = 0; i < 3; ++i) t.ist[i] = reinterpret_cast<u64>(ist[i]) + kIstStackSize;
+}
+
+void load_idt() {
+  DescriptorPointer ip{static_cast<u16>(sizeof(idt) - 1), reinterpret_cast<u64>(idt)};
+  asm volatile("lidt %0" ::"m"(ip) : "memory");
+}
+
+void point_gs_at(PerCpu& pc) {
+  pc.self = &pc;
+  wrmsr(msr::kGsBase, reinterpret_cast<u64>(&pc));
+  wrmsr(msr::kKernelGsBase, 0);
+}
+
 }  // namespace
 
 void init_descriptors() {
-  gdt[0] = 0;
-  gdt[sel::kKernelCode / 8] = SegmentDescriptor::code64(0).raw;
-  gdt[sel::kKernelData / 8] = SegmentDescriptor::data(0).raw;
-  gdt[sel::kUserCode32 / 8] = SegmentDescriptor::code32(3).raw;
-  gdt[sel::kUserData / 8] = SegmentDescriptor::data(3).raw;
-  gdt[sel::kUserCode / 8] = SegmentDescriptor::code64(3).raw;
-  TssDescriptor td = TssDescriptor::make(reinterpret_cast<u64>(&tss), sizeof(Tss) - 1);
-  gdt[sel::kTss / 8] = td.low;
-  gdt[sel::kTss / 8 + 1] = td.high;
-
-  tss.rsp[0] = entry_stack_top();
-  for (int i = 0; i < 3; ++i) tss.ist[i] = reinterpret_cast<u64>(ist_stacks[i]) + kIstStackSize;
-  load_gdt_and_segments();
+  fill_gdt_and_tss(gdt, tss, entry_stack_top(), ist_stacks);
+  load_gdt_and_segments(gdt);
 
   for (unsigned v = 0; v < 32; ++v) {
     unsigned ist = v == 8 ? 1 : v == 2 ? 2 : v == 18 ? 3 : 0;
@@ -72,12 +88,26 @@ void init_descriptors() {
     unsigned dpl = (v == 3 || v == 4) ? 3 : 0;
     idt[v] = IdtGate::make(trap_stub_table[v], sel::kKernelCode, ist, dpl);
   }
-  DescriptorPointer ip{static_cast<u16>(sizeof(idt) - 1), reinterpret_cast<u64>(idt)};
-  asm volatile("lidt %0" ::"m"(ip) : "memory");
+  load_idt();
 
   cpu0.entry_rsp = entry_stack_top();
-  wrmsr(msr::kGsBase, reinterpret_cast<u64>(&cpu0));
-  wrmsr(msr::kKernelGsBase, 0);
+  point_gs_at(cpu0);
+}
+
+void init_ap_descriptors(CpuArea& area, u64 index) {
+  const u64 entry_top = reinterpret_cast<u64>(area.entry_stack) + kEntryStackSize;
+  fill_gdt_and_tss(area.gdt, area.tss, entry_top, area.ist_stacks);
+  load_gdt_and_segments(area.gdt);
+  load_idt();
+  area.percpu.entry_rsp = entry_top;
+  area.percpu.cpu_index = index;
+  point_gs_at(area.percpu);
+}
+
+PerCpu& this_cpu() {
+  PerCpu* p;
+  asm volatile("movq %%gs:%c1, %0" : "=r"(p) : "i"(offsetof(PerCpu, self)));
+  return *p;
 }
 
 PerCpu& percpu() { return cpu0; }

@@ -12,7 +12,25 @@ namespace ptb::x86 {
 // (benchmarks install their own gates with set_gate), and points GS at the per-CPU area.
 void init_descriptors();
 
+// The boot CPU's per-CPU area (the benchmarks' and the fault report's).
 PerCpu& percpu();
+// The calling CPU's, through GS (kernel GS only: not inside an entry stub before its SWAPGS).
+PerCpu& this_cpu();
+
+// Everything one application processor owns: the per-CPU area, its GDT and TSS (the IDT is the
+// boot CPU's, shared), the IST, entry and kernel stacks. kernel/smp.cpp allocates one per AP.
+inline constexpr u64 kApStackSize = 0x4000;
+struct CpuArea {
+  alignas(64) PerCpu percpu;
+  alignas(16) u64 gdt[sel::kGdtEntries];
+  alignas(16) Tss tss;
+  alignas(16) u8 ist_stacks[3][kIstStackSize];
+  alignas(16) u8 entry_stack[kEntryStackSize];
+  alignas(16) u8 stack[kApStackSize];
+};
+// On an AP, from ap_main: loads the area's GDT and TSS, the shared IDT, and points GS at the
+// area's PerCpu (cpu_index = index).
+void init_ap_descriptors(CpuArea& area, u64 index);
 // Installs `handler` for `vector`; returns the gate it replaced so a benchmark can restore it.
 IdtGate set_gate(unsigned vector, u64 handler, unsigned dpl, unsigned ist = 0);
 void restore_gate(unsigned vector, IdtGate old);

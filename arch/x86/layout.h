@@ -29,13 +29,24 @@ struct PerCpu {
   u64 kernel_rsp;       // SYSCALL entry: top of the kernel stack (not mapped in the user tables)
   u64 saved_rsp;        // ring3_enter: the kernel RSP to return to when ring 3 exits
   u64 nmi_count;        // NMIs taken on this CPU (traps.asm counts them; the runner compares)
+  PerCpu* self;         // this area's own address: this_cpu() reads it through GS
+  u64 cpu_index;        // 0 for the boot CPU, then in the order the CPUs were started
 };
 
 static_assert(offsetof(PerCpu, kernel_cr3) == 0 && offsetof(PerCpu, user_cr3) == 8 &&
               offsetof(PerCpu, pti) == 16 && offsetof(PerCpu, user_rsp) == 24 &&
               offsetof(PerCpu, entry_rsp) == 32 && offsetof(PerCpu, user_pcid_flush) == 40 &&
               offsetof(PerCpu, scratch) == 48 && offsetof(PerCpu, kernel_rsp) == 56 &&
-              offsetof(PerCpu, saved_rsp) == 64 && offsetof(PerCpu, nmi_count) == 72);
+              offsetof(PerCpu, saved_rsp) == 64 && offsetof(PerCpu, nmi_count) == 72 &&
+              offsetof(PerCpu, self) == 80 && offsetof(PerCpu, cpu_index) == 88);
+
+// The local-APIC vectors (arch/x86/smp_vectors.asm): an AP's wake-up (and a finished work item's
+// answer to the boot CPU), the IPI round trip's ping, a call, and the APIC's spurious vector (SDM Vol.3
+// 11.9: bits 3:0 of it are 1111b on older CPUs, so 0xff).
+// kVectorCall runs ipi_call_handler (arch/x86/local_apic.h) in interrupt context (the shootdowns'
+// invalidation on each target).
+inline constexpr unsigned kVectorWake = 0xf0, kVectorPing = 0xf1, kVectorCall = 0xf2,
+                          kVectorSpurious = 0xff;
 
 // PTI and ring-3 constants the stubs use.
 inline constexpr unsigned kPtiUserPgdBit = 12, kPtiUserPcidBit = 11, kCr3NoflushBit = 63;

@@ -16,6 +16,8 @@
 #include <string>
 #include <vector>
 
+#include "arch/x86/ap_boot.h"
+#include "arch/x86/apic.h"
 #include "arch/x86/cpu_state.h"
 #include "arch/x86/descriptors.h"
 #include "arch/x86/layout.h"
@@ -168,6 +170,15 @@ TEST(Layout, GeneratedIncMatchesCpp) {
       {"PERCPU_KERNEL_RSP", offsetof(PerCpu, kernel_rsp)},
       {"PERCPU_SAVED_RSP", offsetof(PerCpu, saved_rsp)},
       {"PERCPU_NMI_COUNT", offsetof(PerCpu, nmi_count)},
+      {"PERCPU_SELF", offsetof(PerCpu, self)},
+      {"AP_PARAMS_OFFSET", kApParamsOffset},
+      {"AP_PARAMS_GDTR", offsetof(ApBootParams, gdtr_limit)},
+      {"AP_PARAMS_FAR", offsetof(ApBootParams, far_offset)},
+      {"AP_PARAMS_CR3", offsetof(ApBootParams, cr3)},
+      {"AP_PARAMS_EFER", offsetof(ApBootParams, efer)},
+      {"AP_PARAMS_STACK_TOP", offsetof(ApBootParams, stack_top)},
+      {"AP_PARAMS_CPU", offsetof(ApBootParams, cpu)},
+      {"MSR_X2APIC_EOI", 0x80b},  // SDM Vol.3 Table 11-6
       {"MSR_GS_BASE", 0xc0000101},  // SDM Vol.4 Table 2-2
       {"CR4_PCIDE_BIT", 17},        // SDM Vol.3 2.5
       {"TRAPFRAME_VECTOR", offsetof(TrapFrame, vector)},

@@ -585,6 +585,45 @@ def lab_footprint(run: Run) -> list[Result]:
                                        bool(r.global_)))
 
 
+IPI_KINDS = ("fixed", "poll")  # ipi.fixed.S.T: by interrupt; ipi.poll.S.T: through memory alone
+
+
+def ipi_matrix(run: Run, kind: str, unit: str = "tsc") -> tuple[int, dict[tuple[int, int], float]]:
+    """The round-trip matrix of one IPI mechanism: (CPUs, {(source, target): median}).
+
+    CPUs is one more than the highest CPU any ipi.<kind> record names, measured or not, so a
+    skipped or failed pair is an empty cell, not a smaller matrix."""
+    cpus = 0
+    cells: dict[tuple[int, int], float] = {}
+    for r in run.results.values():
+        if r.family != "ipi" or r.source is None or r.target is None:
+            continue
+        if not r.name.startswith(f"ipi.{kind}."):
+            continue
+        cpus = max(cpus, r.source + 1, r.target + 1)
+        v = value_of(r, run, unit)
+        if v is not None:
+            cells[(r.source, r.target)] = v.median
+    return cpus, cells
+
+
+def shootdown_curves(run: Run, unit: str = "tsc") -> dict[str, dict[int, list[Point]]]:
+    """{scheme: {targets: points of cost against pages}}, from the records' fields, measured
+    shootdowns only (INVLPGB rows have no targets: 0)."""
+    out: dict[str, dict[int, list[Point]]] = {}
+    for r in run.results.values():
+        if r.family != "shootdown" or r.scheme is None or r.pages is None:
+            continue
+        v = value_of(r, run, unit)
+        if v is None:
+            continue
+        out.setdefault(r.scheme, {}).setdefault(r.targets or 0, []).append(Point(float(r.pages), v))
+    for per_scheme in out.values():
+        for pts in per_scheme.values():
+            pts.sort(key=lambda p: p.x)
+    return out
+
+
 def syscall_bars(run: Run) -> list[Result]:
     """The syscall variants that are one null call each (not the page-touching ones)."""
     return [r for r in run.results.values() if r.family == "syscall" and r.pages is None

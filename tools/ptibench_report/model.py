@@ -342,6 +342,14 @@ class Result:
     architecture_amd: Optional[str] = None  # the APM's rule, where the probe cites the APM
     reference_amd: Optional[str] = None
     manual: Optional[str] = None  # "SDM" or "APM": whose rule the verdict applied
+    # ipi.*: the CPU that sent and the CPU that answered (kernel numbering, 0 = the boot CPU).
+    source: Optional[int] = None
+    target: Optional[int] = None
+    # shootdown.*: nopti / pti.pcid / invlpgb, T targets (with `pages` = n), how the user PCID
+    # was invalidated, and the reads after a shootdown that saw an old frame.
+    scheme: Optional[str] = None
+    targets: Optional[int] = None
+    user_pcid: Optional[str] = None
 
     @property
     def family(self) -> str:

@@ -63,6 +63,8 @@ _RESULT_FIELDS: dict[str, str] = {
     "skipped_cr3": _INT, "kernel_flushes": _INT, "invpcids": _INT, "invalidate_others": _INT,
     "stale_reads": _INT, "switch_median": _NUM, "flush_median": _NUM,
     "architecture_amd": _STR, "reference_amd": _STR, "manual": _STR,  # probe.*: the APM
+    "source": _INT, "target": _INT,  # ipi.*
+    "scheme": _STR, "targets": _INT, "user_pcid": _STR,  # shootdown.*
 }
 _ENV_FIELDS: dict[str, str] = {
     "version": _STR, "vendor": _STR, "family": _INT, "model": _INT, "stepping": _INT,
@@ -112,6 +114,8 @@ _UNTIMED_REQUIRED: dict[str, tuple[str, ...]] = {
 _FAMILY_REQUIRED: dict[str, tuple[str, ...]] = {
     "tlb": ("flush", "pages", "global"),
     "crossing": ("kind", "direction", "pti"),
+    "ipi": ("source", "target"),
+    "shootdown": ("scheme", "pages", "stale_reads"),
 }
 
 

@@ -25,6 +25,9 @@ from .analysis import (
     crossing_name,
     FLUSH_ORDER,
     LabTable,
+    IPI_KINDS,
+    ipi_matrix,
+    shootdown_curves,
     Point,
     lab_footprint,
     lab_tables,
@@ -352,6 +355,59 @@ def _lab_footprint_figure(run: Run, unit: str) -> Optional[Any]:
     procs = {r.processes for r in lab_footprint(run)}
     ax.set_title(f"Address-space lab: the kernel's TLB footprint (round-robin, P = "
                  f"{', '.join(str(p) for p in sorted(procs))})\n{_run_title(run)}")
+def _ipi_figure(run: Run, unit: str) -> Optional[Any]:
+    """The IPI round-trip matrices as heatmaps, one panel per mechanism, medians written in."""
+    matrices = [(k, *ipi_matrix(run, k, unit)) for k in IPI_KINDS]
+    matrices = [(k, n, cells) for k, n, cells in matrices if cells]
+    if not matrices:
+        return None
+    import numpy as np
+
+    fig = _figure(5.0 * len(matrices), 4.4)
+    for i, (kind, n, cells) in enumerate(matrices):
+        ax = fig.add_subplot(1, len(matrices), i + 1)
+        grid = np.full((n, n), np.nan)
+        for (s, t), v in cells.items():
+            grid[s, t] = v
+        image = ax.imshow(grid, cmap="viridis", origin="upper")
+        fig.colorbar(image, ax=ax, label=_unit_label(unit), shrink=0.8)
+        ax.grid(False)
+        ax.set_xticks(range(n))
+        ax.set_yticks(range(n))
+        ax.set_xlabel("target CPU")
+        ax.set_ylabel("source CPU")
+        if n <= 8:  # the figures stay legible
+            for (s, t), v in sorted(cells.items()):
+                ax.text(t, s, f"{v:.3g}" if v >= 1e5 else f"{v:.0f}", ha="center", va="center", fontsize=7, color="white")
+        title = "fixed-vector IPI, handler answers" if kind == "fixed" else "mailbox polled"
+        ax.set_title(f"ipi.{kind}: {title}")
+    fig.suptitle(f"IPI round trip (median)\n{_run_title(run)}", fontsize=10)
+    return fig
+
+
+def _shootdown_figure(run: Run, unit: str) -> Optional[Any]:
+    """Shootdown cost against pages, one line per target count, one panel per scheme."""
+    curves = shootdown_curves(run, unit)
+    if not curves:
+        return None
+    schemes = sorted(curves)
+    fig = _figure(5.5 * len(schemes), 4.5)
+    axes = fig.subplots(1, len(schemes), sharey=True, squeeze=False)[0]
+    for ax, scheme in zip(axes, schemes):
+        xs: list[float] = []
+        for i, (targets, pts) in enumerate(sorted(curves[scheme].items())):
+            xs += [p.x for p in pts]
+            label = f"{targets} target{'s' if targets != 1 else ''}" if targets else "broadcast"
+            _curve(ax, pts, label, COLOURS[i % len(COLOURS)], False)
+        _pages_axis(ax, xs)
+        ax.set_xlabel("pages changed (n)")
+        ax.legend(fontsize=8)
+        ax.set_title(f"shootdown.{scheme}")
+    _cost_axis(axes[0], [p.value.median for per in curves.values() for pts in per.values()
+                         for p in pts])
+    axes[0].set_ylabel(f"{_unit_label(unit)} per shootdown (initiator: PTEs to last ack)")
+    fig.suptitle(f"TLB shootdowns (INVLPG up to the ceiling, full flush above)\n{_run_title(run)}",
+                 fontsize=10)
     return fig
 
 
@@ -390,7 +446,7 @@ def plot_run(run: Run, outdir: str, formats: list[str],
         if counter != unit and tlb_curves(run, counter):
             figures.append((f"tlb-refill-{counter}",
                             lambda c=counter: _tlb_figure(run, c), ""))
-    # The address-space lab's records carry ticks only.
+    # The address-space lab's figures are drawn in ticks (or ns).
     if unit in ("tsc", "ns"):
         for table in lab_tables(run):
             figures.append((f"aspace-{table.schedule}",
@@ -399,6 +455,10 @@ def plot_run(run: Run, outdir: str, formats: list[str],
         if lab_footprint(run):
             figures.append(("aspace-footprint", lambda: _lab_footprint_figure(run, unit),
                             "no measured aspace.* footprint result"))
+    if shootdown_curves(run, unit):
+        figures.append(("shootdown", lambda: _shootdown_figure(run, unit), ""))
+    if any(ipi_matrix(run, k, unit)[1] for k in IPI_KINDS):
+        figures.append(("ipi-matrix", lambda: _ipi_figure(run, unit), ""))
     return _render(figures, outdir, formats, unit)
 
 

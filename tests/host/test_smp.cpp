@@ -1,0 +1,364 @@
+// SMP bring-up's pure parts: the local APIC's layouts (ICR encodings, IA32_APIC_BASE, the mode
+// choice), the trampoline's placement below 1 MiB, which MADT CPUs are started, and the IPI
+// matrix rows of the table.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cstring>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "arch/x86/apic.h"
+#include "bench/row.h"
+#include "kernel/smp_plan.h"
+
+namespace ptb {
+namespace {
+
+using x86::apic::ApicBase;
+using x86::apic::Delivery;
+using x86::apic::Icr;
+using x86::apic::Mode;
+
+// SDM Vol.3 Figure 11-12, bit by bit.
+TEST(Apic, IcrEncodingsAreTheManualsBits) {
+  const Icr f = Icr::fixed(0xf1, 5);
+  EXPECT_EQ(f.low & 0xff, 0xf1u);            // vector
+  EXPECT_EQ((f.low >> 8) & 7, 0u);           // fixed
+  EXPECT_EQ((f.low >> 11) & 1, 0u);          // physical destination
+  EXPECT_EQ((f.low >> 15) & 1, 0u);          // edge
+  EXPECT_EQ((f.low >> 18) & 3, 0u);          // no shorthand
+  EXPECT_EQ(f.xapic_high(), 5u << 24);       // xAPIC: destination in bits 63:56
+  EXPECT_EQ(f.x2apic_value(), (u64{5} << 32) | f.low);
+
+  const Icr init = Icr::init(0x12);
+  EXPECT_EQ(init.delivery(), Delivery::kInit);
+  EXPECT_EQ((init.low >> 8) & 7, 5u);
+  EXPECT_EQ((init.low >> 14) & 3, 3u);       // level-triggered assert
+  EXPECT_EQ(init.low & 0xff, 0u);
+
+  const Icr sipi = Icr::startup(7, 0x8000);
+  EXPECT_EQ((sipi.low >> 8) & 7, 6u);
+  EXPECT_EQ(sipi.vector(), 0x08);            // the page number: CS = 0x0800, IP = 0
+  EXPECT_EQ((sipi.low >> 15) & 1, 0u);       // STARTUP is edge-triggered
+  EXPECT_EQ(Icr::startup(7, 0x9f000).vector(), 0x9f);
+
+  // An x2APIC destination keeps all 32 bits; an xAPIC one only 8 (which addressable() guards).
+  EXPECT_EQ(Icr::fixed(0xf0, 0x1234).x2apic_value() >> 32, 0x1234u);
+  EXPECT_EQ(Icr::fixed(0xf0, 0x1234).xapic_high(), 0x34u << 24);
+}
+
+TEST(Apic, X2apicRegistersAreMsr800PlusOffsetBy16) {
+  EXPECT_EQ(x86::apic::x2apic_msr(x86::apic::Reg::kIcrLow), 0x830u);
+  EXPECT_EQ(x86::apic::x2apic_msr(x86::apic::Reg::kEoi), 0x80bu);
+  EXPECT_EQ(x86::apic::x2apic_msr(x86::apic::Reg::kSvr), 0x80fu);
+  EXPECT_EQ(x86::apic::x2apic_msr(x86::apic::Reg::kLvtTimer), 0x832u);
+  EXPECT_EQ(x86::apic::id_from_register(Mode::kXapic, 0x0300'0000), 3u);
+  EXPECT_EQ(x86::apic::id_from_register(Mode::kX2apic, 0x0300'0000), 0x0300'0000u);
+}
+
+TEST(Apic, LvtAndSvrBits) {
+  EXPECT_EQ(x86::apic::kLvtNmi, 0x400u);      // delivery mode 100b in bits 10:8, not masked
+  EXPECT_EQ(x86::apic::kLvtMasked, 0x10000u);  // bit 16
+  EXPECT_EQ(x86::apic::kSvrEnable, 0x100u);    // bit 8: APIC software enable
+}
+
+TEST(Apic, BaseMsrEnablesAndSwitchesMode) {
+  const ApicBase reset{0xfee0'0900};  // BSP, enabled, xAPIC, at the default base
+  EXPECT_EQ(reset.base(), 0xfee0'0000u);
+  EXPECT_TRUE(reset.bsp());
+  EXPECT_FALSE(reset.x2apic());
+  EXPECT_EQ(reset.enabled(Mode::kX2apic).raw, 0xfee0'0d00u);
+  EXPECT_TRUE(reset.enabled(Mode::kX2apic).x2apic());
+  EXPECT_EQ(ApicBase{0xfee0'0000}.enabled(Mode::kXapic).raw, 0xfee0'0800u);
+  EXPECT_FALSE(ApicBase{0xfee0'0400}.x2apic());  // EXTD without EN is not x2APIC mode
+}
+
+TEST(Apic, ModeIsX2apicWhereTheCpuHasItOrFirmwareChoseIt) {
+  EXPECT_EQ(x86::apic::choose_mode(true, true, false), Mode::kX2apic);
+  EXPECT_EQ(x86::apic::choose_mode(true, false, false), Mode::kXapic);
+  EXPECT_EQ(x86::apic::choose_mode(false, false, false), Mode::kNone);
+  EXPECT_EQ(x86::apic::choose_mode(true, false, true), Mode::kX2apic);
+  EXPECT_TRUE(x86::apic::addressable(Mode::kXapic, 254));
+  EXPECT_FALSE(x86::apic::addressable(Mode::kXapic, 255));  // the broadcast ID
+  EXPECT_FALSE(x86::apic::addressable(Mode::kXapic, 300));
+  EXPECT_TRUE(x86::apic::addressable(Mode::kX2apic, 300));
+  EXPECT_FALSE(x86::apic::addressable(Mode::kNone, 1));
+}
+
+TEST(Apic, TrampolineMustBeAPageBelowOneMib) {
+  EXPECT_TRUE(x86::apic::valid_trampoline(0x8000));
+  EXPECT_TRUE(x86::apic::valid_trampoline(0xff000));
+  EXPECT_FALSE(x86::apic::valid_trampoline(0));
+  EXPECT_FALSE(x86::apic::valid_trampoline(0x8800));
+  EXPECT_FALSE(x86::apic::valid_trampoline(0x100000));
+}
+
+// ---- the trampoline's frame ----
+constexpr u32 kAvail = mb2::kMemoryAvailable, kReserved = 2;
+
+u64 place(std::vector<mb2::MemoryRegion> map, std::vector<PhysRange> avoid = {}) {
+  return smp::choose_trampoline(map.data(), map.size(), avoid.data(), avoid.size());
+}
+
+TEST(Trampoline, HighestFreePageOfConventionalMemory) {
+  // SeaBIOS-like: 0 - 639 KiB available, the EBDA reserved above it, RAM from 1 MiB.
+  EXPECT_EQ(place({{0, 0x9fc00, kAvail}, {0x9fc00, 0x400, kReserved}, {0xf0000, 0x10000, kReserved},
+                   {0x100000, 0x7f00000, kAvail}}),
+            0x9e000u);  // 0x9f000 would reach into the EBDA
+}
+
+TEST(Trampoline, NeverPageZeroNorAtOrAboveOneMib) {
+  EXPECT_EQ(place({{0, 0x1000, kAvail}}), 0u);
+  EXPECT_EQ(place({{0x100000, 0x100000, kAvail}}), 0u);
+  EXPECT_EQ(place({{0, 0x200000, kAvail}}), 0xff000u);
+  EXPECT_EQ(place({}), 0u);
+}
+
+TEST(Trampoline, AReservedEntryOverlappingAvailableRamWins) {
+  EXPECT_EQ(place({{0x1000, 0x9f000, kAvail}, {0x90000, 0x20000, kReserved}}), 0x8f000u);
+}
+
+TEST(Trampoline, BootInformationAndModulesAreAvoided) {
+  EXPECT_EQ(place({{0x1000, 0x9e000, kAvail}}, {{0x9d800, 0x9e100}}), 0x9c000u);
+  EXPECT_EQ(place({{0x1000, 0x2000, kAvail}}, {{0x1000, 0x3000}}), 0u);
+}
+
+TEST(Trampoline, PartialPagesAndWrappingLengthsAreSafe) {
+  EXPECT_EQ(place({{0x1800, 0x1000, kAvail}}), 0u);  // no whole page inside
+  EXPECT_EQ(place({{0x1000, ~u64{0}, kAvail}}), 0xff000u);  // base + length wraps
+}
+
+// ---- which CPUs are started ----
+acpi::Madt madt_of(std::vector<acpi::Cpu> cpus) {
+  static acpi::Madt m;  // large: not on the stack
+  m = acpi::Madt{};
+  m.present = true;
+  for (const auto& c : cpus) m.cpus[m.cpu_count++] = c;
+  return m;
+}
+
+TEST(CpuPlan, EveryEnabledOrOnlineCapableApButTheBootCpu) {
+  const acpi::Madt m = madt_of({{0, 0, true, false, false},
+                                {1, 1, true, false, false},
+                                {2, 2, false, false, false},  // disabled
+                                {3, 3, false, true, false}}); // online-capable
+  const smp::Plan p = smp::plan_cpus(m, 0, Mode::kXapic);
+  EXPECT_EQ(p.found, 3u);
+  ASSERT_EQ(p.ap_count, 2u);
+  EXPECT_EQ(p.ap_ids[0], 1u);
+  EXPECT_EQ(p.ap_ids[1], 3u);
+}
+
+TEST(CpuPlan, TheBootCpuIsFoundEvenWhenTheMadtOmitsIt) {
+  const smp::Plan p = smp::plan_cpus(madt_of({{4, 0, true, false, false}}), 9, Mode::kXapic);
+  EXPECT_EQ(p.found, 2u);
+  EXPECT_EQ(p.ap_count, 1u);
+  EXPECT_EQ(smp::plan_cpus(madt_of({}), 0, Mode::kXapic).found, 1u);
+}
+
+TEST(CpuPlan, DuplicateIdsAreStartedOnce) {
+  const smp::Plan p = smp::plan_cpus(
+      madt_of({{0, 0, true, false, false}, {1, 1, true, false, false}, {1, 2, true, false, true}}),
+      0, Mode::kX2apic);
+  EXPECT_EQ(p.found, 2u);
+  EXPECT_EQ(p.ap_count, 1u);
+}
+
+TEST(CpuPlan, IdsXapicCannotNameAreCountedNotStarted) {
+  const acpi::Madt m = madt_of({{0, 0, true, false, false},
+                                {255, 1, true, false, true},
+                                {300, 2, true, false, true},
+                                {5, 3, true, false, false}});
+  const smp::Plan x = smp::plan_cpus(m, 0, Mode::kXapic);
+  EXPECT_EQ(x.found, 4u);
+  EXPECT_EQ(x.unreachable, 2u);
+  ASSERT_EQ(x.ap_count, 1u);
+  EXPECT_EQ(x.ap_ids[0], 5u);
+  const smp::Plan y = smp::plan_cpus(m, 0, Mode::kX2apic);
+  EXPECT_EQ(y.unreachable, 0u);
+  EXPECT_EQ(y.ap_count, 3u);
+}
+
+TEST(CpuPlan, MoreCpusThanSupportedAreLeftHalted) {
+  std::vector<acpi::Cpu> cpus;
+  for (u32 i = 0; i < smp::kMaxCpus + 10; ++i) cpus.push_back({i, i, true, false, true});
+  const smp::Plan p = smp::plan_cpus(madt_of(cpus), 0, Mode::kX2apic);
+  EXPECT_EQ(p.found, smp::kMaxCpus + 10);
+  EXPECT_EQ(p.ap_count, smp::kMaxCpus - 1);
+  EXPECT_EQ(p.beyond, 10u);
+}
+
+// ---- the IPI matrix in the table ----
+std::vector<std::string> ipi_names(u32 cpus) {
+  std::vector<bench::Row> rows(bench::kMaxRows);
+  const u32 touch[] = {1, 8, 64, 512};
+  const usize n = bench::build_table(rows.data(), rows.size(),
+                                     bench::TableParams{4096, false, touch, 4, cpus});
+  std::vector<std::string> out;
+  for (usize i = 0; i < n; ++i) {
+    if (rows[i].group != bench::Group::kIpi) continue;
+    Text<bench::kNameMax> t;
+    bench::put_name(t, rows[i]);
+    out.push_back(t.c_str());
+  }
+  return out;
+}
+
+TEST(IpiRows, OneCpuStillHasTheFirstPairToSkip) {
+  EXPECT_EQ(ipi_names(1), (std::vector<std::string>{"ipi.fixed.0.1", "ipi.fixed.1.0",
+                                                    "ipi.poll.0.1", "ipi.poll.1.0"}));
+}
+
+TEST(IpiRows, EveryOrderedPairOnceByEachMechanism) {
+  const auto names = ipi_names(4);
+  EXPECT_EQ(names.size(), 2u * 4 * 3);
+  const std::set<std::string> unique(names.begin(), names.end());
+  EXPECT_EQ(unique.size(), names.size());
+  for (const char* kind : {"fixed", "poll"})
+    for (int s = 0; s < 4; ++s)
+      for (int t = 0; t < 4; ++t) {
+        const std::string n = std::string("ipi.") + kind + "." + std::to_string(s) + "." +
+                              std::to_string(t);
+        EXPECT_EQ(unique.count(n), s == t ? 0u : 1u) << n;
+      }
+}
+
+TEST(IpiRows, TheMatrixIsCappedAndFitsTheTable) {
+  const u32 m = bench::kIpiMatrixMax;
+  EXPECT_EQ(ipi_names(smp::kMaxCpus).size(), 2u * m * (m - 1));
+  EXPECT_EQ(ipi_names(m + 1).size(), 2u * m * (m - 1));  // not silently cut by kMaxRows
+}
+
+}  // namespace
+}  // namespace ptb
+
+namespace ptb::bench {
+namespace {
+
+// ---- the shootdown decision against a model TLB ----
+// A target's TLB holds (pcid, page) entries for n changed pages in the kernel PCID and the user
+// PCID; applying the plan must leave no kernel entry of a changed page, and every user entry of
+// one either gone or the lazy flag set (which flushes the user PCID at the next return to user).
+struct ModelTlb {
+  std::set<std::pair<int, u32>> entries;  // (0 kernel, 1 user; page)
+  bool lazy = false;
+  u32 invlpgs = 0, invpcids = 0, full_flushes = 0;
+  void apply(const FlushPlan& plan, u32 pages) {
+    if (plan.full) {
+      ++full_flushes;
+      std::erase_if(entries, [](const auto& e) { return e.first == 0; });  // current PCID only
+    } else {
+      for (u32 i = 0; i < pages; ++i, ++invlpgs) entries.erase({0, i});
+    }
+    if (plan.user == UserPcidFlush::kInvpcid)
+      for (u32 i = 0; i < pages; ++i, ++invpcids) entries.erase({1, i});
+    if (plan.user == UserPcidFlush::kLazy) lazy = true;
+  }
+  bool stale_after_return_to_user() const {
+    return !lazy && std::any_of(entries.begin(), entries.end(), [](auto& e) { return e.first == 1; });
+  }
+  bool stale_in_kernel() const {
+    return std::any_of(entries.begin(), entries.end(), [](auto& e) { return e.first == 0; });
+  }
+};
+
+TEST(ShootdownPlan, EveryPathLeavesNoStaleTranslationInTheModel) {
+  for (ShootScheme s : {ShootScheme::kNoPti, ShootScheme::kPtiPcid}) {
+    for (bool invpcid : {false, true}) {
+      for (u32 n : {1u, 8u, 32u, 33u, 34u, 64u, 512u}) {
+        ModelTlb tlb;
+        for (u32 i = 0; i < n; ++i) {
+          tlb.entries.insert({0, i});
+          if (s == ShootScheme::kPtiPcid) tlb.entries.insert({1, i});
+        }
+        const FlushPlan plan = plan_flush(n, kFlushCeiling, s, invpcid);
+        tlb.apply(plan, n);
+        EXPECT_FALSE(tlb.stale_in_kernel()) << n;
+        EXPECT_FALSE(tlb.stale_after_return_to_user()) << n;
+        // Linux's costs: INVLPG per page up to the ceiling, one full flush above it.
+        EXPECT_EQ(tlb.invlpgs, n <= kFlushCeiling ? n : 0u) << n;
+        EXPECT_EQ(tlb.full_flushes, n <= kFlushCeiling ? 0u : 1u) << n;
+        EXPECT_EQ(tlb.invpcids, s == ShootScheme::kPtiPcid && invpcid && n <= kFlushCeiling ? n : 0u);
+      }
+    }
+  }
+}
+
+TEST(ShootdownPlan, TheCeilingIsInclusiveAndThePcidPathsAreLinuxs) {
+  EXPECT_EQ(kFlushCeiling, 33u);
+  EXPECT_FALSE(plan_flush(33, 33, ShootScheme::kNoPti, true).full);
+  EXPECT_TRUE(plan_flush(34, 33, ShootScheme::kNoPti, true).full);
+  EXPECT_EQ(plan_flush(8, 33, ShootScheme::kNoPti, true).user, UserPcidFlush::kNone);
+  EXPECT_EQ(plan_flush(8, 33, ShootScheme::kPtiPcid, true).user, UserPcidFlush::kInvpcid);
+  EXPECT_EQ(plan_flush(8, 33, ShootScheme::kPtiPcid, false).user, UserPcidFlush::kLazy);
+  EXPECT_EQ(plan_flush(64, 33, ShootScheme::kPtiPcid, true).user, UserPcidFlush::kLazy);
+  EXPECT_STREQ(user_pcid_flush_name(UserPcidFlush::kInvpcid), "invpcid");
+  EXPECT_STREQ(shoot_scheme_name(ShootScheme::kPtiPcid), "pti.pcid");
+}
+
+std::vector<Row> shootdown_rows_of(u32 cpus) {
+  std::vector<Row> rows(kMaxRows);
+  const u32 touch[] = {1, 8, 64, 512};
+  rows.resize(build_table(rows.data(), rows.size(), TableParams{4096, false, touch, 4, cpus}));
+  std::erase_if(rows, [](const Row& r) { return r.group != Group::kShootdown; });
+  return rows;
+}
+
+std::string name(const Row& r) {
+  Text<kNameMax> t;
+  put_name(t, r);
+  return t.c_str();
+}
+
+TEST(ShootdownRows, TargetsOneToCpusMinusOneAndTheDefaultPages) {
+  const auto rows = shootdown_rows_of(4);
+  EXPECT_EQ(rows.size(), 2u * 3 * 5 + 5);
+  std::set<std::string> names;
+  for (const Row& r : rows) names.insert(name(r));
+  for (const char* n : {"shootdown.nopti.t1.p1", "shootdown.nopti.t3.p512", "shootdown.pti.pcid.t2.p33",
+                        "shootdown.invlpgb.p64"})
+    EXPECT_EQ(names.count(n), 1u) << n;
+  EXPECT_EQ(names.count("shootdown.nopti.t4.p1"), 0u);
+  for (const Row& r : rows)  // the PCID scheme runs CPU 0 on PCIDE and needs PCID
+    EXPECT_EQ(r.env.pcid, r.shoot == ShootScheme::kPtiPcid) << name(r);
+}
+
+TEST(ShootdownRows, ThePageCountsComeFromTheParams) {
+  const u32 touch[] = {1};
+  const u32 pages[] = {2, 100};
+  std::vector<Row> rows(kMaxRows);
+  rows.resize(build_table(rows.data(), rows.size(), TableParams{64, false, touch, 1, 2, pages, 2}));
+  std::set<std::string> names;
+  for (const Row& r : rows)
+    if (r.group == Group::kShootdown) names.insert(name(r));
+  EXPECT_EQ(names, (std::set<std::string>{"shootdown.nopti.t1.p2", "shootdown.nopti.t1.p100",
+                                          "shootdown.pti.pcid.t1.p2", "shootdown.pti.pcid.t1.p100",
+                                          "shootdown.invlpgb.p2", "shootdown.invlpgb.p100"}));
+  u32 out[8];
+  usize rejected = 0, repeated = 0;
+  const char* list = "8,600,8,0,x,512";
+  EXPECT_EQ(parse_u32_list(list, std::strlen(list), 1, kMaxShootdownPages, out, 8, &rejected,
+                           &repeated),
+            2u);
+  EXPECT_EQ(out[0], 8u);
+  EXPECT_EQ(out[1], 512u);
+  EXPECT_EQ(rejected, 3u);  // 600, 0 and x
+  EXPECT_EQ(repeated, 1u);
+}
+
+TEST(ShootdownRows, OneCpuHasOneTargetRowsThatSkipAndTheTableHoldsTheMost) {
+  EXPECT_EQ(shootdown_rows_of(1).size(), 2u * 5 + 5);
+  EXPECT_EQ(shootdown_rows_of(smp::kMaxCpus).size(), 2u * (kIpiMatrixMax - 1) * 5 + 5);
+  // The most rows the table can be asked for still fit it.
+  const u32 touch[] = {1, 8, 64, 512};
+  const u32 many[kMaxShootdownPageCounts] = {1, 2, 3, 4, 5, 6, 7, 8};
+  std::vector<Row> rows(kMaxRows);
+  const usize n = build_table(rows.data(), rows.size(),
+                              TableParams{4096, false, touch, 4, smp::kMaxCpus, many, 8});
+  EXPECT_LT(n, kMaxRows);
+}
+
+}  // namespace
+}  // namespace ptb::bench

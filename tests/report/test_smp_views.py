@@ -1,0 +1,80 @@
+"""The SMP rows in the report tool: the IPI round-trip matrix (read from a real 4-CPU capture,
+drawn as a heatmap) and the shootdown curves (from a real 2-CPU Bochs capture)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from conftest import FIXTURES
+
+from ptibench_report import analysis
+from ptibench_report.parse import read_capture
+
+SMP4 = FIXTURES / "kernel" / "qemu-smp4-ipi.log"
+BOCHS2 = FIXTURES / "kernel" / "bochs-smp2-shootdown.log"
+
+
+def run_of(path: Path, diagnostics: int = 0):
+    cap = read_capture(str(path))
+    assert cap.runs and len(cap.diagnostics) == diagnostics, cap.diagnostics
+    return cap.runs[-1]
+
+
+def test_the_matrix_has_every_ordered_pair_of_the_four_cpus() -> None:
+    run = run_of(SMP4)
+    for kind in analysis.IPI_KINDS:
+        cpus, cells = analysis.ipi_matrix(run, kind)
+        assert cpus == 4
+        assert set(cells) == {(s, t) for s in range(4) for t in range(4) if s != t}
+        # The cells are the records' medians, placed by their source and target fields.
+        for (s, t), v in cells.items():
+            assert v == run.results[f"ipi.{kind}.{s}.{t}"].median
+
+
+def test_a_skipped_pair_is_an_empty_cell_not_a_smaller_matrix(tmp_path: Path) -> None:
+    text = SMP4.read_text(errors="replace").splitlines()
+    edited = [line.replace('"name":"ipi.fixed.3.0","group":"ipi","status":"ok"',
+                           '"name":"ipi.fixed.3.0","group":"ipi","status":"skip","reason":"x"')
+              for line in text]
+    assert edited != text
+    log = tmp_path / "skip.log"
+    log.write_text("\n".join(edited) + "\n")
+    # (the summary's counts now disagree with the results: one warning)
+    cpus, cells = analysis.ipi_matrix(run_of(log, diagnostics=1), "fixed")
+    assert cpus == 4 and (3, 0) not in cells and len(cells) == 11
+
+
+def test_plot_draws_the_heatmap_only_when_there_are_ipi_results(run_cli, tmp_path: Path) -> None:
+    pytest.importorskip("matplotlib")
+    r = run_cli("plot", "-q", SMP4, "-o", tmp_path / "smp", "--formats", "png")
+    assert r.code == 0, r
+    assert [Path(p).name for p in r.out.split()] == ["ipi-matrix.png"]
+    assert (tmp_path / "smp" / "ipi-matrix.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    other = FIXTURES / "kernel" / "tcg-max-quick.log"
+    r = run_cli("plot", "-q", other, "-o", tmp_path / "one", "--formats", "png")
+    assert "ipi-matrix" not in r.out
+
+
+def test_shootdown_curves_come_from_the_records_fields() -> None:
+    run = run_of(BOCHS2)
+    curves = analysis.shootdown_curves(run)
+    # INVLPGB skipped on Bochs: only the IPI schemes, one target, the five page counts.
+    assert set(curves) == {"nopti", "pti.pcid"}
+    for scheme, per_targets in curves.items():
+        assert set(per_targets) == {1}
+        pts = per_targets[1]
+        assert [p.x for p in pts] == [1.0, 8.0, 33.0, 64.0, 512.0]
+        for p in pts:
+            r = run.results[f"shootdown.{scheme}.t1.p{int(p.x)}"]
+            assert p.value.median == r.median and r.stale_reads == 0
+    assert run.results["shootdown.pti.pcid.t1.p8"].user_pcid == "invpcid"
+    assert run.results["shootdown.pti.pcid.t1.p64"].user_pcid == "lazy"
+
+
+def test_plot_draws_the_shootdown_curves(run_cli, tmp_path: Path) -> None:
+    pytest.importorskip("matplotlib")
+    r = run_cli("plot", "-q", BOCHS2, "-o", tmp_path, "--formats", "png,svg")
+    assert r.code == 0, r
+    assert sorted(Path(p).name for p in r.out.split()) == [
+        "ipi-matrix.png", "ipi-matrix.svg", "shootdown.png", "shootdown.svg"]
