@@ -84,6 +84,14 @@ u32 guest_exits(const Row& row) {
       return pti | kExitPf;
     case Group::kCrossing:
       return pti | (row.cross == Cross::kPf ? u32{kExitPf} : 0u);
+    case Group::kIpi:
+      // The ICR write, and the target waking from HLT (ipi.fixed; ipi.poll spins in memory).
+      return kExitIpi | (row.method == Method::kIpiFixed ? u32{kExitHlt} : 0u);
+    case Group::kShootdown:
+      // The PTE rewrites, the local and remote invalidations (INVLPG, CR3 above the ceiling,
+      // INVPCID for the user PCID), the IPIs; INVLPGB rows send none.
+      return kExitPtWrite | kExitInvlpg | kExitCr3 | kExitInvpcid |
+             (row.shoot == ShootScheme::kInvlpgb ? 0u : u32{kExitIpi});
     case Group::kAspace:
       // Every switch writes CR3 (and the PTI entries do); every M slices the shared kernel page
       // is remapped and invalidated by INVPCID, or by INVLPG where the CPU lacks it.
@@ -98,7 +106,8 @@ u32 guest_exits(const Row& row) {
 }
 
 void put_guest_exits(TextBuf& out, u32 exits) {
-  constexpr const char* kNames[] = {"cr3", "cr4", "invlpg", "invpcid", "pf", "pt-write"};
+  constexpr const char* kNames[] = {"cr3", "cr4",      "invlpg", "invpcid",
+                                    "pf",  "pt-write", "ipi",    "hlt"};
   bool first = true;
   for (u32 i = 0; i < sizeof(kNames) / sizeof(kNames[0]); ++i) {
     if (!(exits >> i & 1)) continue;

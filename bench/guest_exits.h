@@ -20,6 +20,8 @@ enum GuestExit : u32 {
   kExitPf = 1u << 4,       // #PF: every guest page fault goes to the hypervisor first under
                            // shadow paging
   kExitPtWrite = 1u << 5,  // a write to a page-table entry: write-protected under shadow paging
+  kExitIpi = 1u << 6,      // sending an IPI (the ICR write) unless IPIs are virtualized
+  kExitHlt = 1u << 7,      // a CPU waiting in HLT, unless the hypervisor lets the guest halt
 };
 
 // The operations of `row`'s measured path that may exit (probes: every step of the program).

@@ -86,6 +86,30 @@ TEST(GuestExits, TheAddressSpaceLabSwitchesAndInvalidates) {
   EXPECT_STREQ(t.c_str(), "cr3,invlpg,invpcid,pt-write");
 }
 
+TEST(GuestExits, IpisAndShootdownsSendInterrupts) {
+  Row fixed;
+  fixed.group = Group::kIpi;
+  fixed.method = Method::kIpiFixed;
+  Row poll = fixed;
+  poll.method = Method::kIpiPoll;
+  Row shoot;
+  shoot.group = Group::kShootdown;
+  shoot.method = Method::kShootdown;
+  Row invlpgb = shoot;
+  invlpgb.shoot = ShootScheme::kInvlpgb;
+  const std::pair<const Row*, const char*> cases[] = {
+      {&fixed, "ipi,hlt"},
+      {&poll, "ipi"},
+      {&shoot, "cr3,invlpg,invpcid,pt-write,ipi"},
+      {&invlpgb, "cr3,invlpg,invpcid,pt-write"},
+  };
+  for (const auto& [row, want] : cases) {
+    Text<64> t;
+    put_guest_exits(t, guest_exits(*row));
+    EXPECT_STREQ(t.c_str(), want);
+  }
+}
+
 TEST(GuestExits, NamesInEnumOrder) {
   Text<64> t;
   put_guest_exits(t, kExitPtWrite | kExitCr3 | kExitPf);

@@ -195,7 +195,7 @@ std::vector<std::string> ipi_names(u32 cpus) {
   std::vector<bench::Row> rows(bench::kMaxRows);
   const u32 touch[] = {1, 8, 64, 512};
   const usize n = bench::build_table(rows.data(), rows.size(),
-                                     bench::TableParams{4096, false, touch, 4, cpus});
+                                     bench::TableParams{.refill_max = 4096, .quick = false, .touch = touch, .touch_count = 4, .cpus = cpus});
   std::vector<std::string> out;
   for (usize i = 0; i < n; ++i) {
     if (rows[i].group != bench::Group::kIpi) continue;
@@ -301,7 +301,7 @@ TEST(ShootdownPlan, TheCeilingIsInclusiveAndThePcidPathsAreLinuxs) {
 std::vector<Row> shootdown_rows_of(u32 cpus) {
   std::vector<Row> rows(kMaxRows);
   const u32 touch[] = {1, 8, 64, 512};
-  rows.resize(build_table(rows.data(), rows.size(), TableParams{4096, false, touch, 4, cpus}));
+  rows.resize(build_table(rows.data(), rows.size(), TableParams{.refill_max = 4096, .quick = false, .touch = touch, .touch_count = 4, .cpus = cpus}));
   std::erase_if(rows, [](const Row& r) { return r.group != Group::kShootdown; });
   return rows;
 }
@@ -329,7 +329,7 @@ TEST(ShootdownRows, ThePageCountsComeFromTheParams) {
   const u32 touch[] = {1};
   const u32 pages[] = {2, 100};
   std::vector<Row> rows(kMaxRows);
-  rows.resize(build_table(rows.data(), rows.size(), TableParams{64, false, touch, 1, 2, pages, 2}));
+  rows.resize(build_table(rows.data(), rows.size(), TableParams{.refill_max = 64, .quick = false, .touch = touch, .touch_count = 1, .cpus = 2, .shootdown_pages = pages, .shootdown_page_count = 2}));
   std::set<std::string> names;
   for (const Row& r : rows)
     if (r.group == Group::kShootdown) names.insert(name(r));
@@ -356,7 +356,7 @@ TEST(ShootdownRows, OneCpuHasOneTargetRowsThatSkipAndTheTableHoldsTheMost) {
   const u32 many[kMaxShootdownPageCounts] = {1, 2, 3, 4, 5, 6, 7, 8};
   std::vector<Row> rows(kMaxRows);
   const usize n = build_table(rows.data(), rows.size(),
-                              TableParams{4096, false, touch, 4, smp::kMaxCpus, many, 8});
+                              TableParams{.refill_max = 4096, .quick = false, .touch = touch, .touch_count = 4, .cpus = smp::kMaxCpus, .shootdown_pages = many, .shootdown_page_count = 8});
   EXPECT_LT(n, kMaxRows);
 }
 
