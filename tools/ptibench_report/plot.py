@@ -355,6 +355,9 @@ def _lab_footprint_figure(run: Run, unit: str) -> Optional[Any]:
     procs = {r.processes for r in lab_footprint(run)}
     ax.set_title(f"Address-space lab: the kernel's TLB footprint (round-robin, P = "
                  f"{', '.join(str(p) for p in sorted(procs))})\n{_run_title(run)}")
+    return fig
+
+
 def _ipi_figure(run: Run, unit: str) -> Optional[Any]:
     """The IPI round-trip matrices as heatmaps, one panel per mechanism, medians written in."""
     matrices = [(k, *ipi_matrix(run, k, unit)) for k in IPI_KINDS]
