@@ -187,11 +187,16 @@ def test_main_appends_to_the_emulator_log_after_it_ended(sock_path, tmp_path):
     aux.write_text("CPU Reset\n")
     mon = FakeMonitor(sock_path, close_after=2)
     proc = subprocess.Popen(["sleep", "0.5"])
-    threading.Thread(target=proc.wait, daemon=True).start()
+    waiter = threading.Thread(target=proc.wait, daemon=True)  # reaps it, as run-qemu.sh's wait
+    waiter.start()
     assert nmi.main(["--socket", str(sock_path), "--spec", "every:0.05", "--pid",
                      str(proc.pid), "--log", str(aux)]) == 0
     mon.close()
-    assert proc.poll() is not None  # it waited for the emulator before writing
+    # It waited for the emulator before writing: the process had ended, so the waiter is done
+    # at once. (Popen.poll() is no test of that: it answers None while another thread is in
+    # wait(), which made this test fail at random.)
+    waiter.join(timeout=0.2)  # well before the sleep would end had main returned early
+    assert proc.returncode is not None
     text = aux.read_text()
     assert text.startswith("CPU Reset\n\n==== NMIs sent through the monitor ====\n")
     assert "run-qemu.sh: nmi: sent NMI 1 at " in text
