@@ -191,7 +191,7 @@ Result sample_difference(const Params& p, u64 ops, u64 (*run)(void* ctx, int whi
 
 Result too_disturbed(u32 disturbed) {
   TextBuf t(reason_buf, sizeof(reason_buf));
-  t.put("NMIs disturbed ").put_u64(disturbed).put(" repetitions; gave up measuring");
+  t.put("NMIs or SMIs disturbed ").put_u64(disturbed).put(" repetitions; gave up measuring");
   Result r{Status::kFail, reason_buf};
   r.disturbed = disturbed;
   return r;
