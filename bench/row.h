@@ -194,7 +194,10 @@ inline constexpr u32 kIpiMatrixMax = 16;
 // The table: the ring-0 rows, the ring-3 rows and the generated TLB refill curve (K = 1, 2, 4,
 // ... refill_max) and the IPI matrix. Returns the number of rows written to `out` (at most `capacity`).
 usize build_table(Row* out, usize capacity, const TableParams& params);
-inline constexpr usize kMaxRows = 768 + 2 * kIpiMatrixMax * (kIpiMatrixMax - 1) +
+// Room for every row with every list option at its largest (tests/host/test_table.cpp,
+// LargestOptionsOfEveryFamilyFitTogether): about 440 single-CPU rows, 488 of the lab, and the
+// IPI matrix and the shootdowns below.
+inline constexpr usize kMaxRows = 1024 + 2 * kIpiMatrixMax * (kIpiMatrixMax - 1) +
                                   (2 * (kIpiMatrixMax - 1) + 1) * kMaxShootdownPageCounts;
 
 inline constexpr u32 kMaxTouch = 512;

@@ -360,6 +360,8 @@ void run_suite(SuiteContext& ctx) {
   tp.shootdown_pages = shootdown_pages(&page_count);
   tp.shootdown_page_count = page_count;
   usize count = build_table(table, kMaxRows, tp);
+  if (count == kMaxRows)
+    console::line("warning: the variant table is full: rows beyond it are left out");
   const Params p = effective_params();
   const OutputContext out{ctx.tsc.hz, bare_metal, opt.raw_samples(),
                           ctx.cpu.has(Feature::kHypervisor)};

@@ -416,6 +416,41 @@ TEST(VariantTable, LargestOptionsStillFitEveryRow) {
   EXPECT_LT(t.n, kMaxRows);
 }
 
+TEST(VariantTable, LargestOptionsOfEveryFamilyFitTogether) {
+  // Every list option at its largest at once (bench/options.cpp: 16 touch values, 8 process
+  // counts, 16 slot counts, 8 footprint values, 8 shootdown page counts) on 64 CPUs, with
+  // refill_max=4095: the table must hold all of it, the last rows built included.
+  std::vector<u32> touch, processes, slots, footprint, pages;
+  for (u32 k = 1; k <= 16; ++k) touch.push_back(k);
+  for (u32 p = 2; p < 10; ++p) processes.push_back(p);
+  for (u32 s = 1; s <= 16; ++s) slots.push_back(s);
+  for (u32 kk = 0; kk < 8; ++kk) footprint.push_back(kk);
+  for (u32 n = 1; n <= 8; ++n) pages.push_back(n);
+  std::vector<Row> rows(kMaxRows + 1);
+  TableParams tp{.refill_max = 4095, .quick = false, .touch = touch.data(),
+                 .touch_count = touch.size()};
+  tp.lab_processes = processes.data();
+  tp.lab_processes_count = processes.size();
+  tp.lab_slots = slots.data();
+  tp.lab_slots_count = slots.size();
+  tp.lab_kernel_pages = 8;
+  tp.lab_footprint = footprint.data();
+  tp.lab_footprint_count = footprint.size();
+  tp.cpus = 64;
+  tp.shootdown_pages = pages.data();
+  tp.shootdown_page_count = pages.size();
+  // One more slot than the table has: a build that fills kMaxRows may have cut rows off.
+  const usize n = build_table(rows.data(), rows.size(), tp);
+  EXPECT_LT(n, kMaxRows);
+  usize lab = 0, shoot = 0;
+  for (usize i = 0; i < n; ++i) {
+    lab += rows[i].group == Group::kAspace;
+    shoot += rows[i].group == Group::kShootdown;
+  }
+  EXPECT_GT(lab, 400u);
+  EXPECT_EQ(shoot, (2 * (kIpiMatrixMax - 1) + 1) * pages.size());
+}
+
 TEST(VariantTable, ACapacityTooSmallCutsRowsOffButNeverOverruns) {
   std::vector<Row> rows(11);
   const u32 touch[] = {1};
