@@ -58,8 +58,8 @@ bool program() {
       return false;
     }
   }
-  if (p.fixed_used && !x86::wrmsr_safe(x86::pmu::kIa32FixedCtrCtrl,
-                                       x86::pmu::fixed_ctrl(p.fixed_used))) {
+  if (p.fixed_used &&
+      !x86::wrmsr_safe(x86::pmu::kIa32FixedCtrCtrl, x86::pmu::fixed_ctrl(p.fixed_used))) {
     st.reason = "advertised, but writing IA32_FIXED_CTR_CTRL (0x38D) faulted";
     return false;
   }

@@ -20,7 +20,7 @@ const char* reason();  // why not counting (or a note when counting), never null
 const x86::pmu::Caps& caps();
 const x86::pmu::Plan& plan();
 const SelftestOutcome& selftest();
-bool on();  // counting: the runner reads them and the records carry them
+bool on();           // counting: the runner reads them and the records carry them
 bool read_by_msr();  // RDPMC faulted, so the counters are read by RDMSR
 
 // One sample's counter deltas, accumulated over windows: the runner opens a window before a timed

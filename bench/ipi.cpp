@@ -114,8 +114,7 @@ Result measure_ipi(const Row& row, const Params& p) {
     if (t != 0) smp::wait(t);
   }
   if (x.timed_out)
-    return skip_or_fail(Status::kFail, "CPU ", t, " did not answer within ", kTimeoutMs,
-                        " ms");
+    return skip_or_fail(Status::kFail, "CPU ", t, " did not answer within ", kTimeoutMs, " ms");
   return x.result;
 }
 

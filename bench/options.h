@@ -33,7 +33,7 @@ struct Options {
   u64 aspace_m = 16;
   u32 aspace_broken = 0;  // 1 (aspace_broken=global): the working sets mapped global, on purpose
   u64 ceiling = kFlushCeiling;  // shootdown.*: pages up to which a CPU INVLPGs each
-  u32 shootdown_targets = 0;  // 0 invalidate; 1 (skip): targets only acknowledge (a test)
+  u32 shootdown_targets = 0;    // 0 invalidate; 1 (skip): targets only acknowledge (a test)
   cmdline::StringRef shootdown_pages{"1,8,33,64,512", 13};
 
   Suite suite_kind() const { return static_cast<Suite>(suite); }

@@ -89,7 +89,8 @@ void put_counters(JsonRecord& j, const Row& row, const Result& r) {
     j.fixed("min", s.min).fixed("max", s.max).end_object();
   }
   double diff = 0;
-  if (const Summary* inst = inst_retired_of(row, r); inst && inst_mismatch(*inst, row.instructions, &diff))
+  if (const Summary* inst = inst_retired_of(row, r);
+      inst && inst_mismatch(*inst, row.instructions, &diff))
     j.fixed("inst_mismatch", diff);
   if (r.has_core_ratio) j.fixed("aperf_mperf", r.core_ratio);
   if (r.has_smis) j.num("smis", r.smis);
@@ -124,7 +125,8 @@ void put_shootdown_fields(JsonRecord& j, const Row& row, const Result& r) {
   if (row.shoot != ShootScheme::kInvlpgb) j.num("targets", row.targets);
   j.num("pages", row.pages);
   if (r.status == Status::kSkip) return;
-  j.str("flush", r.plan.full ? "full" : "invlpg").str("user_pcid", user_pcid_flush_name(r.plan.user));
+  j.str("flush", r.plan.full ? "full" : "invlpg")
+      .str("user_pcid", user_pcid_flush_name(r.plan.user));
   j.num("stale_reads", r.stale_reads);
 }
 
@@ -243,9 +245,10 @@ void emit_result(const Row& row, const Result& r, const Params& p, const OutputC
 
 void print_table(const Row* rows, const Result* res, usize n, const OutputContext& out) {
   console::serial_line("");
-  console::serial_line(counters::on() ? "ptibench results (TSC ticks per operation; median [q1 .. q3]; "
-                                       "median core cycles and retired instructions):"
-                                     : "ptibench results (TSC ticks per operation; median [q1 .. q3]):");
+  console::serial_line(counters::on()
+                           ? "ptibench results (TSC ticks per operation; median [q1 .. q3]; "
+                             "median core cycles and retired instructions):"
+                           : "ptibench results (TSC ticks per operation; median [q1 .. q3]):");
   for (usize i = 0; i < n; ++i) {
     Text<240> t;
     put_name(t, rows[i]);

@@ -20,8 +20,8 @@ const char* pmu_state_name(PmuState s) {
   return "?";
 }
 
-SelftestOutcome judge_selftest(u64 expected, bool has_inst, u64 inst, bool has_cycles,
-                               u64 cycles, bool has_ref, u64 ref_cycles) {
+SelftestOutcome judge_selftest(u64 expected, bool has_inst, u64 inst, bool has_cycles, u64 cycles,
+                               bool has_ref, u64 ref_cycles) {
   SelftestOutcome o;
   o.expected = expected;
   o.inst = inst;

@@ -33,10 +33,10 @@ struct SelftestBlock {
 struct SelftestOutcome {
   PmuState state = PmuState::kAbsent;
   const char* reason = "";
-  u64 expected = 0;    // instructions the block's difference must count
-  u64 inst = 0;        // what inst_retired counted (when planned)
-  u64 cycles = 0;      // core cycles (when planned)
-  u64 ref_cycles = 0;  // reference cycles (when planned)
+  u64 expected = 0;       // instructions the block's difference must count
+  u64 inst = 0;           // what inst_retired counted (when planned)
+  u64 cycles = 0;         // core cycles (when planned)
+  u64 ref_cycles = 0;     // reference cycles (when planned)
   bool drop_ref = false;  // ref_cycles did not count although the rest did: leave it out
 };
 
@@ -44,8 +44,8 @@ struct SelftestOutcome {
 // Counting means: inst_retired equals `expected` exactly; core cycles are non-zero and within a
 // factor the block's IPC cannot leave (at least expected/8: no core retires 8 of these per cycle;
 // at most 64 * expected: a dec/jnz loop does not take 64 cycles per instruction).
-SelftestOutcome judge_selftest(u64 expected, bool has_inst, u64 inst, bool has_cycles,
-                               u64 cycles, bool has_ref, u64 ref_cycles);
+SelftestOutcome judge_selftest(u64 expected, bool has_inst, u64 inst, bool has_cycles, u64 cycles,
+                               bool has_ref, u64 ref_cycles);
 
 // Runs the self-test against a counter source: Source::read(const Counter&) -> u64 reads one
 // counter, Source::run(u64 iterations) runs the block. Each counter's delta is taken modulo its

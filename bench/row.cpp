@@ -4,9 +4,9 @@
 namespace ptb::bench {
 
 const char* group_name(Group g) {
-  constexpr const char* kNames[] = {"cr3",   "invpcid", "invlpg", "cr4",      "tlb",   "syscall",
-                                    "fault", "trap",    "int",    "crossing", "probe", "aspace",
-                                    "ipi",   "shootdown"};
+  constexpr const char* kNames[] = {"cr3",     "invpcid", "invlpg", "cr4",      "tlb",
+                                    "syscall", "fault",   "trap",   "int",      "crossing",
+                                    "probe",   "aspace",  "ipi",    "shootdown"};
   return kNames[static_cast<u32>(g)];
 }
 

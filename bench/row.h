@@ -135,7 +135,7 @@ struct Row {
   // data (INVPCID's descriptor) lies in a global page, so a flush that spares global
   // translations leaves the loop nothing to refill.
   bool pure = false;
-  AspaceSpec lab{};  // kAspace
+  AspaceSpec lab{};           // kAspace
   u8 source = 0, target = 0;  // kIpi*: the CPUs (kernel/smp.h numbering), ".<source>.<target>"
   ShootScheme shoot = ShootScheme::kNoPti;  // kShootdown: label = its name, ".t<targets>.p<pages>"
   u8 targets = 0;                           // (the INVLPGB rows have no targets: ".p<pages>")
@@ -192,7 +192,8 @@ struct TableParams {
 };
 inline constexpr u32 kIpiMatrixMax = 16;
 // The table: the ring-0 rows, the ring-3 rows and the generated TLB refill curve (K = 1, 2, 4,
-// ... refill_max) and the IPI matrix. Returns the number of rows written to `out` (at most `capacity`).
+// ... refill_max) and the IPI matrix. Returns the number of rows written to `out` (at most
+// `capacity`).
 usize build_table(Row* out, usize capacity, const TableParams& params);
 // Room for every row with every list option at its largest (tests/host/test_table.cpp,
 // LargestOptionsOfEveryFamilyFitTogether): about 440 single-CPU rows, 488 of the lab, and the

@@ -77,7 +77,8 @@ void invalidate(const FlushPlan& plan, u32 count, x86::Pcid user) {
   if (plan.full) {
     x86::write_cr3(x86::read_cr3().with_noflush(false));
   } else {
-    for (u32 i = 0; i < count; ++i) x86::invlpg(reinterpret_cast<void*>(kRegion + u64{i} * x86::kPage));
+    for (u32 i = 0; i < count; ++i)
+      x86::invlpg(reinterpret_cast<void*>(kRegion + u64{i} * x86::kPage));
   }
   if (plan.user == UserPcidFlush::kInvpcid) {
     for (u32 i = 0; i < count; ++i)
@@ -165,7 +166,8 @@ bool has_invlpgb(const x86::CpuInfo& cpu) {
 Result measure_shootdown(const Row& row, const Params& p, const x86::CpuInfo& cpu) {
   TextBuf t(reason_buf, sizeof(reason_buf));
   if (row.shoot == ShootScheme::kInvlpgb) {
-    if (!has_invlpgb(cpu)) return with_reason(Status::kSkip, t.put("CPU lacks INVLPGB (CPUID.80000008H:EBX[3])"));
+    if (!has_invlpgb(cpu))
+      return with_reason(Status::kSkip, t.put("CPU lacks INVLPGB (CPUID.80000008H:EBX[3])"));
     return with_reason(Status::kSkip, t.put("INVLPGB shootdowns are not implemented yet"));
   }
   const u32 used = smp::used();
@@ -173,7 +175,8 @@ Result measure_shootdown(const Row& row, const Params& p, const x86::CpuInfo& cp
     t.put("needs ").put_u64(row.targets + 1u).put(" CPUs; ").put_u64(used).put(" used (of ");
     return with_reason(Status::kSkip, t.put_u64(smp::summary().found).put(" found)"));
   }
-  if (row.pages > kMaxPages || !map_pages()) return {Status::kFail, "cannot map the shootdown pages"};
+  if (row.pages > kMaxPages || !map_pages())
+    return {Status::kFail, "cannot map the shootdown pages"};
 
   const bool invpcid = cpu.has(x86::Feature::kInvpcid);
   sd = {};

@@ -198,7 +198,8 @@ void put_pmu(JsonRecord& j) {
     for (u32 i = 0; i < plan.count; ++i) {
       const x86::pmu::Counter& c = plan.counters[i];
       j.begin_object(c.name()).str("event", c.event);
-      j.str("counter", c.slot == x86::pmu::Slot::kFixed ? "fixed" : "general").num("index", c.index);
+      j.str("counter", c.slot == x86::pmu::Slot::kFixed ? "fixed" : "general")
+          .num("index", c.index);
       if (c.slot == x86::pmu::Slot::kGeneral) j.hex("evtsel", c.evtsel);
       j.end_object();
     }
@@ -207,7 +208,8 @@ void put_pmu(JsonRecord& j) {
   }
   if (plan.missing_count) {
     j.begin_object("missing");
-    for (u32 i = 0; i < plan.missing_count; ++i) j.str(plan.missing[i].field, plan.missing[i].reason);
+    for (u32 i = 0; i < plan.missing_count; ++i)
+      j.str(plan.missing[i].field, plan.missing[i].reason);
     j.end_object();
   }
   j.end_object();

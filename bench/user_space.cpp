@@ -180,8 +180,8 @@ Result measure_crossing(const Row& row, const Params& p) {
   copy_template(us.code + kLoopOffset[0], row.body);
   u32 count = p.warmup + p.reps;
   auto* ctx = reinterpret_cast<CrossingContext*>(us.data + kCrossingOffset);
-  // The driver runs every repetition in one go: when an NMI or SMI arrived meanwhile, all of them again
-  // (each counts as disturbed, as the runner cannot tell which one the NMI hit).
+  // The driver runs every repetition in one go: when an NMI or SMI arrived meanwhile, all of them
+  // again (each counts as disturbed, as the runner cannot tell which one the NMI hit).
   u32 disturbed = 0, passes = 0;
   for (;;) {
     ctx->count = count;

@@ -47,7 +47,9 @@ void finish() {
   if (nmis) h.put(" (").put_u64(nmis).put(" NMIs survived)");
   if (t.smis) h.put(" (").put_u64(t.smis).put(" SMIs during the variants)");
   if (t.inst_mismatches)
-    h.put(" (").put_u64(t.inst_mismatches).put(" records retire other instruction counts than declared)");
+    h.put(" (")
+        .put_u64(t.inst_mismatches)
+        .put(" records retire other instruction counts than declared)");
   console::line(h);
   Text<200> buf;
   JsonRecord j(buf, "summary");

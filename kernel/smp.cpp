@@ -165,7 +165,8 @@ void init(const acpi::Madt& madt, const mb2::BootInfo& info, u64 info_addr, u64 
     constexpr usize kAreaFrames = (sizeof(x86::CpuArea) + 4095) / 4096;
     for (usize i = 0; i < plan.ap_count; ++i) {
       const u32 index = sum.started;
-      const u64 frames = memory::frames().alloc_contiguous(kAreaFrames, 4096, memory::kLowTableLimit);
+      const u64 frames =
+          memory::frames().alloc_contiguous(kAreaFrames, 4096, memory::kLowTableLimit);
       if (!frames) {
         warn("not started: out of memory for its stacks", plan.ap_ids[i]);
         break;

@@ -43,7 +43,8 @@ Plan plan_cpus(const acpi::Madt& madt, u32 bsp_apic_id, x86::apic::Mode mode) {
     if (!(c.enabled || c.online_capable) || c.apic_id == bsp_apic_id) continue;
     bool duplicate = false;
     for (usize j = 0; j < i; ++j)
-      if (madt.cpus[j].apic_id == c.apic_id && (madt.cpus[j].enabled || madt.cpus[j].online_capable))
+      if (madt.cpus[j].apic_id == c.apic_id &&
+          (madt.cpus[j].enabled || madt.cpus[j].online_capable))
         duplicate = true;
     if (duplicate) continue;
     ++p.found;

@@ -37,8 +37,9 @@ struct ApicBase {
   u64 raw = 0;
   constexpr u64 base() const { return raw & kBaseMask; }
   constexpr bool bsp() const { return raw & kBsp; }
-  constexpr bool x2apic() const { return (raw & (kX2apicEnable | kGlobalEnable)) ==
-                                         (kX2apicEnable | kGlobalEnable); }
+  constexpr bool x2apic() const {
+    return (raw & (kX2apicEnable | kGlobalEnable)) == (kX2apicEnable | kGlobalEnable);
+  }
   // Enabled in `m`; xAPIC to x2APIC is one write with both bits (11.12.5, Figure 11-27).
   constexpr ApicBase enabled(Mode m) const {
     return ApicBase{raw | kGlobalEnable | (m == Mode::kX2apic ? kX2apicEnable : 0)};
@@ -71,7 +72,7 @@ constexpr u32 id_from_register(Mode m, u32 reg) { return m == Mode::kX2apic ? re
 // SDM Vol.3 11.9: the spurious-interrupt vector register; bit 8 enables the APIC in software.
 inline constexpr u32 kSvrEnable = 1u << 8;
 inline constexpr u32 kLvtMasked = 1u << 16;  // 11.5.1
-inline constexpr u32 kLvtNmi = 4u << 8;       // 11.5.1: delivery mode NMI, unmasked, edge
+inline constexpr u32 kLvtNmi = 4u << 8;      // 11.5.1: delivery mode NMI, unmasked, edge
 
 enum class Delivery : u8 { kFixed = 0, kNmi = 4, kInit = 5, kStartup = 6 };
 enum class Shorthand : u8 { kNone = 0, kSelf = 1, kAllIncludingSelf = 2, kAllExcludingSelf = 3 };

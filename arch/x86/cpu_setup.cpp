@@ -166,17 +166,17 @@ bool gp_fixed_up() {
 
 // "memory": the trap handler writes msr_fixup behind the compiler's back. RDMSR and RDPMC take
 // ECX and return EDX:EAX alike: one definition for both.
-#define PTB_DEFINE_READ_SAFE(name, insn, ud)                               \
-  MsrRead name(u32 ecx) {                                                  \
-    u32 lo, hi;                                                            \
-    u64 tmp;                                                               \
-    msr_fixup.allow_ud = ud;                                               \
-    asm volatile(PTB_GP_FIXUP(insn)                                        \
-                 : "=a"(lo), "=d"(hi), PTB_GP_FIXUP_OUTPUTS(tmp)           \
-                 : "c"(ecx)                                                \
-                 : "memory");                                              \
-    if (gp_fixed_up()) return {false, 0};                                  \
-    return {true, (u64{hi} << 32) | lo};                                   \
+#define PTB_DEFINE_READ_SAFE(name, insn, ud)                     \
+  MsrRead name(u32 ecx) {                                        \
+    u32 lo, hi;                                                  \
+    u64 tmp;                                                     \
+    msr_fixup.allow_ud = ud;                                     \
+    asm volatile(PTB_GP_FIXUP(insn)                              \
+                 : "=a"(lo), "=d"(hi), PTB_GP_FIXUP_OUTPUTS(tmp) \
+                 : "c"(ecx)                                      \
+                 : "memory");                                    \
+    if (gp_fixed_up()) return {false, 0};                        \
+    return {true, (u64{hi} << 32) | lo};                         \
   }
 PTB_DEFINE_READ_SAFE(rdmsr_safe, "rdmsr", false)
 PTB_DEFINE_READ_SAFE(rdpmc_safe, "rdpmc", true)

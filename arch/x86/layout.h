@@ -41,10 +41,9 @@ static_assert(offsetof(PerCpu, kernel_cr3) == 0 && offsetof(PerCpu, user_cr3) ==
               offsetof(PerCpu, self) == 80 && offsetof(PerCpu, cpu_index) == 88);
 
 // The local-APIC vectors (arch/x86/smp_vectors.asm): an AP's wake-up (and a finished work item's
-// answer to the boot CPU), the IPI round trip's ping, a call, and the APIC's spurious vector (SDM Vol.3
-// 11.9: bits 3:0 of it are 1111b on older CPUs, so 0xff).
-// kVectorCall runs ipi_call_handler (arch/x86/local_apic.h) in interrupt context (the shootdowns'
-// invalidation on each target).
+// answer to the boot CPU), the IPI round trip's ping, a call, and the APIC's spurious vector (SDM
+// Vol.3 11.9: bits 3:0 of it are 1111b on older CPUs, so 0xff). kVectorCall runs ipi_call_handler
+// (arch/x86/local_apic.h) in interrupt context (the shootdowns' invalidation on each target).
 inline constexpr unsigned kVectorWake = 0xf0, kVectorPing = 0xf1, kVectorCall = 0xf2,
                           kVectorSpurious = 0xff;
 

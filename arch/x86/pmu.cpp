@@ -39,36 +39,43 @@ constexpr TlbEvent kSandyBridge[] = {
     {"itlb_walks", "ITLB_MISSES.WALK_COMPLETED", {0x85, 0x02, 0}},
     {"stlb_hits", "DTLB_LOAD_MISSES.STLB_HIT", {0x08, 0x10, 0}},
 };
-constexpr TlbEvent kIvyBridge[] = {  // bit 7 in the load-walk umask; STLB_HIT moved to 5FH
+constexpr TlbEvent kIvyBridge[] = {
+    // bit 7 in the load-walk umask; STLB_HIT moved to 5FH
     {"dtlb_walks", "DTLB_LOAD_MISSES.WALK_COMPLETED", {0x08, 0x82, 0}},
     {"itlb_walks", "ITLB_MISSES.WALK_COMPLETED", {0x85, 0x02, 0}},
     {"stlb_hits", "DTLB_LOAD_MISSES.STLB_HIT", {0x5f, 0x04, 0}},
 };
-constexpr TlbEvent kHaswell[] = {  // also Broadwell; STLB_HIT is 4K (0x20) + 2M (0x40)
+constexpr TlbEvent kHaswell[] = {
+    // also Broadwell; STLB_HIT is 4K (0x20) + 2M (0x40)
     {"dtlb_walks", "DTLB_LOAD_MISSES.WALK_COMPLETED", {0x08, 0x0e, 0}},
     {"itlb_walks", "ITLB_MISSES.WALK_COMPLETED", {0x85, 0x0e, 0}},
     {"stlb_hits", "DTLB_LOAD_MISSES.STLB_HIT", {0x08, 0x60, 0}},
 };
-constexpr TlbEvent kSkylake[] = {  // Skylake to Tiger Lake, Ice Lake and Cascade Lake included
+constexpr TlbEvent kSkylake[] = {
+    // Skylake to Tiger Lake, Ice Lake and Cascade Lake included
     {"dtlb_walks", "DTLB_LOAD_MISSES.WALK_COMPLETED", {0x08, 0x0e, 0}},
     {"itlb_walks", "ITLB_MISSES.WALK_COMPLETED", {0x85, 0x0e, 0}},
     {"stlb_hits", "DTLB_LOAD_MISSES.STLB_HIT", {0x08, 0x20, 0}},
 };
-constexpr TlbEvent kGoldenCove[] = {  // Alder/Raptor/Meteor Lake P-cores, Sapphire Rapids on
+constexpr TlbEvent kGoldenCove[] = {
+    // Alder/Raptor/Meteor Lake P-cores, Sapphire Rapids on
     {"dtlb_walks", "DTLB_LOAD_MISSES.WALK_COMPLETED", {0x12, 0x0e, 0}},
     {"itlb_walks", "ITLB_MISSES.WALK_COMPLETED", {0x11, 0x0e, 0}},
     {"stlb_hits", "DTLB_LOAD_MISSES.STLB_HIT", {0x12, 0x20, 0}},
 };
-constexpr TlbEvent kGracemont[] = {  // hybrid E-cores: no STLB-hit event is listed
+constexpr TlbEvent kGracemont[] = {
+    // hybrid E-cores: no STLB-hit event is listed
     {"dtlb_walks", "DTLB_LOAD_MISSES.WALK_COMPLETED", {0x08, 0x0e, 0}},
     {"itlb_walks", "ITLB_MISSES.WALK_COMPLETED", {0x85, 0x0e, 0}},
 };
-constexpr TlbEvent kZen[] = {  // Zen 1-3 (families 17h, 19h models 00-0F and 20-5F)
+constexpr TlbEvent kZen[] = {
+    // Zen 1-3 (families 17h, 19h models 00-0F and 20-5F)
     {"dtlb_walks", "LsL1DTlbMiss.AllL2Miss", {0x45, 0xf0, 0}},
     {"itlb_walks", "BpL1TlbMissL2TlbMiss", {0x85, 0x07, 0}},
     {"stlb_hits", "LsL1DTlbMiss.AllL2Hit", {0x45, 0x0f, 0}},
 };
-constexpr TlbEvent kZen4[] = {  // Zen 4 and 5: the ITLB-walk umask gains coalesced pages (0x08)
+constexpr TlbEvent kZen4[] = {
+    // Zen 4 and 5: the ITLB-walk umask gains coalesced pages (0x08)
     {"dtlb_walks", "LsL1DTlbMiss.AllL2Miss", {0x45, 0xf0, 0}},
     {"itlb_walks", "BpL1TlbMissL2TlbMiss", {0x85, 0x0f, 0}},
     {"stlb_hits", "LsL1DTlbMiss.AllL2Hit", {0x45, 0x0f, 0}},
@@ -79,10 +86,14 @@ constexpr EventTable table_of(const char* name, const TlbEvent (&e)[N]) {
   return {name, e, static_cast<u32>(N)};
 }
 constexpr EventTable kTables[] = {
-    table_of("sandybridge", kSandyBridge), table_of("ivybridge", kIvyBridge),
-    table_of("haswell", kHaswell),         table_of("skylake", kSkylake),
-    table_of("goldencove", kGoldenCove),   table_of("gracemont", kGracemont),
-    table_of("zen", kZen),                 table_of("zen4", kZen4),
+    table_of("sandybridge", kSandyBridge),
+    table_of("ivybridge", kIvyBridge),
+    table_of("haswell", kHaswell),
+    table_of("skylake", kSkylake),
+    table_of("goldencove", kGoldenCove),
+    table_of("gracemont", kGracemont),
+    table_of("zen", kZen),
+    table_of("zen4", kZen4),
 };
 enum TableIndex : u32 { kSnb, kIvb, kHsw, kSkl, kGlc, kGrt, kZen1to3, kZen4on };
 
@@ -157,10 +168,10 @@ struct Builder {
     c.width = caps.gp_width;
     if (amd()) {
       c.evtsel = amd_evtsel(code);
-      c.ctl_msr = caps.amd_core_ext ? kAmdPerfEvtSelCore + 2 * p.gp_used
-                                    : kAmdPerfEvtSelLegacy + p.gp_used;
-      c.ctr_msr = caps.amd_core_ext ? kAmdPerfCtrCore + 2 * p.gp_used
-                                    : kAmdPerfCtrLegacy + p.gp_used;
+      c.ctl_msr =
+          caps.amd_core_ext ? kAmdPerfEvtSelCore + 2 * p.gp_used : kAmdPerfEvtSelLegacy + p.gp_used;
+      c.ctr_msr =
+          caps.amd_core_ext ? kAmdPerfCtrCore + 2 * p.gp_used : kAmdPerfCtrLegacy + p.gp_used;
     } else {
       c.evtsel = intel_evtsel(code);
       c.ctl_msr = kIa32PerfEvtSel0 + p.gp_used;
@@ -175,8 +186,9 @@ struct Builder {
     const ArchEvent& e = kArch[i];
     if (amd()) {
       if (!e.amd_name) {
-        miss(e.field, "AMD has no reference-cycle counter (aperf_mperf gives the core/reference "
-                      "ratio)");
+        miss(e.field,
+             "AMD has no reference-cycle counter (aperf_mperf gives the core/reference "
+             "ratio)");
         return;
       }
       general(e.field, e.amd_name, e.amd);
@@ -246,7 +258,7 @@ Caps decode_caps(CpuidFn cpuid, const CpuInfo& cpu) {
       }
     }
   }
-  if (c.gp_count > 8) c.gp_count = 8;  // IA32_PMC0..7 / the six AMD core counters are enough
+  if (c.gp_count > 8) c.gp_count = 8;        // IA32_PMC0..7 / the six AMD core counters are enough
   if (c.fixed_count > 3) c.fixed_count = 3;  // fixed counters 0-2 are the architectural ones
   return c;
 }

@@ -16,18 +16,18 @@
 namespace ptb::x86::pmu {
 
 // ---- MSRs -----------------------------------------------------------------------------------
-inline constexpr u32 kIa32Pmc0 = 0xc1;           // general counter i: 0xC1 + i
-inline constexpr u32 kIa32PerfEvtSel0 = 0x186;   // its event select: 0x186 + i
-inline constexpr u32 kIa32FixedCtr0 = 0x309;     // fixed counter i: 0x309 + i
-inline constexpr u32 kIa32FixedCtrCtrl = 0x38d;  // 4 bits per fixed counter
-inline constexpr u32 kIa32PerfGlobalCtrl = 0x38f;  // GP enables in 0..n-1, fixed in 32..34
+inline constexpr u32 kIa32Pmc0 = 0xc1;                      // general counter i: 0xC1 + i
+inline constexpr u32 kIa32PerfEvtSel0 = 0x186;              // its event select: 0x186 + i
+inline constexpr u32 kIa32FixedCtr0 = 0x309;                // fixed counter i: 0x309 + i
+inline constexpr u32 kIa32FixedCtrCtrl = 0x38d;             // 4 bits per fixed counter
+inline constexpr u32 kIa32PerfGlobalCtrl = 0x38f;           // GP enables in 0..n-1, fixed in 32..34
 inline constexpr u32 kIa32Mperf = 0xe7, kIa32Aperf = 0xe8;  // CPUID.06H:ECX[0]
 inline constexpr u32 kMsrSmiCount = 0x34;  // Intel, from Nehalem on: SMIs since reset (32 bits)
 inline constexpr u32 kAmdPerfEvtSelLegacy = 0xc0010000, kAmdPerfCtrLegacy = 0xc0010004;  // +i, 4
-inline constexpr u32 kAmdPerfEvtSelCore = 0xc0010200, kAmdPerfCtrCore = 0xc0010201;  // +2i, 6
+inline constexpr u32 kAmdPerfEvtSelCore = 0xc0010200, kAmdPerfCtrCore = 0xc0010201;      // +2i, 6
 inline constexpr u32 kAmdPerfCntrGlobalCtl = 0xc0000301;  // PerfMonV2: one enable bit per counter
 
-inline constexpr u32 kMaxCounters = 8;  // fields a result can carry (fixed + general)
+inline constexpr u32 kMaxCounters = 8;            // fields a result can carry (fixed + general)
 inline constexpr u32 kRdpmcFixed = u32{1} << 30;  // RDPMC ECX for fixed counter i: bit 30 | i
 
 // ---- what the CPU has (CPUID) ---------------------------------------------------------------
@@ -39,8 +39,8 @@ struct Caps {
   u32 gp_width = 0;     // their width in bits
   u32 fixed_count = 0;  // Intel fixed counters (version >= 2)
   u32 fixed_width = 0;
-  u32 unavailable = 0;  // Intel CPUID.0AH:EBX: bit set = architectural event NOT available
-  u32 events_len = 0;   // ... of CPUID.0AH:EAX[31:24] bits
+  u32 unavailable = 0;        // Intel CPUID.0AH:EBX: bit set = architectural event NOT available
+  u32 events_len = 0;         // ... of CPUID.0AH:EAX[31:24] bits
   bool amd_core_ext = false;  // CPUID 8000_0001H:ECX[23]: six counters at 0xC0010200
   bool aperf_mperf = false;   // CPUID.06H:ECX[0]
   u32 core_type = 0;          // Intel hybrid: CPUID.1AH:EAX[31:24] (0x20 Atom, 0x40 Core)
@@ -86,14 +86,14 @@ enum class Slot : u8 { kFixed, kGeneral };
 struct Counter {
   const char* field = nullptr;  // "cycles", "ref_cycles", "inst_retired", "dtlb_walks", ...
   char raw[8] = {};             // ... or, for a raw event of pmu=, its name there ("r0e08")
-  const char* event = "";  // the vendor's name: "INST_RETIRED.ANY", "LsL1DTlbMiss.L2Miss", ...
+  const char* event = "";       // the vendor's name: "INST_RETIRED.ANY", "LsL1DTlbMiss.L2Miss", ...
   Slot slot = Slot::kFixed;
-  u32 index = 0;     // fixed or general counter number
-  u64 evtsel = 0;    // the event-select value (general counters)
-  u32 ctl_msr = 0;   // its event-select MSR (general counters)
-  u32 ctr_msr = 0;   // the counter's MSR
-  u32 rdpmc = 0;     // RDPMC's ECX for it
-  u32 width = 0;     // bits: deltas are taken modulo 2^width
+  u32 index = 0;    // fixed or general counter number
+  u64 evtsel = 0;   // the event-select value (general counters)
+  u32 ctl_msr = 0;  // its event-select MSR (general counters)
+  u32 ctr_msr = 0;  // the counter's MSR
+  u32 rdpmc = 0;    // RDPMC's ECX for it
+  u32 width = 0;    // bits: deltas are taken modulo 2^width
 
   const char* name() const { return field ? field : raw; }
 };

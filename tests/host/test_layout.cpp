@@ -178,7 +178,7 @@ TEST(Layout, GeneratedIncMatchesCpp) {
       {"AP_PARAMS_EFER", offsetof(ApBootParams, efer)},
       {"AP_PARAMS_STACK_TOP", offsetof(ApBootParams, stack_top)},
       {"AP_PARAMS_CPU", offsetof(ApBootParams, cpu)},
-      {"MSR_X2APIC_EOI", 0x80b},  // SDM Vol.3 Table 11-6
+      {"MSR_X2APIC_EOI", 0x80b},    // SDM Vol.3 Table 11-6
       {"MSR_GS_BASE", 0xc0000101},  // SDM Vol.4 Table 2-2
       {"CR4_PCIDE_BIT", 17},        // SDM Vol.3 2.5
       {"TRAPFRAME_VECTOR", offsetof(TrapFrame, vector)},

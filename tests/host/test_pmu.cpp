@@ -46,8 +46,7 @@ Caps decode(const CpuInfo& c, std::map<u32, CpuidResult> leaves) {
 constexpr CpuidResult kLeafA{4 | 4 << 8 | 48 << 16 | 7u << 24, 0, 0, 3 | 48 << 5};
 
 Caps skylake() {
-  return decode(cpu(Vendor::kIntel, 6, 0x5e, 0x16, 0x80000008),
-                {{6, {0, 0, 1, 0}}, {0xa, kLeafA}});
+  return decode(cpu(Vendor::kIntel, 6, 0x5e, 0x16, 0x80000008), {{6, {0, 0, 1, 0}}, {0xa, kLeafA}});
 }
 
 Caps zen(u32 family, u32 model, bool perfmon_v2) {
@@ -149,8 +148,8 @@ TEST(PmuPlan, EachIntelGenerationGetsItsOwnEncodings) {
       {0x2a, "sandybridge", 0x430208, 0x430285, 0x431008},
       {0x3a, "ivybridge", 0x438208, 0x430285, 0x43045f},
       {0x3c, "haswell", 0x430e08, 0x430e85, 0x436008},
-      {0x4f, "haswell", 0x430e08, 0x430e85, 0x436008},  // Broadwell-EP
-      {0x6a, "skylake", 0x430e08, 0x430e85, 0x432008},  // Ice Lake server
+      {0x4f, "haswell", 0x430e08, 0x430e85, 0x436008},     // Broadwell-EP
+      {0x6a, "skylake", 0x430e08, 0x430e85, 0x432008},     // Ice Lake server
       {0x8f, "goldencove", 0x430e12, 0x430e11, 0x432012},  // Sapphire Rapids
   };
   for (const Case& k : cases) {
@@ -375,8 +374,8 @@ TEST(PmuCheck, InstructionMismatchAgainstTheDeclaredCount) {
 
 TEST(PmuCheck, CoreToReferenceRatio) {
   EXPECT_DOUBLE_EQ(bench::core_ratio(3'000'000, 2'000'000), 1.5);  // turbo above the TSC rate
-  EXPECT_DOUBLE_EQ(bench::core_ratio(800, 1000), 0.8);              // a lower P-state
-  EXPECT_EQ(bench::core_ratio(5, 0), 0.0);                           // MPERF did not move
+  EXPECT_DOUBLE_EQ(bench::core_ratio(800, 1000), 0.8);             // a lower P-state
+  EXPECT_EQ(bench::core_ratio(5, 0), 0.0);                         // MPERF did not move
 }
 
 }  // namespace

@@ -3,11 +3,10 @@
 // by the APM's rule where the table cites the APM, everyone else by the SDM's.
 #include <gtest/gtest.h>
 
-#include <vector>
-
 #include <map>
 #include <set>
 #include <string>
+#include <vector>
 
 #include "bench/probe.h"
 #include "bench/row.h"

@@ -24,24 +24,24 @@ using x86::apic::Mode;
 // SDM Vol.3 Figure 11-12, bit by bit.
 TEST(Apic, IcrEncodingsAreTheManualsBits) {
   const Icr f = Icr::fixed(0xf1, 5);
-  EXPECT_EQ(f.low & 0xff, 0xf1u);            // vector
-  EXPECT_EQ((f.low >> 8) & 7, 0u);           // fixed
-  EXPECT_EQ((f.low >> 11) & 1, 0u);          // physical destination
-  EXPECT_EQ((f.low >> 15) & 1, 0u);          // edge
-  EXPECT_EQ((f.low >> 18) & 3, 0u);          // no shorthand
-  EXPECT_EQ(f.xapic_high(), 5u << 24);       // xAPIC: destination in bits 63:56
+  EXPECT_EQ(f.low & 0xff, 0xf1u);       // vector
+  EXPECT_EQ((f.low >> 8) & 7, 0u);      // fixed
+  EXPECT_EQ((f.low >> 11) & 1, 0u);     // physical destination
+  EXPECT_EQ((f.low >> 15) & 1, 0u);     // edge
+  EXPECT_EQ((f.low >> 18) & 3, 0u);     // no shorthand
+  EXPECT_EQ(f.xapic_high(), 5u << 24);  // xAPIC: destination in bits 63:56
   EXPECT_EQ(f.x2apic_value(), (u64{5} << 32) | f.low);
 
   const Icr init = Icr::init(0x12);
   EXPECT_EQ(init.delivery(), Delivery::kInit);
   EXPECT_EQ((init.low >> 8) & 7, 5u);
-  EXPECT_EQ((init.low >> 14) & 3, 3u);       // level-triggered assert
+  EXPECT_EQ((init.low >> 14) & 3, 3u);  // level-triggered assert
   EXPECT_EQ(init.low & 0xff, 0u);
 
   const Icr sipi = Icr::startup(7, 0x8000);
   EXPECT_EQ((sipi.low >> 8) & 7, 6u);
-  EXPECT_EQ(sipi.vector(), 0x08);            // the page number: CS = 0x0800, IP = 0
-  EXPECT_EQ((sipi.low >> 15) & 1, 0u);       // STARTUP is edge-triggered
+  EXPECT_EQ(sipi.vector(), 0x08);       // the page number: CS = 0x0800, IP = 0
+  EXPECT_EQ((sipi.low >> 15) & 1, 0u);  // STARTUP is edge-triggered
   EXPECT_EQ(Icr::startup(7, 0x9f000).vector(), 0x9f);
 
   // An x2APIC destination keeps all 32 bits; an xAPIC one only 8 (which addressable() guards).
@@ -59,7 +59,7 @@ TEST(Apic, X2apicRegistersAreMsr800PlusOffsetBy16) {
 }
 
 TEST(Apic, LvtAndSvrBits) {
-  EXPECT_EQ(x86::apic::kLvtNmi, 0x400u);      // delivery mode 100b in bits 10:8, not masked
+  EXPECT_EQ(x86::apic::kLvtNmi, 0x400u);       // delivery mode 100b in bits 10:8, not masked
   EXPECT_EQ(x86::apic::kLvtMasked, 0x10000u);  // bit 16
   EXPECT_EQ(x86::apic::kSvrEnable, 0x100u);    // bit 8: APIC software enable
 }
@@ -104,7 +104,9 @@ u64 place(std::vector<mb2::MemoryRegion> map, std::vector<PhysRange> avoid = {})
 
 TEST(Trampoline, HighestFreePageOfConventionalMemory) {
   // SeaBIOS-like: 0 - 639 KiB available, the EBDA reserved above it, RAM from 1 MiB.
-  EXPECT_EQ(place({{0, 0x9fc00, kAvail}, {0x9fc00, 0x400, kReserved}, {0xf0000, 0x10000, kReserved},
+  EXPECT_EQ(place({{0, 0x9fc00, kAvail},
+                   {0x9fc00, 0x400, kReserved},
+                   {0xf0000, 0x10000, kReserved},
                    {0x100000, 0x7f00000, kAvail}}),
             0x9e000u);  // 0x9f000 would reach into the EBDA
 }
@@ -126,7 +128,7 @@ TEST(Trampoline, BootInformationAndModulesAreAvoided) {
 }
 
 TEST(Trampoline, PartialPagesAndWrappingLengthsAreSafe) {
-  EXPECT_EQ(place({{0x1800, 0x1000, kAvail}}), 0u);  // no whole page inside
+  EXPECT_EQ(place({{0x1800, 0x1000, kAvail}}), 0u);         // no whole page inside
   EXPECT_EQ(place({{0x1000, ~u64{0}, kAvail}}), 0xff000u);  // base + length wraps
 }
 
@@ -142,8 +144,8 @@ acpi::Madt madt_of(std::vector<acpi::Cpu> cpus) {
 TEST(CpuPlan, EveryEnabledOrOnlineCapableApButTheBootCpu) {
   const acpi::Madt m = madt_of({{0, 0, true, false, false},
                                 {1, 1, true, false, false},
-                                {2, 2, false, false, false},  // disabled
-                                {3, 3, false, true, false}}); // online-capable
+                                {2, 2, false, false, false},   // disabled
+                                {3, 3, false, true, false}});  // online-capable
   const smp::Plan p = smp::plan_cpus(m, 0, Mode::kXapic);
   EXPECT_EQ(p.found, 3u);
   ASSERT_EQ(p.ap_count, 2u);
@@ -194,8 +196,10 @@ TEST(CpuPlan, MoreCpusThanSupportedAreLeftHalted) {
 std::vector<std::string> ipi_names(u32 cpus) {
   std::vector<bench::Row> rows(bench::kMaxRows);
   const u32 touch[] = {1, 8, 64, 512};
-  const usize n = bench::build_table(rows.data(), rows.size(),
-                                     bench::TableParams{.refill_max = 4096, .quick = false, .touch = touch, .touch_count = 4, .cpus = cpus});
+  const usize n = bench::build_table(
+      rows.data(), rows.size(),
+      bench::TableParams{
+          .refill_max = 4096, .quick = false, .touch = touch, .touch_count = 4, .cpus = cpus});
   std::vector<std::string> out;
   for (usize i = 0; i < n; ++i) {
     if (rows[i].group != bench::Group::kIpi) continue;
@@ -219,8 +223,8 @@ TEST(IpiRows, EveryOrderedPairOnceByEachMechanism) {
   for (const char* kind : {"fixed", "poll"})
     for (int s = 0; s < 4; ++s)
       for (int t = 0; t < 4; ++t) {
-        const std::string n = std::string("ipi.") + kind + "." + std::to_string(s) + "." +
-                              std::to_string(t);
+        const std::string n =
+            std::string("ipi.") + kind + "." + std::to_string(s) + "." + std::to_string(t);
         EXPECT_EQ(unique.count(n), s == t ? 0u : 1u) << n;
       }
 }
@@ -257,7 +261,8 @@ struct ModelTlb {
     if (plan.user == UserPcidFlush::kLazy) lazy = true;
   }
   bool stale_after_return_to_user() const {
-    return !lazy && std::any_of(entries.begin(), entries.end(), [](auto& e) { return e.first == 1; });
+    return !lazy &&
+           std::any_of(entries.begin(), entries.end(), [](auto& e) { return e.first == 1; });
   }
   bool stale_in_kernel() const {
     return std::any_of(entries.begin(), entries.end(), [](auto& e) { return e.first == 0; });
@@ -280,7 +285,8 @@ TEST(ShootdownPlan, EveryPathLeavesNoStaleTranslationInTheModel) {
         // Linux's costs: INVLPG per page up to the ceiling, one full flush above it.
         EXPECT_EQ(tlb.invlpgs, n <= kFlushCeiling ? n : 0u) << n;
         EXPECT_EQ(tlb.full_flushes, n <= kFlushCeiling ? 0u : 1u) << n;
-        EXPECT_EQ(tlb.invpcids, s == ShootScheme::kPtiPcid && invpcid && n <= kFlushCeiling ? n : 0u);
+        EXPECT_EQ(tlb.invpcids,
+                  s == ShootScheme::kPtiPcid && invpcid && n <= kFlushCeiling ? n : 0u);
       }
     }
   }
@@ -301,7 +307,10 @@ TEST(ShootdownPlan, TheCeilingIsInclusiveAndThePcidPathsAreLinuxs) {
 std::vector<Row> shootdown_rows_of(u32 cpus) {
   std::vector<Row> rows(kMaxRows);
   const u32 touch[] = {1, 8, 64, 512};
-  rows.resize(build_table(rows.data(), rows.size(), TableParams{.refill_max = 4096, .quick = false, .touch = touch, .touch_count = 4, .cpus = cpus}));
+  rows.resize(build_table(
+      rows.data(), rows.size(),
+      TableParams{
+          .refill_max = 4096, .quick = false, .touch = touch, .touch_count = 4, .cpus = cpus}));
   std::erase_if(rows, [](const Row& r) { return r.group != Group::kShootdown; });
   return rows;
 }
@@ -317,8 +326,8 @@ TEST(ShootdownRows, TargetsOneToCpusMinusOneAndTheDefaultPages) {
   EXPECT_EQ(rows.size(), 2u * 3 * 5 + 5);
   std::set<std::string> names;
   for (const Row& r : rows) names.insert(name(r));
-  for (const char* n : {"shootdown.nopti.t1.p1", "shootdown.nopti.t3.p512", "shootdown.pti.pcid.t2.p33",
-                        "shootdown.invlpgb.p64"})
+  for (const char* n : {"shootdown.nopti.t1.p1", "shootdown.nopti.t3.p512",
+                        "shootdown.pti.pcid.t2.p33", "shootdown.invlpgb.p64"})
     EXPECT_EQ(names.count(n), 1u) << n;
   EXPECT_EQ(names.count("shootdown.nopti.t4.p1"), 0u);
   for (const Row& r : rows)  // the PCID scheme runs CPU 0 on PCIDE and needs PCID
@@ -329,7 +338,14 @@ TEST(ShootdownRows, ThePageCountsComeFromTheParams) {
   const u32 touch[] = {1};
   const u32 pages[] = {2, 100};
   std::vector<Row> rows(kMaxRows);
-  rows.resize(build_table(rows.data(), rows.size(), TableParams{.refill_max = 64, .quick = false, .touch = touch, .touch_count = 1, .cpus = 2, .shootdown_pages = pages, .shootdown_page_count = 2}));
+  rows.resize(build_table(rows.data(), rows.size(),
+                          TableParams{.refill_max = 64,
+                                      .quick = false,
+                                      .touch = touch,
+                                      .touch_count = 1,
+                                      .cpus = 2,
+                                      .shootdown_pages = pages,
+                                      .shootdown_page_count = 2}));
   std::set<std::string> names;
   for (const Row& r : rows)
     if (r.group == Group::kShootdown) names.insert(name(r));
@@ -339,9 +355,9 @@ TEST(ShootdownRows, ThePageCountsComeFromTheParams) {
   u32 out[8];
   usize rejected = 0, repeated = 0;
   const char* list = "8,600,8,0,x,512";
-  EXPECT_EQ(parse_u32_list(list, std::strlen(list), 1, kMaxShootdownPages, out, 8, &rejected,
-                           &repeated),
-            2u);
+  EXPECT_EQ(
+      parse_u32_list(list, std::strlen(list), 1, kMaxShootdownPages, out, 8, &rejected, &repeated),
+      2u);
   EXPECT_EQ(out[0], 8u);
   EXPECT_EQ(out[1], 512u);
   EXPECT_EQ(rejected, 3u);  // 600, 0 and x
@@ -356,7 +372,13 @@ TEST(ShootdownRows, OneCpuHasOneTargetRowsThatSkipAndTheTableHoldsTheMost) {
   const u32 many[kMaxShootdownPageCounts] = {1, 2, 3, 4, 5, 6, 7, 8};
   std::vector<Row> rows(kMaxRows);
   const usize n = build_table(rows.data(), rows.size(),
-                              TableParams{.refill_max = 4096, .quick = false, .touch = touch, .touch_count = 4, .cpus = smp::kMaxCpus, .shootdown_pages = many, .shootdown_page_count = 8});
+                              TableParams{.refill_max = 4096,
+                                          .quick = false,
+                                          .touch = touch,
+                                          .touch_count = 4,
+                                          .cpus = smp::kMaxCpus,
+                                          .shootdown_pages = many,
+                                          .shootdown_page_count = 8});
   EXPECT_LT(n, kMaxRows);
 }
 

@@ -427,8 +427,8 @@ TEST(VariantTable, LargestOptionsOfEveryFamilyFitTogether) {
   for (u32 kk = 0; kk < 8; ++kk) footprint.push_back(kk);
   for (u32 n = 1; n <= 8; ++n) pages.push_back(n);
   std::vector<Row> rows(kMaxRows + 1);
-  TableParams tp{.refill_max = 4095, .quick = false, .touch = touch.data(),
-                 .touch_count = touch.size()};
+  TableParams tp{
+      .refill_max = 4095, .quick = false, .touch = touch.data(), .touch_count = touch.size()};
   tp.lab_processes = processes.data();
   tp.lab_processes_count = processes.size();
   tp.lab_slots = slots.data();
