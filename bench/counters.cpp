@@ -142,22 +142,9 @@ void init(const x86::CpuInfo& cpu) {
     disable_all();
     return;
   }
-  if (st.selftest.drop_ref) {
-    // Keep the others; ref_cycles reads as missing.
-    Plan& p = st.plan;
-    for (u32 i = 0; i < p.count; ++i) {
-      if (!p.counters[i].field || !str_eq(p.counters[i].field, "ref_cycles")) continue;
-      for (u32 k = i; k + 1 < p.count; ++k) p.counters[k] = p.counters[k + 1];
-      --p.count;
-      if (p.missing_count < x86::pmu::kMaxMissing) {
-        x86::pmu::Missing& m = p.missing[p.missing_count++];
-        const char* f = "ref_cycles";
-        for (usize k = 0; f[k]; ++k) m.field[k] = f[k];
-        m.reason = "counted 0 in the self-test while the core cycles counted";
-      }
-      break;
-    }
-  }
+  if (st.selftest.drop_ref)  // keep the others; ref_cycles reads as missing
+    x86::pmu::drop_counter(st.plan, "ref_cycles",
+                           "counted 0 in the self-test while the core cycles counted");
 }
 
 PmuState state() { return st.state; }

@@ -149,10 +149,7 @@ struct Builder {
   bool amd() const { return caps.vendor == Vendor::kAmd; }
 
   void miss(const char* field, const char* reason, usize len = ~usize{0}) {
-    if (p.missing_count >= kMaxMissing) return;
-    Missing& m = p.missing[p.missing_count++];
-    for (usize i = 0; i < len && field[i] && i + 1 < sizeof(m.field); ++i) m.field[i] = field[i];
-    m.reason = reason;
+    add_missing(p, field, reason, len);
   }
 
   Counter* general(const char* field, const char* event, EventCode code) {
@@ -261,6 +258,24 @@ Caps decode_caps(CpuidFn cpuid, const CpuInfo& cpu) {
   if (c.gp_count > 8) c.gp_count = 8;        // IA32_PMC0..7 / the six AMD core counters are enough
   if (c.fixed_count > 3) c.fixed_count = 3;  // fixed counters 0-2 are the architectural ones
   return c;
+}
+
+void add_missing(Plan& p, const char* field, const char* reason, usize len) {
+  if (p.missing_count >= kMaxMissing) return;
+  Missing& m = p.missing[p.missing_count++];
+  for (usize i = 0; i < len && field[i] && i + 1 < sizeof(m.field); ++i) m.field[i] = field[i];
+  m.reason = reason;
+}
+
+bool drop_counter(Plan& p, const char* field, const char* reason) {
+  for (u32 i = 0; i < p.count; ++i) {
+    if (!p.counters[i].field || !str_eq(p.counters[i].field, field)) continue;
+    for (u32 k = i; k + 1 < p.count; ++k) p.counters[k] = p.counters[k + 1];
+    --p.count;
+    add_missing(p, field, reason);
+    return true;
+  }
+  return false;
 }
 
 const EventTable* tlb_events(const Caps& caps) {

@@ -131,6 +131,12 @@ struct Plan {
 // counters), then the family's TLB events as far as general counters remain. Pure.
 Plan plan(const Caps& caps, const Request& req);
 
+// Records why `field` is absent (at most kMaxMissing; the first `len` characters of it).
+void add_missing(Plan& p, const char* field, const char* reason, usize len = ~usize{0});
+// Takes the counter feeding `field` out of the plan (the rest keep their order) and records why;
+// false when the plan has none. The counters it programmed keep their slots.
+bool drop_counter(Plan& p, const char* field, const char* reason);
+
 // The model-specific TLB events of a CPU, or nullptr when the table lacks its family (then only
 // the architectural events are counted, and the plan says so).
 struct TlbEvent {

@@ -254,6 +254,18 @@ TEST(PmuPlan, RequestsOffListAndRaw) {
   EXPECT_EQ(none.missing_count, 2u);
 }
 
+TEST(PmuPlan, ADroppedCounterIsMissingAndTheRestKeepTheirOrder) {
+  Plan p = plan(skylake(), {});
+  ASSERT_TRUE(drop_counter(p, "ref_cycles", "dead"));
+  EXPECT_EQ(p.count, 5u);
+  EXPECT_EQ(find(p, "ref_cycles"), nullptr);
+  EXPECT_STREQ(p.counters[2].name(), "dtlb_walks");
+  ASSERT_NE(missing(p, "ref_cycles"), nullptr);
+  EXPECT_STREQ(missing(p, "ref_cycles")->reason, "dead");
+  EXPECT_FALSE(drop_counter(p, "ref_cycles", "again"));
+  EXPECT_EQ(p.missing_count, 1u);
+}
+
 TEST(PmuPlan, NoPmuAdvertised) {
   const Caps none = decode(cpu(Vendor::kIntel, 6, 0x5e, 0xa, 0x80000008), {{0xa, {0, 0, 0, 0}}});
   const Plan p = plan(none, {});
