@@ -66,21 +66,31 @@ void put_probe_fields(JsonRecord& j, const ProbeSpec& s, const Result& r) {
   if (ran) j.str("verdict", verdict_name(v)).str("manual", manual_name(v.applied.manual));
 }
 
-// The retired instructions of an ok record, when counted and the row declares its count exactly
-// (loops, ring-3 loops, refill passes; not the lab's slices): the summary to check against the
-// declared count (bench/pmu_check.h), or nullptr.
-const Summary* inst_retired_of(const Row& row, const Result& r) {
+// The exactness check of an ok record whose retired instructions are counted and whose row
+// declares its count exactly (loops, ring-3 loops, refill passes; not the lab's slices):
+// bench/pmu_check.h. Made once per record, for the record and the summary's tally.
+struct Exactness {
+  bool checked = false;
+  bool mismatch = false;
+  double diff = 0;  // measured median - declared, per operation
+};
+Exactness exactness_of(const Row& row, const Result& r) {
+  Exactness e;
   const bool declared = row.method == Method::kLoop || row.method == Method::kRing3Loop ||
                         row.method == Method::kRefill;
   const x86::pmu::Plan& plan = counters::plan();
-  for (u32 i = 0; declared && r.status == Status::kOk && i < r.counter_count && i < plan.count; ++i)
-    if (str_eq(plan.counters[i].name(), "inst_retired")) return &r.counters[i];
-  return nullptr;
+  for (u32 i = 0; declared && r.status == Status::kOk && i < r.counter_count && i < plan.count;
+       ++i) {
+    if (!str_eq(plan.counters[i].name(), "inst_retired")) continue;
+    e.checked = true;
+    e.mismatch = inst_mismatch(r.counters[i], row.instructions, &e.diff);
+  }
+  return e;
 }
 
 // The counters beside the ticks (bench/counters.h), each an object of the same statistics, and
 // the exactness check of the retired instructions against the row's declared count.
-void put_counters(JsonRecord& j, const Row& row, const Result& r) {
+void put_counters(JsonRecord& j, const Result& r, const Exactness& e) {
   const x86::pmu::Plan& plan = counters::plan();
   for (u32 i = 0; i < r.counter_count && i < plan.count; ++i) {
     const Summary& s = r.counters[i];
@@ -88,10 +98,7 @@ void put_counters(JsonRecord& j, const Row& row, const Result& r) {
     j.fixed("median", s.median).fixed("q1", s.q1).fixed("q3", s.q3);
     j.fixed("min", s.min).fixed("max", s.max).end_object();
   }
-  double diff = 0;
-  if (const Summary* inst = inst_retired_of(row, r);
-      inst && inst_mismatch(*inst, row.instructions, &diff))
-    j.fixed("inst_mismatch", diff);
+  if (e.mismatch) j.fixed("inst_mismatch", e.diff);
   if (r.has_core_ratio) j.fixed("aperf_mperf", r.core_ratio);
   if (r.has_smis) j.num("smis", r.smis);
 }
@@ -130,7 +137,8 @@ void put_shootdown_fields(JsonRecord& j, const Row& row, const Result& r) {
   j.num("stale_reads", r.stale_reads);
 }
 
-void put_record(const Row& row, const Result& r, const Params& p, const OutputContext& out) {
+void put_record(const Row& row, const Result& r, const Params& p, const OutputContext& out,
+                const Exactness& exact) {
   TextBuf buf(record_buf, sizeof(record_buf));
   Text<kNameMax> name;
   put_name(name, row);
@@ -155,7 +163,7 @@ void put_record(const Row& row, const Result& r, const Params& p, const OutputCo
     if (unrolled(row)) j.num("unroll", p.unroll).num("iters", p.iters);
     if (!lab) j.num("warmup", p.warmup);
     j.num("disturbed", r.disturbed);
-    put_counters(j, row, r);
+    put_counters(j, r, exact);
     if (out.raw_samples && r.raw) {
       j.begin_array("samples");
       const double per = r.ops ? static_cast<double>(r.ops) : 1.0;
@@ -216,11 +224,9 @@ void emit_result(const Row& row, const Result& r, const Params& p, const OutputC
     t.smis_counted = true;
     t.smis += r.smis;
   }
-  double diff = 0;
-  if (const Summary* inst = inst_retired_of(row, r)) {
-    t.exactness_checked = true;
-    if (inst_mismatch(*inst, row.instructions, &diff)) t.inst_mismatches++;
-  }
+  const Exactness exact = exactness_of(row, r);
+  t.exactness_checked = t.exactness_checked || exact.checked;
+  if (exact.mismatch) t.inst_mismatches++;
   Text<kNameMax> name;
   put_name(name, row);
   Text<320> h;
@@ -240,7 +246,7 @@ void emit_result(const Row& row, const Result& r, const Params& p, const OutputC
     console::serial_line(h);
     put_screen(name.c_str(), r, out);
   }
-  put_record(row, r, p, out);
+  put_record(row, r, p, out, exact);
 }
 
 void print_table(const Row* rows, const Result* res, usize n, const OutputContext& out) {
