@@ -31,10 +31,13 @@ x86::CpuidResult cpuid_fn(u32 leaf, u32 subleaf) {
   return {r.eax, r.ebx, r.ecx, r.edx};
 }
 
+// Intel from version 2 on: IA32_PERF_GLOBAL_CTRL and the fixed counters' control exist.
+bool intel_global() { return st.caps.vendor == x86::Vendor::kIntel && st.caps.version >= 2; }
+
 // Everything off: the general counters' enables, the fixed counters, the global enables.
 void disable_all() {
   const Plan& p = st.plan;
-  if (st.caps.vendor == x86::Vendor::kIntel && st.caps.version >= 2) {
+  if (intel_global()) {
     (void)x86::wrmsr_safe(x86::pmu::kIa32PerfGlobalCtrl, 0);
     (void)x86::wrmsr_safe(x86::pmu::kIa32FixedCtrCtrl, 0);
   }
@@ -46,8 +49,7 @@ void disable_all() {
 // Programs the plan; false (and a reason) when the CPU refuses an MSR.
 bool program() {
   const Plan& p = st.plan;
-  const bool intel_global = st.caps.vendor == x86::Vendor::kIntel && st.caps.version >= 2;
-  if (intel_global && !x86::wrmsr_safe(x86::pmu::kIa32PerfGlobalCtrl, 0)) {
+  if (intel_global() && !x86::wrmsr_safe(x86::pmu::kIa32PerfGlobalCtrl, 0)) {
     st.reason = "advertised, but writing IA32_PERF_GLOBAL_CTRL (0x38F) faulted";
     return false;
   }
@@ -63,8 +65,8 @@ bool program() {
     st.reason = "advertised, but writing IA32_FIXED_CTR_CTRL (0x38D) faulted";
     return false;
   }
-  if (intel_global && !x86::wrmsr_safe(x86::pmu::kIa32PerfGlobalCtrl,
-                                       x86::pmu::intel_global_ctrl(p.gp_used, p.fixed_used))) {
+  if (intel_global() && !x86::wrmsr_safe(x86::pmu::kIa32PerfGlobalCtrl,
+                                         x86::pmu::intel_global_ctrl(p.gp_used, p.fixed_used))) {
     st.reason = "advertised, but enabling the counters in IA32_PERF_GLOBAL_CTRL faulted";
     return false;
   }
