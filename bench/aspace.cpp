@@ -200,15 +200,16 @@ Result measure_aspace(const Row& row, const Params& p, const x86::CpuInfo& cpu) 
   const u32 warm = aspace::warmup_slices(cfg.processes);
   u32 flushes = 0;
   u64 t[4] = {};
-  const u64 nmis = nmi_count();
+  const u64 disturbed_before = disturbances();
   aspace::run(state, kc, spec, aspace_user_flush, [&](u32 i, u32 step) {
-    // The counters over the whole slice, beside its ticks (bench/counters.h).
-    if (step == 3) counters::window_close(+1);
-    t[step] = x86::rdtsc_ordered();
+    // The counters over the whole slice, beside its ticks (bench/counters.h), read outside the
+    // slice's stamps so that the ticks do not pay for them.
     if (step == 0) {
       counters::sample_begin();
       counters::window_open();
     }
+    t[step] = x86::rdtsc_ordered();
+    if (step == 3) counters::window_close(+1);
     if (step != 3 || i < warm) return;
     store_counter_sample(i - warm);
     slice_samples[i - warm] = static_cast<i64>(t[3] - t[0]);
@@ -221,9 +222,9 @@ Result measure_aspace(const Row& row, const Params& p, const x86::CpuInfo& cpu) 
 
   Result r = summarize_samples(p, 1);
   summarize_counter_samples(r, p.reps, 1);
-  // NMIs cannot be kept out; a slice they hit is not measured again (the schedule is one run),
-  // so the record says how many NMIs arrived during it.
-  r.disturbed = static_cast<u32>(nmi_count() - nmis);
+  // NMIs (and SMIs) cannot be kept out; a slice they hit is not measured again (the schedule is
+  // one run), so the record says how many arrived during it.
+  r.disturbed = static_cast<u32>(disturbances() - disturbed_before);
   r.lab = &figures;
   if (figures.stale_user + figures.stale_kernel) {
     r.status = Status::kFail;

@@ -71,9 +71,7 @@ bool program() {
     return false;
   }
   if (p.amd_global) {
-    u64 mask = 0;
-    for (u32 i = 0; i < p.gp_used; ++i) mask |= u64{1} << i;
-    if (!x86::wrmsr_safe(x86::pmu::kAmdPerfCntrGlobalCtl, mask)) {
+    if (!x86::wrmsr_safe(x86::pmu::kAmdPerfCntrGlobalCtl, x86::pmu::gp_mask(p.gp_used))) {
       st.reason = "advertised, but writing PerfCntrGlobalCtl (0xC0000301) faulted";
       return false;
     }

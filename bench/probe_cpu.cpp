@@ -99,18 +99,9 @@ class KernelProbeCpu {
 };
 static_assert(ProbeCpu<KernelProbeCpu>);
 
-// The CPU's vendor, whose manual judges the reads (bench/probe.h, applied_rule).
-x86::Vendor cpu_vendor() {
-  return x86::decode_cpu([](u32 leaf, u32 subleaf) {
-           const x86::CpuidRegs r = x86::cpuid(leaf, subleaf);
-           return x86::CpuidResult{r.eax, r.ebx, r.ecx, r.edx};
-         })
-      .vendor_kind;
-}
-
 }  // namespace
 
-Result measure_probe(const Row& row, const Fixture& fx, const Params& p) {
+Result measure_probe(const Row& row, const Fixture& fx, const Params& p, const x86::CpuInfo& cpu) {
   usize count = 0;
   const ProbeSpec* specs = probe_specs(&count);
   if (row.probe >= count) return {Status::kFail, "no such probe"};
@@ -118,7 +109,7 @@ Result measure_probe(const Row& row, const Fixture& fx, const Params& p) {
   KernelProbeCpu k(fx, memory::nx_bit());
   Observation o = run_probe(k, spec, p.reps);
   k.restore();
-  o.vendor = cpu_vendor();
+  o.vendor = cpu.vendor_kind;  // whose manual judges the reads (bench/probe.h, applied_rule)
   if (o.disturbed > max_probe_disturbed(p.reps)) return too_disturbed(o.disturbed);
   const Judgement j = judge(spec, o);
   Result r{Status::kOk, nullptr};

@@ -126,7 +126,7 @@ Result measure(const Row& row, const Fixture& fx, const Params& p, const x86::Cp
     case Method::kCrossing:
       return measure_crossing(row, p);
     case Method::kProbe:
-      return measure_probe(row, fx, p);
+      return measure_probe(row, fx, p, cpu);
     case Method::kAspace:
       return measure_aspace(row, p, cpu);
     case Method::kIpiFixed:

@@ -120,13 +120,6 @@ constexpr ModelTable kIntelModels[] = {
 constexpr u32 kHybridModels[] = {0x97, 0x9a, 0xb7, 0xba, 0xbf, 0xaa, 0xac};
 constexpr u32 kCoreTypeAtom = 0x20;
 
-bool is_field(const char* name, usize len, const char* field) {
-  usize i = 0;
-  for (; i < len && field[i]; ++i)
-    if (name[i] != field[i]) return false;
-  return i == len && field[i] == '\0';
-}
-
 // r<umask><event> in hex, perf's raw form: "r0e08" is umask 0x0E, event 0x08. At most four
 // digits: AMD's 12-bit event numbers cannot be given raw.
 bool parse_raw(const char* s, usize len, EventCode& out) {
@@ -335,13 +328,13 @@ Plan plan(const Caps& caps, const Request& req) {
     if (n == 0) continue;
     bool done = false;
     for (u32 a = 0; a < kArchCount && !done; ++a) {
-      if (is_field(name, n, kArch[a].field)) {
+      if (str_eq(name, n, kArch[a].field)) {
         b.arch(a);
         done = true;
       }
     }
     for (u32 t = 0; table && t < table->count && !done; ++t) {
-      if (is_field(name, n, table->events[t].field)) {
+      if (str_eq(name, n, table->events[t].field)) {
         b.general(table->events[t].field, table->events[t].event, table->events[t].code);
         done = true;
       }

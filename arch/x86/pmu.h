@@ -72,12 +72,10 @@ constexpr u64 fixed_ctrl(u32 counters) {
   return v;
 }
 // IA32_PERF_GLOBAL_CTRL with `gp` general and `fixed` fixed counters enabled.
-constexpr u64 intel_global_ctrl(u32 gp, u32 fixed) {
-  u64 v = 0;
-  for (u32 i = 0; i < gp; ++i) v |= u64{1} << i;
-  for (u32 i = 0; i < fixed; ++i) v |= u64{1} << (32 + i);
-  return v;
-}
+// Bits 0..n-1: the enables of the first n general counters (Intel's global control, AMD's
+// PerfCntrGlobalCtl alike).
+constexpr u64 gp_mask(u32 n) { return n >= 64 ? ~u64{0} : (u64{1} << n) - 1; }
+constexpr u64 intel_global_ctrl(u32 gp, u32 fixed) { return gp_mask(gp) | gp_mask(fixed) << 32; }
 
 // ---- the plan -------------------------------------------------------------------------------
 enum class Slot : u8 { kFixed, kGeneral };
