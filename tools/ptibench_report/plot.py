@@ -100,6 +100,13 @@ def _unit_label(unit: str) -> str:
     return unit
 
 
+def _lab_axis_unit(run: Run, unit: str) -> str:
+    """The lab figures' y unit: ticks of an emulator's TSC are instructions, other units are what
+    they say."""
+    emulated = run.env is not None and run.env.bare_metal is False
+    return "instructions (emulator TSC)" if emulated and unit == "tsc" else _unit_label(unit)
+
+
 def _run_title(run: Run) -> str:
     env = run.env
     who = f"{env.cpu_short}, {env.hypervisor_short}" if env else "unknown machine"
@@ -321,8 +328,7 @@ def _lab_figure(run: Run, table: LabTable, unit: str) -> Optional[Any]:
     ax.set_xticklabels([str(int(t)) for t in ticks])
     ax.minorticks_off()
     ax.set_xlabel("processes (P)")
-    emulated = run.env is not None and run.env.bare_metal is False
-    what = "instructions (emulator TSC)" if emulated else _unit_label(unit)
+    what = _lab_axis_unit(run, unit)
     ax.set_ylabel(f"{what} per slice")
     ax.legend(fontsize=7, ncol=2)
     ax.set_title(f"Address-space lab, schedule {table.schedule}, Kk = {table.kernel_pages}\n"
@@ -348,8 +354,7 @@ def _lab_footprint_figure(run: Run, unit: str) -> Optional[Any]:
         _curve(ax, pts, f"{label}, {'global' if glob else 'non-global'} kernel pages",
                COLOURS[labels.index(label) % len(COLOURS)], glob)
     ax.set_xlabel("kernel pages each system call touches (Kk)")
-    emulated = run.env is not None and run.env.bare_metal is False
-    what = "instructions (emulator TSC)" if emulated else _unit_label(unit)
+    what = _lab_axis_unit(run, unit)
     ax.set_ylabel(f"{what} per slice")
     ax.legend(fontsize=7)
     procs = {r.processes for r in lab_footprint(run)}
