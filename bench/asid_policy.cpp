@@ -34,7 +34,6 @@ void AsidState::reset(const Config& c, u64* user_flush_mask) {
   if (c.policy == Policy::kLinux || c.policy == Policy::kDeferred) slot_[0] = {kKernelCtx, 1};
   next_asid_ = 1;
   loaded_ = 0;
-  current_ = kNone;
   invalidate_other_ = false;
   counts_ = {};
 }
@@ -56,14 +55,19 @@ bool AsidState::take_user_flush(u16 asid) {
   return true;
 }
 
+// A pending invalidate_other: every one of the first n slots but the loaded one forgets its
+// context, so each is flushed at its next use.
+void AsidState::forget_others(u32 n) {
+  if (!invalidate_other_) return;
+  for (u32 a = 0; a < n; ++a)
+    if (a != loaded_) slot_[a].ctx = 0;
+  invalidate_other_ = false;
+}
+
 // choose_new_asid: the stale marks of a kernel flush first (every slot but the loaded one
 // forgets its context), then a slot holding this context, else the next one round-robin.
 void AsidState::choose_linux(u32 process, SwitchPlan& plan) {
-  if (invalidate_other_) {
-    for (u32 a = 0; a < cfg_.slots; ++a)
-      if (a != loaded_) slot_[a].ctx = 0;
-    invalidate_other_ = false;
-  }
+  forget_others(cfg_.slots);
   const u64 ctx = ctx_of(process), gen = mm_gen_[process];
   for (u32 a = 0; a < cfg_.slots; ++a) {
     if (slot_[a].ctx != ctx) continue;
@@ -89,11 +93,7 @@ SwitchPlan AsidState::switch_to(u32 process) {
       plan.flush = true;
       break;
     case Policy::kPerProcess:
-      if (invalidate_other_) {
-        for (u32 p = 0; p < cfg_.processes; ++p)
-          if (p != loaded_) slot_[p].ctx = 0;
-        invalidate_other_ = false;
-      }
+      forget_others(cfg_.processes);
       plan.asid = static_cast<u16>(process);
       plan.hit = slot_[process].ctx == ctx_of(process);
       plan.flush = !plan.hit || slot_[process].gen < mm_gen_[process];
@@ -117,7 +117,6 @@ SwitchPlan AsidState::switch_to(u32 process) {
   } else {
     loaded_ = plan.asid;
   }
-  current_ = process;
   return plan;
 }
 

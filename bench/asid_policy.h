@@ -110,13 +110,13 @@ class AsidState {
 
   const Counts& counts() const { return counts_; }
   const Config& config() const { return cfg_; }
-  u32 current() const { return current_; }
 
  private:
   static constexpr u32 kNone = ~0u;
   static constexpr u64 kKernelCtx = 1;  // the kernel's own context, in slot 0 at reset
   static u64 ctx_of(u32 process) { return process + 2; }  // 0: an empty slot
   void mark_user_flush(u16 asid);
+  void forget_others(u32 n);
   void choose_linux(u32 process, SwitchPlan& plan);
 
   Config cfg_{};
@@ -128,7 +128,6 @@ class AsidState {
   u64 mm_gen_[kMaxProcesses]{};
   u32 next_asid_ = 0;
   u16 loaded_ = 0;  // the ASID whose kernel PCID the kernel runs on
-  u32 current_ = kNone;
   bool invalidate_other_ = false;
   Counts counts_{};
 };
