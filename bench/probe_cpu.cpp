@@ -66,11 +66,7 @@ class KernelProbeCpu {
     x86::invpcid(static_cast<x86::InvpcidType>(type), {pcid, address(page)});
   }
   void invlpg(Page page) { x86::invlpg(reinterpret_cast<const volatile void*>(address(page))); }
-  void toggle_pge() {
-    const Cr4 cr4 = x86::read_cr4();
-    x86::write_cr4(cr4.with(Cr4::kPge, false));
-    x86::write_cr4(cr4);
-  }
+  void toggle_pge() { x86::toggle_pge(); }
   void pcide_off() {
     x86::write_cr4(x86::read_cr4().with(Cr4::kPcide, false));
     pcid_mode_ = false;

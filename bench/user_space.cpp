@@ -148,11 +148,7 @@ void install_pti_globals(x86::PtiGlobals g) {
   us.installed = g;
   // Translations cached with the old PTE.G must not outlive the change: a CR4.PGE toggle drops
   // every entry, globals included (SDM Vol.3 4.10.4.1). Without PGE the bit means nothing.
-  const x86::Cr4 cr4 = x86::read_cr4();
-  if (cr4.raw & x86::Cr4::kPge) {
-    x86::write_cr4(cr4.with(x86::Cr4::kPge, false));
-    x86::write_cr4(cr4);
-  }
+  if (x86::read_cr4().raw & x86::Cr4::kPge) x86::toggle_pge();
 }
 
 u64 user_code_address() { return kUserCode; }

@@ -73,6 +73,13 @@ PTB_INLINE Cr4 read_cr4() {
   return Cr4{v};
 }
 PTB_INLINE void write_cr4(Cr4 v) { asm volatile("mov %0, %%cr4" ::"r"(v.raw) : "memory"); }
+// CR4.PGE cleared and set again: drops every TLB entry, global or not, of every PCID, and every
+// paging-structure cache (SDM Vol.3 4.10.4.1).
+PTB_INLINE void toggle_pge() {
+  const Cr4 cr4 = read_cr4();
+  write_cr4(cr4.with(Cr4::kPge, false));
+  write_cr4(cr4);
+}
 
 // "memory": after INVLPG the old translation of addr must not be assumed by the compiler either.
 PTB_INLINE void invlpg(const volatile void* addr) {
