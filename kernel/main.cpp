@@ -113,9 +113,9 @@ void report_boot_problems(const mb2::BootInfo& info) {
 x86::Lfence enable_cpu_features(const x86::CpuInfo& cpu) {
   x86::write_cr0(x86::kKernelCr0.raw);
   x86::write_cr4(x86::kernel_cr4(cpu));
-  // AMD and Hygon: DE_CFG[1], as Linux does; through the #GP-safe accessors, since a hypervisor
-  // may not have the MSR.
-  const bool amd_like = cpu.vendor_kind == x86::Vendor::kAmd || str_eq(cpu.vendor, "HygonGenuine");
+  // AMD and Hygon (decoded as AMD, arch/x86/cpu_features.cpp): DE_CFG[1], as Linux does; through
+  // the #GP-safe accessors, since a hypervisor may not have the MSR.
+  const bool amd_like = cpu.vendor_kind == x86::Vendor::kAmd;
   const bool always =
       amd_like && cpu.max_ext_leaf >= 0x8000'0021 && (x86::cpuid(0x8000'0021).eax & (1u << 2)) != 0;
   x86::MsrRead de_cfg{};

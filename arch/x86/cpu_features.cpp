@@ -59,7 +59,10 @@ CpuInfo decode_cpu(CpuidFn cpuid) {
   put_regs(c.vendor, l0.ebx, l0.edx, l0.ecx);  // "GenuineIntel" is EBX, EDX, ECX
   sanitize(c.vendor);
   bool intel = c.vendor[0] == 'G' && c.vendor[7] == 'I';  // GenuineIntel
-  bool amd = c.vendor[0] == 'A' && c.vendor[3] == 'h';    // AuthenticAMD
+  // Hygon's parts are AMD's Zen under licence: AMD's manual, MSRs and PMU apply to them (Linux
+  // runs them through its AMD paths too), so they are decoded as AMD's; `vendor` keeps the name.
+  bool amd = (c.vendor[0] == 'A' && c.vendor[3] == 'h')      // AuthenticAMD
+             || (c.vendor[0] == 'H' && c.vendor[5] == 'G');  // HygonGenuine
   c.vendor_kind = intel ? Vendor::kIntel : amd ? Vendor::kAmd : Vendor::kOther;
 
   if (c.max_leaf >= 1) {

@@ -38,6 +38,7 @@ struct CpuidResult {
 };
 using CpuidFn = CpuidResult (*)(u32 leaf, u32 subleaf);
 
+// kAmd: AuthenticAMD and HygonGenuine (AMD's architecture; `vendor` says which).
 enum class Vendor { kIntel, kAmd, kOther };
 
 struct CpuInfo {

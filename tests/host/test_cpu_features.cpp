@@ -440,11 +440,20 @@ TEST(DecodeCpu, VendorIsSanitised) {
   for (const char* p = i.vendor; *p; ++p) EXPECT_TRUE(*p >= 0x20 && *p < 0x7f);
 }
 
-TEST(DecodeCpu, UnknownVendorIsOther) {
-  FakeCpu c = haswell();
+// Hygon's parts are AMD's Zen: AMD's manual, MSRs and counters apply, so the kind is AMD's.
+TEST(DecodeCpu, HygonIsDecodedAsAmd) {
+  FakeCpu c = zen2();
   c.leaves[0] = {0xd, str4("Hygo"), str4("uine"), str4("nGen")};
   const CpuInfo i = decode(c);
   EXPECT_STREQ(i.vendor, "HygonGenuine");
+  EXPECT_EQ(i.vendor_kind, Vendor::kAmd);
+}
+
+TEST(DecodeCpu, UnknownVendorIsOther) {
+  FakeCpu c = haswell();
+  c.leaves[0] = {0xd, str4("Cent"), str4("auls"), str4("aurH")};
+  const CpuInfo i = decode(c);
+  EXPECT_STREQ(i.vendor, "CentaurHauls");
   EXPECT_EQ(i.vendor_kind, Vendor::kOther);
 }
 
