@@ -21,13 +21,20 @@ const cmdline::Option kOptions[] = {
     cmdline::make_flag("help", &opts.help, "list these options"),
 };
 constexpr usize kOwn = sizeof(kOptions) / sizeof(kOptions[0]);
-constexpr usize kMaxOptions = 32;
+constexpr usize kMaxOptions = 64;
 
-// The caller's rows first (as `help` has always listed them), then the kernel's.
+// The caller's rows first (as `help` has always listed them), then the kernel's. Rows beyond
+// kMaxOptions are said, not dropped silently (tests/boot/test_pti_and_faults.py lists them all).
 usize combine(cmdline::Option* all, const cmdline::Option* extra, usize extra_count) {
   usize n = 0;
   for (usize i = 0; i < extra_count && n < kMaxOptions; ++i) all[n++] = extra[i];
   for (usize i = 0; i < kOwn && n < kMaxOptions; ++i) all[n++] = kOptions[i];
+  if (extra_count + kOwn > n) {
+    Text<120> t;
+    t.put("warning: cmdline: ").put_u64(extra_count + kOwn - n);
+    t.put(" option(s) beyond the table's ").put_u64(kMaxOptions).put(" ignored");
+    console::line(t);
+  }
   return n;
 }
 
