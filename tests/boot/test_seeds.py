@@ -36,3 +36,22 @@ def test_every_cell_equals_the_tools():
     # the records really are the reduced run's (the tool read the same log)
     printed = seedcheck.run_at(cap, tables[0].line)
     assert printed.results[analysis.SEED1_REFERENCE].reps == 7
+
+
+def test_seed_tables_print_and_match_the_records():
+    run = seeds()
+    assert run.returncode == 0, run.describe()
+    lines = run.human_lines()
+    start = next(i for i, l in enumerate(lines) if l.startswith("Seed 000"))
+    table = lines[start:start + 9]
+    direct = run.results()["syscall.direct"]["median"]
+    pti = run.results()["syscall.pti"]["median"]
+    row = next(l for l in table if l.strip().startswith("PTI, no PCID"))
+    loss = (1 - direct / pti) * 100
+    assert f"{loss:.1f} %" in row, (row, loss)
+    assert any("skip" in l for l in table if "PCID (Linux)" in l)  # QEMU has no PCID
+    assert any(l.startswith("Seed 003") for l in lines)
+    kinds = [l.split()[0] for l in lines[lines.index(next(l for l in lines if l.startswith("Seed 003"))) + 2:][:4]]
+    assert kinds == ["syscall", "pf", "int3", "int"], kinds
+    crossing = {n for n in run.results() if n.startswith("crossing.")}
+    assert len(crossing) == 16
