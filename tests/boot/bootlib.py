@@ -23,7 +23,6 @@ from __future__ import annotations
 import os
 import re
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -36,6 +35,7 @@ sys.path.insert(0, str(ROOT / "tools"))
 # One reader for run-qemu.sh, these tests and the report tool (tools/ptibench_report/records.py).
 from ptibench_report.harness import LONG_MODE_MESSAGE  # noqa: E402,F401  (re-exported)
 from ptibench_report.records import MARKER, clean_line, scan  # noqa: E402,F401
+from ptibench_report import nmi as _nmi  # noqa: E402
 from ptibench_report.nmi import SENT as _NMI_SENT  # noqa: E402
 
 
@@ -253,33 +253,10 @@ def variant_image(entry: str, cmdline: str) -> Path:
     return Path(out.stdout.strip().splitlines()[-1])
 
 
-class Monitor:
-    """QEMU's human monitor on a unix socket (-monitor unix:PATH,server,nowait)."""
-
-    def __init__(self, path: str):
-        self.sock = socket.socket(socket.AF_UNIX)
-        for _ in range(100):
-            try:
-                self.sock.connect(path)
-                break
-            except OSError:
-                time.sleep(0.1)
-        self.sock.settimeout(2)
-        self.read_until(b"(qemu)")
-
-    def read_until(self, marker: bytes) -> bytes:
-        data = b""
-        deadline = time.monotonic() + 20
-        while marker not in data and time.monotonic() < deadline:
-            try:
-                chunk = self.sock.recv(65536)
-            except socket.timeout:
-                continue
-            if not chunk:
-                break
-            data += chunk
-        return data
-
-    def command(self, text: str) -> str:
-        self.sock.sendall(text.encode() + b"\n")
-        return self.read_until(b"(qemu)").decode("ascii", "replace")
+def monitor(path: str, proc: subprocess.Popen) -> _nmi.Monitor:
+    """The tool's connection to QEMU's human monitor (-monitor unix:PATH,server,nowait) of a
+    QEMU the test started itself; a test failure if it never opens while QEMU runs."""
+    mon = _nmi.Monitor.connect(path, lambda: proc.poll() is None)
+    if mon is None:
+        _fail(f"QEMU's monitor never opened at {path} (QEMU exit code {proc.poll()})")
+    return mon

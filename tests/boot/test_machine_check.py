@@ -10,7 +10,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from bootlib import MARKER, Monitor, clean_line, variant_image
+from bootlib import MARKER, monitor, clean_line, variant_image
 
 STATUS = 0xBD00_0000_0000_0000  # VAL, UC, EN, MISCV, ADDRV, PCC (SDM Vol.3 17.3.2.2)
 
@@ -26,7 +26,7 @@ def test_an_injected_machine_check_is_reported_and_fails_the_run():
              "-device", "isa-debug-exit,iobase=0xf4,iosize=0x04", "-cdrom", str(iso)],
             stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         try:
-            mon = Monitor(sock)
+            mon = monitor(sock, proc)
             deadline = time.monotonic() + 200
             while b"[2/" not in serial.read_bytes() and time.monotonic() < deadline:
                 time.sleep(0.05)  # inside the benchmarks

@@ -15,7 +15,7 @@ import time
 from pathlib import Path
 
 
-from bootlib import Monitor, variant_image
+from bootlib import monitor, variant_image
 
 CMDLINE = "bench=cr3.read,invlpg,syscall.direct reps=5"
 
@@ -38,7 +38,7 @@ def test_without_a_uart_the_verdict_reaches_the_exit_port():
     assert proc.returncode == 1, (proc.returncode, proc.stderr[-2000:])  # (0 << 1) | 1: pass
 
 
-def screen_text(mon: Monitor) -> list[str]:
+def screen_text(mon) -> list[str]:
     """The 80x25 VGA text screen: the low byte of each of the 2000 cells at 0xb8000."""
     out = mon.command("xp /2000hx 0xb8000")
     cells = [int(v, 16) for v in re.findall(r"0x([0-9a-f]{4})\b", out.split("xp /2000hx", 1)[-1])]
@@ -54,7 +54,7 @@ def test_without_a_uart_every_result_is_on_the_screen():
                                 stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
                                 stderr=subprocess.DEVNULL)
         try:
-            mon = Monitor(sock)
+            mon = monitor(sock, proc)
             lines: list[str] = []
             deadline = time.monotonic() + 240
             while time.monotonic() < deadline:  # the kernel halts with the summary in view
