@@ -2,6 +2,7 @@
 
 #include "arch/x86/cpu.h"
 #include "arch/x86/cpu_setup.h"
+#include "arch/x86/fault_fixup.h"
 #include "arch/x86/layout.h"
 #include "arch/x86/local_apic.h"
 #include "arch/x86/page_table.h"
@@ -241,12 +242,14 @@ Result with_reason(Status s, const TextBuf& t) { return {s, t.c_str()}; }
 
 // Whether INVLPGB and TLBSYNC run here, each operation of the row tried once with the fault
 // fixup armed (a hypervisor may advertise them and not pass them through: #UD; a CPU may refuse
-// the operands: #GP). Empty when they do; otherwise the skip reason.
+// the operands: #GP). nullptr when they run; otherwise the skip reason.
 const char* try_invlpgb(TextBuf& t, const x86::CpuInfo& cpu) {
   for (usize i = 0; i < sd.ops; ++i) {
-    if (x86::invlpgb_tlbsync_safe(invlpgb_ops[i])) continue;
-    t.put("INVLPGB/TLBSYNC faulted (#UD or #GP) at RAX=").put_hex(invlpgb_ops[i].rax);
-    t.put(" ECX=").put_hex(invlpgb_ops[i].ecx).put(" EDX=").put_hex(invlpgb_ops[i].edx);
+    const x86::GuardedRun run = x86::invlpgb_tlbsync_safe(invlpgb_ops[i]);
+    if (run.ok) continue;
+    t.put(run.insn).put(run.vector == x86::kVectorUd ? " raised #UD" : " raised #GP");
+    t.put(" (RAX=").put_hex(invlpgb_ops[i].rax).put(" ECX=").put_hex(invlpgb_ops[i].ecx);
+    t.put(" EDX=").put_hex(invlpgb_ops[i].edx).put(')');
     t.put(cpu.has(x86::Feature::kInvlpgb) ? " although CPUID.80000008H:EBX[3] reports it"
                                           : " (CPUID.80000008H:EBX[3] clear; invlpgb=force)");
     return t.c_str();
