@@ -18,6 +18,7 @@
 struct ShootVisit {
   ptb::u64 stale, first;
 };
+static_assert(sizeof(ShootVisit) == 16);  // SysV: returned in RAX (stale) and RDX (first)
 extern "C" ShootVisit shoot_user_visit_pti(ptb::u64 va, ptb::u64 pages, ptb::u64 magic0);
 extern "C" ShootVisit shoot_user_visit_pcid(ptb::u64 va, ptb::u64 pages, ptb::u64 magic0);
 
