@@ -91,7 +91,7 @@ u32 guest_exits(const Row& row) {
       // The PTE rewrites, the local and remote invalidations (INVLPG, CR3 above the ceiling,
       // INVPCID for the user PCID), the IPIs; INVLPGB rows send none.
       return kExitPtWrite | kExitInvlpg | kExitCr3 | kExitInvpcid |
-             (row.shoot == ShootScheme::kInvlpgb ? 0u : u32{kExitIpi});
+             (broadcast(row.shoot) ? 0u : u32{kExitIpi});
     case Group::kAspace:
       // Every switch writes CR3 (and the PTI entries do); every M slices the shared kernel page
       // is remapped and invalidated by INVPCID, or by INVLPG where the CPU lacks it.

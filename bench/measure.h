@@ -38,8 +38,12 @@ struct Result {
   bool has_smis = false;
   u64 smis = 0;
   const aspace::Figures* lab = nullptr;  // kAspace rows: valid until the next measurement
-  u64 stale_reads = 0;  // kShootdown rows: reads that saw an old frame after a shootdown ...
-  FlushPlan plan{};     // ... and how the CPUs invalidated
+  u64 stale_reads = 0;       // kShootdown rows: reads that saw an old frame after a shootdown ...
+  FlushPlan plan{};          // ... and how the CPUs invalidated
+  u64 stale_user_reads = 0;  // of stale_reads, those through the user half (PTI targets)
+  Summary return_to_user{};  // the targets' next return to user space, ticks (n = 0: none)
+  u32 shoot_targets = 0;     // the targets that read the pages
+  u32 invlpgb_ops = 0;       // broadcast rows: INVLPGBs per shootdown (one TLBSYNC after them)
 };
 
 inline constexpr u32 kMaxReps = 10000;

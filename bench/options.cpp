@@ -15,6 +15,7 @@ constexpr const char* kFaults[] = {"none", "ud", "pf", "gp", "de", "stack", "use
 constexpr const char* kSamples[] = {"summary", "raw"};
 constexpr const char* kLabBroken[] = {"none", "global"};
 constexpr const char* kShootdownTargets[] = {"invalidate", "skip"};
+constexpr const char* kInvlpgb[] = {"cpuid", "force"};
 
 const cmdline::Option kOptions[] = {
     cmdline::make_choice(
@@ -63,6 +64,9 @@ const cmdline::Option kOptions[] = {
     cmdline::make_choice("shootdown_targets", &opts.shootdown_targets, kShootdownTargets,
                          "skip: shootdown targets acknowledge without invalidating (tests that "
                          "stale reads are caught)"),
+    cmdline::make_choice("invlpgb", &opts.invlpgb, kInvlpgb,
+                         "force: the shootdown.invlpgb rows try INVLPGB even where CPUID denies it "
+                         "(tests that its #UD becomes a skip)"),
     cmdline::make_choice("fault", &opts.fault, kFaults,
                          "provoke an exception after boot to test the fault report"),
 };

@@ -135,6 +135,17 @@ void put_shootdown_fields(JsonRecord& j, const Row& row, const Result& r) {
   j.str("flush", r.plan.full ? "full" : "invlpg")
       .str("user_pcid", user_pcid_flush_name(r.plan.user));
   j.num("stale_reads", r.stale_reads);
+  // Since 0.3: how many CPUs read the pages, the reads through the user half, INVLPGB's count,
+  // and the targets' timed return to user space (PTI schemes).
+  if (row.shoot == ShootScheme::kInvlpgb) j.num("targets", r.shoot_targets);
+  if (targets_pti(row.shoot)) j.num("user_stale_reads", r.stale_user_reads);
+  if (broadcast(row.shoot) && r.status == Status::kOk) j.num("invlpgb_ops", r.invlpgb_ops);
+  if (r.return_to_user.n) {
+    j.num("return_to_user_n", r.return_to_user.n);
+    j.fixed("return_to_user_q1", r.return_to_user.q1);
+    j.fixed("return_to_user_median", r.return_to_user.median);
+    j.fixed("return_to_user_q3", r.return_to_user.q3);
+  }
 }
 
 void put_record(const Row& row, const Result& r, const Params& p, const OutputContext& out,

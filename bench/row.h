@@ -170,6 +170,12 @@ const char* scheme_suffix(x86::EntryScheme s);
 inline constexpr u32 kShootdownPages[] = {1, 8, 33, 64, 512};
 inline constexpr u32 kShootdownPageCounts = sizeof(kShootdownPages) / sizeof(kShootdownPages[0]);
 inline constexpr u32 kMaxShootdownPages = 512, kMaxShootdownPageCounts = 8;
+// The schemes with T targets in their names (shootdown.<scheme>.t<T>.p<n>), in table order;
+// shootdown.invlpgb.p<n> comes after them.
+inline constexpr ShootScheme kTargetedShootSchemes[] = {
+    ShootScheme::kNoPti, ShootScheme::kPtiPcid, ShootScheme::kPti, ShootScheme::kInvlpgbPcid};
+inline constexpr u32 kTargetedShootSchemeCount =
+    sizeof(kTargetedShootSchemes) / sizeof(kTargetedShootSchemes[0]);
 
 struct TableParams {
   u32 refill_max;    // largest K of the refill curve
@@ -198,8 +204,9 @@ usize build_table(Row* out, usize capacity, const TableParams& params);
 // Room for every row with every list option at its largest (tests/host/test_table.cpp,
 // LargestOptionsOfEveryFamilyFitTogether): about 440 single-CPU rows, 488 of the lab, and the
 // IPI matrix and the shootdowns below.
-inline constexpr usize kMaxRows = 1024 + 2 * kIpiMatrixMax * (kIpiMatrixMax - 1) +
-                                  (2 * (kIpiMatrixMax - 1) + 1) * kMaxShootdownPageCounts;
+inline constexpr usize kMaxRows =
+    1024 + 2 * kIpiMatrixMax * (kIpiMatrixMax - 1) +
+    (kTargetedShootSchemeCount * (kIpiMatrixMax - 1) + 1) * kMaxShootdownPageCounts;
 
 inline constexpr u32 kMaxTouch = 512;
 // Parses touch= ("1,8,64"): values 1..kMaxTouch, at most `cap`, each once. Entries out of range

@@ -377,13 +377,13 @@ void ipi_rows(Builder& b, u32 cpus) {
   }
 }
 
-// The shootdowns: CPU 0 against T = 1 ... CPUs - 1 targets, n pages, per scheme; INVLPGB needs
-// no targets. One CPU still gets T = 1 (which skips).
+// The shootdowns: CPU 0 against T = 1 ... CPUs - 1 targets, n pages, per scheme; INVLPGB's
+// kernel form runs against every other CPU used (no T in its name). One CPU still gets T = 1
+// (which skips).
 void shootdown_rows(Builder& b, u32 cpus, const u32* pages, usize page_count) {
   if (page_count > kMaxShootdownPageCounts) page_count = kMaxShootdownPageCounts;
   const u32 most = cpus < 2 ? 1 : cpus > kIpiMatrixMax ? kIpiMatrixMax - 1 : cpus - 1;
-  constexpr ShootScheme kSchemes[] = {ShootScheme::kNoPti, ShootScheme::kPtiPcid};
-  for (ShootScheme s : kSchemes) {
+  for (ShootScheme s : kTargetedShootSchemes) {
     for (u32 t = 1; t <= most; ++t) {
       for (usize i = 0; i < page_count; ++i) {
         const u32 n = pages[i];
@@ -393,7 +393,7 @@ void shootdown_rows(Builder& b, u32 cpus, const u32* pages, usize page_count) {
                .shoot = s,
                .targets = static_cast<u8>(t),
                .method = Method::kShootdown,
-               .env = {.pcid = s == ShootScheme::kPtiPcid}});
+               .env = {.pcid = targets_pcid(s)}});
       }
     }
   }

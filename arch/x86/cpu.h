@@ -4,6 +4,7 @@
 // it nor moves loads and stores over it.
 #pragma once
 
+#include "arch/x86/invlpgb.h"
 #include "arch/x86/regs.h"
 #include "lib/types.h"
 
@@ -102,6 +103,25 @@ PTB_INLINE void invpcid(InvpcidType type, const InvpcidDescriptor& d) {
 }
 // The benchmarks run the other types from their assembly bodies; the kernel itself needs only this.
 PTB_INLINE void invpcid_single(Pcid p) { invpcid(InvpcidType::kSingle, {p.value, 0}); }
+
+// AMD APM Vol.3 INVLPGB (0F 01 FE) and TLBSYNC (0F 01 FF), spelt as bytes for assemblers that
+// predate them. INVLPGB starts invalidating op's translations on every CPU and returns before they
+// are gone; TLBSYNC waits until every INVLPGB this CPU issued has completed everywhere. "memory":
+// nothing may be assumed about a translation across either. On a CPU (or under a hypervisor)
+// without them they raise #UD: run the first of a kind through invlpgb_safe (cpu_setup.h).
+PTB_INLINE void invlpgb(const Invlpgb& op) {
+  asm volatile(".byte 0x0f, 0x01, 0xfe" ::"a"(op.rax), "c"(op.ecx), "d"(op.edx) : "memory");
+}
+PTB_INLINE void tlbsync() { asm volatile(".byte 0x0f, 0x01, 0xff" ::: "memory"); }
+
+// RFLAGS.AC set or cleared without STAC/CLAC (which #UD without SMAP): with CR4.SMAP, ring 0 may
+// read user pages only while AC = 1 (SDM Vol.3 4.6.1). Harmless otherwise (CR0.AM is clear).
+PTB_INLINE void set_ac(bool on) {
+  if (on)
+    asm volatile("pushfq; orq $0x40000, (%%rsp); popfq" ::: "memory", "cc");
+  else
+    asm volatile("pushfq; andq $~0x40000, (%%rsp); popfq" ::: "memory", "cc");
+}
 
 // The harness's timestamp: LFENCE before waits for earlier instructions to complete, LFENCE after
 // keeps later ones from starting before the read (SDM Vol.2 RDTSC; on AMD once DE_CFG[1] is set).

@@ -21,6 +21,7 @@ constexpr FeatureInfo kFeatureInfo[] = {
     {"mce", "CPUID.01H:EDX[7]"},
     {"mca", "CPUID.01H:EDX[14]"},
     {"pat", "CPUID.01H:EDX[16]"},
+    {"invlpgb", "CPUID.80000008H:EBX[3]"},
 };
 static_assert(sizeof(kFeatureInfo) / sizeof(kFeatureInfo[0]) == static_cast<u32>(Feature::kCount));
 
@@ -119,6 +120,11 @@ CpuInfo decode_cpu(CpuidFn cpuid) {
   }
   if (c.max_ext_leaf >= 0x8000'0007)
     set(c, Feature::kInvariantTsc, bit(cpuid(0x8000'0007, 0).edx, 8));
+  if (c.max_ext_leaf >= 0x8000'0008) {
+    const CpuidResult e8 = cpuid(0x8000'0008, 0);
+    set(c, Feature::kInvlpgb, bit(e8.ebx, 3));
+    if (c.has(Feature::kInvlpgb)) c.invlpgb_max_pages = (e8.edx & 0xffff) + 1;
+  }
 
   if (c.has(Feature::kHypervisor)) {
     CpuidResult h = cpuid(0x4000'0000, 0);  // signature in EBX, ECX, EDX

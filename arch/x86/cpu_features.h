@@ -24,6 +24,7 @@ enum class Feature : u32 {
   kMce,           // CPUID.01H:EDX[7]: machine-check exception (CR4.MCE)
   kMca,           // CPUID.01H:EDX[14]: machine-check architecture (the MCG and MCi MSRs)
   kPat,           // CPUID.01H:EDX[16]: page attribute table (IA32_PAT)
+  kInvlpgb,       // CPUID.80000008H:EBX[3]: INVLPGB and TLBSYNC (AMD APM Vol.3, Appendix E)
   kCount
 };
 
@@ -53,6 +54,9 @@ struct CpuInfo {
   // TSC frequency from CPUID where the CPU states it (SDM Vol.2 CPUID 15H/16H); 0 otherwise.
   u64 tsc_hz_leaf15 = 0;
   u64 base_hz_leaf16 = 0;
+  // With INVLPGB: the most pages one INVLPGB may name, CPUID 8000_0008H:EDX[15:0] + 1 (Linux's
+  // invlpgb_count_max); 0 without it.
+  u32 invlpgb_max_pages = 0;
 
   constexpr bool has(Feature f) const { return (features >> static_cast<u32>(f)) & 1; }
 };

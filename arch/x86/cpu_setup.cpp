@@ -191,6 +191,20 @@ bool wrmsr_safe(u32 msr, u64 value) {
   return !gp_fixed_up();
 }
 
+GuardedRun invlpgb_tlbsync_safe(const Invlpgb& op) {
+  u64 tmp;
+  msr_fixup.allow_ud = true;
+  asm volatile(PTB_GP_FIXUP(".byte 0x0f, 0x01, 0xfe")
+               : PTB_GP_FIXUP_OUTPUTS(tmp)
+               : "a"(op.rax), "c"(op.ecx), "d"(op.edx)
+               : "memory");
+  if (gp_fixed_up()) return {false, "INVLPGB", msr_fixup.vector};
+  msr_fixup.allow_ud = true;
+  asm volatile(PTB_GP_FIXUP(".byte 0x0f, 0x01, 0xff") : PTB_GP_FIXUP_OUTPUTS(tmp)::"memory");
+  if (gp_fixed_up()) return {false, "TLBSYNC", msr_fixup.vector};
+  return {true, "", 0};
+}
+
 void set_syscall_entry(u64 entry) { wrmsr(msr::kLstar, entry); }
 
 void set_trap_hook(TrapHook hook) { trap_hook = hook; }

@@ -2,6 +2,7 @@
 #pragma once
 
 #include "arch/x86/descriptors.h"
+#include "arch/x86/invlpgb.h"
 #include "arch/x86/layout.h"
 #include "lib/types.h"
 
@@ -58,6 +59,16 @@ struct [[nodiscard]] MsrRead {
 [[nodiscard]] bool wrmsr_safe(u32 msr, u64 value);
 // RDPMC of a counter the CPU (or hypervisor) may not have: ok = false on #GP.
 [[nodiscard]] MsrRead rdpmc_safe(u32 index);
+
+// INVLPGB followed by TLBSYNC, each guarded: a #UD (CPUID reports INVLPGB but a hypervisor does
+// not pass it through) or a #GP (operands the CPU refuses) is reported instead of ending the run.
+// Interrupts must be off (one fixup at a time).
+struct [[nodiscard]] GuardedRun {
+  bool ok;
+  const char* insn;  // when !ok: "INVLPGB" or "TLBSYNC"
+  u64 vector;        // when !ok: 6 (#UD) or 13 (#GP)
+};
+GuardedRun invlpgb_tlbsync_safe(const Invlpgb& op);
 
 // An expected trap: a benchmark or self-test that provokes an exception registers a hook; when it
 // returns true the stub resumes with the (possibly edited) frame. Anything else is fatal.

@@ -19,6 +19,7 @@ struct FaultFixup {
   u64 resume_rip = 0;
   bool faulted = false;
   bool allow_ud = false;  // a #UD at fault_rip is caught as well
+  u64 vector = 0;         // of the fault caught (kVectorGp or kVectorUd), when faulted
 
   // A #GP raised in ring 0 at exactly fault_rip resumes at resume_rip, and is recorded. Anything
   // else is not ours (false: the frame is untouched). One fault per expectation.
@@ -28,6 +29,7 @@ struct FaultFixup {
     f.rip = resume_rip;
     fault_rip = 0;
     faulted = true;
+    vector = f.vector;
     return true;
   }
 };

@@ -1,9 +1,11 @@
 """Every CPU up: the APs start (xAPIC and x2APIC, BIOS and UEFI, QEMU and Bochs), the IPI
 round-trip matrix is complete, every shootdown row is ok with 0 stale reads (the PTI+PCID ones
-with INVPCID under Bochs), one CPU skips them with the reason, a shootdown whose targets do not
-invalidate is caught, cpus= limits the CPUs used, and the other CPUs, halted, change no
-single-CPU figure (exact under the instruction-counting TSC). Each boot runs the SMP rows alone
-(and a few single-CPU ones), with few repetitions."""
+with INVPCID under Bochs; the PTI ones with their targets' timed return to user space), the
+INVLPGB rows skip with the reason (and, forced with invlpgb=force, their #UD becomes a skip), one
+CPU skips them with the reason, a shootdown whose targets do not invalidate is caught, cpus=
+limits the CPUs used, and the other CPUs, halted, change no single-CPU figure (exact under the
+instruction-counting TSC). Each boot runs the SMP rows alone (and a few single-CPU ones), with
+few repetitions."""
 
 from bootlib import boot
 
@@ -20,7 +22,9 @@ def assert_matrix_complete(run, cpus, apic):
     assert run.returncode == 0, run.describe()
     assert run.summary()["status"] == "pass", run.describe()
     smp = run.env()["smp"]
-    assert smp == {"found": cpus, "started": cpus, "used": cpus, "failed": 0, "apic": apic}, smp
+    assert smp == {"found": cpus, "started": cpus, "used": cpus, "failed": 0, "apic": apic,
+                   "invlpgb_max_pages": 0}, smp  # neither emulator has INVLPGB
+    assert run.env()["features"]["invlpgb"] is False
     rows = ipi_rows(run)
     want = {f"ipi.{k}.{s}.{t}" for k in ("fixed", "poll")
             for s in range(cpus) for t in range(cpus) if s != t}
@@ -41,26 +45,53 @@ def shootdown_rows(run):
     return {n: r for n, r in run.results().items() if r.get("group") == "shootdown"}
 
 
-def assert_shootdowns(run, targets, pcid):
+SCHEMES = ("nopti", "pti.pcid", "pti", "invlpgb.pcid")
+PAGES = (1, 8, 33, 64, 512)
+# shootdown.invlpgb.* would match the invlpgb.pcid rows of every T too.
+INVLPGB_ROWS = ",".join(f"shootdown.invlpgb.p{n}" for n in PAGES)
+
+
+def assert_invlpgb_skipped(r, forced):
+    """No INVLPGB here: skipped for CPUID, or, forced, for the #UD its first execution raised."""
+    assert r["status"] == "skip", r
+    if r["scheme"] == "invlpgb.pcid" and "pcid" in r["reason"]:
+        return  # QEMU: the PCID check comes first
+    if forced:
+        assert r["reason"].startswith("INVLPGB raised #UD (RAX=0x"), r
+        assert r["reason"].endswith("(CPUID.80000008H:EBX[3] clear; invlpgb=force)"), r
+    else:
+        assert r["reason"] == "CPU lacks INVLPGB (CPUID.80000008H:EBX[3])", r
+
+
+def assert_shootdowns(run, targets, pcid, forced=False):
     """Every row of these target counts ran with 0 stale reads (PTI+PCID ones only where the
-    CPU has PCID, INVPCID for the user PCID up to the ceiling); INVLPGB skips here."""
+    CPU has PCID, INVPCID for the user PCID up to the ceiling); the PTI ones' targets returned to
+    user space once per shootdown, timed, and read the pages there too; INVLPGB skips here."""
     rows = shootdown_rows(run)
-    schemes = ("nopti", "pti.pcid")
-    want = {f"shootdown.{s}.t{t}.p{n}" for s in schemes for t in targets
-            for n in (1, 8, 33, 64, 512)} | {f"shootdown.invlpgb.p{n}" for n in (1, 8, 33, 64, 512)}
+    want = {f"shootdown.{s}.t{t}.p{n}" for s in SCHEMES for t in targets
+            for n in PAGES} | {f"shootdown.invlpgb.p{n}" for n in PAGES}
     assert set(rows) == want, sorted(set(rows) ^ want)
     for name, r in rows.items():
-        if r["scheme"] == "invlpgb":
-            assert r["status"] == "skip" and "INVLPGB" in r["reason"], r
+        if r["scheme"].startswith("invlpgb"):
+            assert_invlpgb_skipped(r, forced)
         elif r["scheme"] == "pti.pcid" and not pcid:
             assert r["status"] == "skip" and "pcid" in r["reason"].lower(), r
         else:
             assert r["status"] == "ok" and r["stale_reads"] == 0, r
             assert r["flush"] == ("invlpg" if r["pages"] <= 33 else "full"), r
-            want_user = ("none" if r["scheme"] == "nopti" else
-                         "invpcid" if r["pages"] <= 33 else "lazy")
+            want_user = ("invpcid" if r["pages"] <= 33 else "lazy") if r["scheme"] == "pti.pcid" \
+                else "none"
             assert r["user_pcid"] == want_user, r
-            assert r["targets"] == int(name.split(".t")[1].split(".")[0]), r
+            t = int(name.split(".t")[1].split(".")[0])
+            assert r["targets"] == t, r
+            if r["scheme"] == "nopti":
+                assert "return_to_user_n" not in r and "user_stale_reads" not in r, r
+                continue
+            # One timed return per target and measured shootdown (more if one was repeated).
+            assert r["user_stale_reads"] == 0, r
+            assert r["return_to_user_n"] >= r["n"] * t, r
+            assert 0 < r["return_to_user_q1"] <= r["return_to_user_median"] \
+                <= r["return_to_user_q3"], r
 
 
 def test_qemu_four_cpus_bios():
@@ -78,24 +109,47 @@ def test_one_cpu_skips_the_ipi_rows_with_the_reason():
     for r in rows.values():
         assert r["status"] == "skip" and r["reason"].startswith("needs 2 CPUs; 1 used"), r
     rows = shootdown_rows(run)
-    assert len(rows) == 15, sorted(rows)
+    assert len(rows) == 25, sorted(rows)
     for r in rows.values():
         assert r["status"] == "skip", r
         reason = r["reason"]  # the features are checked first: QEMU has no PCID, no INVLPGB
         assert (reason.startswith("needs 2 CPUs; 1 used") or "INVLPGB" in reason
-                or (r["scheme"] == "pti.pcid" and "pcid" in reason)), r
+                or (r["scheme"] in ("pti.pcid", "invlpgb.pcid") and "pcid" in reason)), r
 
 
 def test_a_target_that_does_not_invalidate_is_caught():
     # shootdown_targets=skip: the targets acknowledge and invalidate nothing, so their reads
     # after a shootdown see the old frame (QEMU's software TLB keeps it): the row fails with
-    # the count and the first stale read, and the run fails.
+    # the count and the first stale read, and the run fails. Under PTI without PCID the same
+    # target's return to user space still sees the new frames: that CR3 write flushed them.
     run = boot("smp2-stale", "--smp", "2", "--cmdline",
-               "bench=shootdown.nopti.t1.p8 reps=5 warmup=1 shootdown_targets=skip", timeout=300)
+               "bench=shootdown.nopti.t1.p8,shootdown.pti.t1.p8 reps=5 warmup=1 "
+               "shootdown_targets=skip", timeout=300)
     assert run.returncode == 1 and run.summary()["status"] == "fail", run.describe()
-    r = run.results()["shootdown.nopti.t1.p8"]
-    assert r["status"] == "fail" and r["stale_reads"] > 0, r
-    assert r["reason"].startswith(f"stale reads: {r['stale_reads']} (first: CPU 1 page "), r
+    for name in ("shootdown.nopti.t1.p8", "shootdown.pti.t1.p8"):
+        r = run.results()[name]
+        assert r["status"] == "fail" and r["stale_reads"] > 0, r
+        assert r["reason"].startswith(f"stale reads: {r['stale_reads']} (first: CPU 1 page "), r
+    assert run.results()["shootdown.pti.t1.p8"]["user_stale_reads"] == 0
+
+
+def test_invlpgb_forced_where_it_is_missing_skips_on_its_ud():
+    # invlpgb=force executes INVLPGB although CPUID denies it: QEMU raises #UD, which the fault
+    # fixup turns into a skip with the operands (the range form at 8 pages, the whole-TLB form
+    # above the ceiling), and the run goes on.
+    run = boot("smp2-invlpgb-ud", "--smp", "2", "--cmdline",
+               "bench=shootdown.invlpgb.p8,shootdown.invlpgb.p64 reps=3 warmup=1 shootdown_pages=8,64 "
+               "invlpgb=force",
+               timeout=300)
+    assert run.returncode == 0 and run.summary()["status"] == "pass", run.describe()
+    assert not run.faults(), run.faults()
+    rows = shootdown_rows(run)
+    assert set(rows) == {"shootdown.invlpgb.p8", "shootdown.invlpgb.p64"}, rows
+    for r in rows.values():
+        assert_invlpgb_skipped(r, forced=True)
+    # RAX: the first page | VA | ASID | include global (8 pages), everything | include global.
+    assert "(RAX=0x7f810000000d ECX=0x0 EDX=0x0)" in rows["shootdown.invlpgb.p8"]["reason"], rows
+    assert "(RAX=0xc ECX=0x0 EDX=0x0)" in rows["shootdown.invlpgb.p64"]["reason"], rows
 
 
 def test_the_ceiling_and_page_options():
@@ -120,7 +174,8 @@ def test_cpus_option_limits_the_cpus_used_with_x2apic_requested():
                IPI + " cpus=2", timeout=300)
     assert run.returncode == 0 and run.summary()["status"] == "pass", run.describe()
     apic = "xapic" if NO_TCG_X2APIC in run.stderr else "x2apic"
-    assert run.env()["smp"] == {"found": 3, "started": 3, "used": 2, "failed": 0, "apic": apic}
+    assert run.env()["smp"] == {"found": 3, "started": 3, "used": 2, "failed": 0, "apic": apic,
+                                "invlpgb_max_pages": 0}
     rows = ipi_rows(run)
     assert all(r["status"] == "ok" for r in rows.values()), rows  # pairs of CPUs 0 and 1 only
     assert set(rows) == {"ipi.fixed.0.1", "ipi.fixed.1.0", "ipi.poll.0.1", "ipi.poll.1.0"}
@@ -135,10 +190,12 @@ def test_bochs_two_cpus_x2apic():
 
 def test_bochs_four_cpus_x2apic():
     # The widest fan-out only (T = 1 runs on two CPUs above): Bochs is the slowest emulator.
+    # invlpgb=force: Bochs' #UD for INVLPGB, caught, in the same boot.
     run = boot("bochs-smp4", "--bochs", "corei7_haswell_4770", "--smp", "4", "--cmdline",
-               "bench=ipi.*,shootdown.*.t3.*,shootdown.invlpgb.* reps=5 warmup=1", timeout=600)
+               "bench=ipi.*,shootdown.*.t3.*," + INVLPGB_ROWS + " reps=5 warmup=1 invlpgb=force",
+               timeout=600)
     assert_matrix_complete(run, 4, "x2apic")
-    assert_shootdowns(run, (3,), pcid=True)
+    assert_shootdowns(run, (3,), pcid=True, forced=True)
 
 
 # Single-CPU rows, exact under -icount: with the APs halted they must read their instruction

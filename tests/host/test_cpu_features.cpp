@@ -164,8 +164,10 @@ TEST(DecodeCpu, EachFeatureComesFromItsOwnBit) {
     EXPECT_EQ(i.features, base.features & ~(u64{1} << static_cast<u32>(k.f)));
   }
   // And the ones Haswell lacks appear from their bits alone.
-  const Case absent[] = {
-      {Feature::kSmap, 7, 1, 20}, {Feature::kLa57, 7, 2, 16}, {Feature::kHypervisor, 1, 2, 31}};
+  const Case absent[] = {{Feature::kSmap, 7, 1, 20},
+                         {Feature::kLa57, 7, 2, 16},
+                         {Feature::kHypervisor, 1, 2, 31},
+                         {Feature::kInvlpgb, 0x8000'0008, 1, 3}};
   for (const Case& k : absent) {
     SCOPED_TRACE(feature_info(k.f).name);
     FakeCpu c = haswell();
@@ -254,6 +256,7 @@ FakeCpu zen2() {
   // AMD pads the brand string with trailing spaces.
   set_brand(c, "AMD Ryzen 7 3700X 8-Core Processor             ");
   c.leaves[0x8000'0007] = {0, 0, 0, bits({8, 9})};
+  c.leaves[0x8000'0008] = {0x3030, bits({0, 9}), 0x400f, 0};  // EBX[3] clear: no INVLPGB (Zen 3 on)
   return c;
 }
 
@@ -275,6 +278,25 @@ TEST(DecodeCpu, AmdZenFamilyFromExtendedFamily) {
   EXPECT_EQ(i.pmu_version, 0u);
   EXPECT_FALSE(c.read(0xa));
   EXPECT_EQ(i.tsc_hz_leaf15, 0u);
+}
+
+// AMD APM Vol.3 Appendix E, Fn8000_0008: EBX[3] INVLPGB and TLBSYNC; EDX[15:0] the largest
+// page count INVLPGB takes after the first (Linux: invlpgb_count_max = EDX[15:0] + 1).
+TEST(DecodeCpu, InvlpgbAndItsPageCountFromLeaf80000008) {
+  FakeCpu c = zen2();
+  c.leaves[0x8000'0008] = {0x3030, bits({0, 3, 9}), 0x400f, 0xffff'0007};  // EDX[31:16] not ours
+  CpuInfo i = decode(c);
+  EXPECT_TRUE(i.has(Feature::kInvlpgb));
+  EXPECT_EQ(i.invlpgb_max_pages, 8u);
+  c.leaves[0x8000'0008].ebx &= ~bits({3});  // Zen 2 and Intel: no INVLPGB, no count
+  i = decode(c);
+  EXPECT_FALSE(i.has(Feature::kInvlpgb));
+  EXPECT_EQ(i.invlpgb_max_pages, 0u);
+  c.leaves[0x8000'0008].ebx |= bits({3});
+  c.leaves[0x8000'0000].eax = 0x8000'0007;  // the leaf is beyond the maximum: not read
+  i = decode(c);
+  EXPECT_FALSE(i.has(Feature::kInvlpgb));
+  EXPECT_EQ(i.invlpgb_max_pages, 0u);
 }
 
 TEST(DecodeCpu, AmdZen1WithoutInvpcid) {
@@ -503,6 +525,7 @@ TEST(FeatureInfo, NamesAndCpuidBitsMatchTheSdm) {
       {Feature::kMce, "mce", "CPUID.01H:EDX[7]"},
       {Feature::kMca, "mca", "CPUID.01H:EDX[14]"},
       {Feature::kPat, "pat", "CPUID.01H:EDX[16]"},
+      {Feature::kInvlpgb, "invlpgb", "CPUID.80000008H:EBX[3]"},
   };
   ASSERT_EQ(std::size(want), static_cast<usize>(Feature::kCount));
   for (const Want& w : want) {

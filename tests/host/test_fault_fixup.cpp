@@ -22,6 +22,7 @@ TEST(FaultFixup, GpAtTheExpectedInstructionResumesOnce) {
   EXPECT_TRUE(x.apply(f));
   EXPECT_EQ(f.rip, kResume);
   EXPECT_TRUE(x.faulted);
+  EXPECT_EQ(x.vector, kVectorGp);
   // The expectation is used up: the same fault again is not ours.
   TrapFrame again = frame(kVectorGp, kAt, 0x08);
   EXPECT_FALSE(x.apply(again));
@@ -35,6 +36,7 @@ TEST(FaultFixup, UdIsCaughtOnlyWhereTheCallerAllowsIt) {
   EXPECT_TRUE(rdpmc.apply(f));
   EXPECT_EQ(f.rip, kResume);
   EXPECT_TRUE(rdpmc.faulted);
+  EXPECT_EQ(rdpmc.vector, kVectorUd);  // INVLPGB's skip reason names it
   FaultFixup again{kAt, kResume};
   again.allow_ud = true;
   TrapFrame elsewhere = frame(kVectorUd, kAt + 3, 0x08);

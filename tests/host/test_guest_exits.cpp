@@ -97,11 +97,17 @@ TEST(GuestExits, IpisAndShootdownsSendInterrupts) {
   shoot.method = Method::kShootdown;
   Row invlpgb = shoot;
   invlpgb.shoot = ShootScheme::kInvlpgb;
+  Row invlpgb_pcid = shoot;
+  invlpgb_pcid.shoot = ShootScheme::kInvlpgbPcid;
+  Row pti = shoot;
+  pti.shoot = ShootScheme::kPti;
   const std::pair<const Row*, const char*> cases[] = {
       {&fixed, "ipi,hlt"},
       {&poll, "ipi"},
       {&shoot, "cr3,invlpg,invpcid,pt-write,ipi"},
       {&invlpgb, "cr3,invlpg,invpcid,pt-write"},
+      {&invlpgb_pcid, "cr3,invlpg,invpcid,pt-write"},
+      {&pti, "cr3,invlpg,invpcid,pt-write,ipi"},
   };
   for (const auto& [row, want] : cases) {
     Text<64> t;

@@ -7,6 +7,7 @@
 #include <cstring>
 #include <set>
 #include <string>
+#include <tuple>
 #include <vector>
 
 #include "arch/x86/apic.h"
@@ -242,54 +243,245 @@ namespace ptb::bench {
 namespace {
 
 // ---- the shootdown decision against a model TLB ----
-// A target's TLB holds (pcid, page) entries for n changed pages in the kernel PCID and the user
-// PCID; applying the plan must leave no kernel entry of a changed page, and every user entry of
-// one either gone or the lazy flag set (which flushes the user PCID at the next return to user).
+// A target's TLB holds (PCID, page, global) entries for n changed pages, under the kernel PCID
+// and, when the targets run on the PTI pair, the user PCID. Applying the plan must leave no
+// kernel-PCID entry of a changed page (the target reads through it at once), and the target's
+// next return to user space (user_return) must find no user-PCID entry of one: flushed by
+// INVPCID, by the lazy flag's CR3 write, or by PTI-without-PCID's CR3 write. INVLPGB operations
+// are applied to every CPU's model as the APM describes their matching.
+constexpr u16 kKernelPcid = 1, kUserPcid = 0x801;
+struct Entry {
+  u16 pcid;
+  u32 page;
+  bool global;
+  friend bool operator<(const Entry& a, const Entry& b) {
+    return std::tie(a.pcid, a.page, a.global) < std::tie(b.pcid, b.page, b.global);
+  }
+};
 struct ModelTlb {
-  std::set<std::pair<int, u32>> entries;  // (0 kernel, 1 user; page)
+  std::set<Entry> entries;
   bool lazy = false;
   u32 invlpgs = 0, invpcids = 0, full_flushes = 0;
-  void apply(const FlushPlan& plan, u32 pages) {
+
+  void cache(u32 pages, bool user, u16 kernel_pcid = kKernelPcid, bool global = false) {
+    for (u32 i = 0; i < pages; ++i) {
+      entries.insert({kernel_pcid, i, global});
+      if (user) entries.insert({kUserPcid, i, global});
+    }
+  }
+  // The target's part under IPIs (bench/shootdown.cpp invalidate()), on kernel PCID `current`.
+  void apply(const FlushPlan& plan, u32 pages, u16 current = kKernelPcid) {
     if (plan.full) {
-      ++full_flushes;
-      std::erase_if(entries, [](const auto& e) { return e.first == 0; });  // current PCID only
+      ++full_flushes;  // a CR3 write: the current PCID's non-global entries
+      std::erase_if(entries, [&](const Entry& e) { return e.pcid == current && !e.global; });
     } else {
-      for (u32 i = 0; i < pages; ++i, ++invlpgs) entries.erase({0, i});
+      for (u32 i = 0; i < pages; ++i, ++invlpgs)  // INVLPG: the current PCID, and globals
+        std::erase_if(entries, [&](const Entry& e) {
+          return e.page == i && (e.pcid == current || e.global);
+        });
     }
     if (plan.user == UserPcidFlush::kInvpcid)
-      for (u32 i = 0; i < pages; ++i, ++invpcids) entries.erase({1, i});
+      for (u32 i = 0; i < pages; ++i, ++invpcids)
+        std::erase_if(entries, [&](const Entry& e) { return e.page == i && e.pcid == kUserPcid; });
     if (plan.user == UserPcidFlush::kLazy) lazy = true;
   }
-  bool stale_after_return_to_user() const {
-    return !lazy &&
-           std::any_of(entries.begin(), entries.end(), [](auto& e) { return e.first == 1; });
+  // AMD APM Vol.3 INVLPGB: an entry goes when it matches every component marked valid (the VA
+  // range, the PCID) and is not global unless globals are included. ASID 0 is the host's.
+  void apply(const x86::Invlpgb& op) {
+    const u32 first = static_cast<u32>((op.va() - kVa) / 4096);
+    std::erase_if(entries, [&](const Entry& e) {
+      if ((op.rax & x86::Invlpgb::kVa) && (e.page < first || e.page >= first + op.pages()))
+        return false;
+      if ((op.rax & x86::Invlpgb::kPcid) && e.pcid != op.pcid()) return false;
+      return !e.global || (op.rax & x86::Invlpgb::kIncludeGlobal);
+    });
   }
-  bool stale_in_kernel() const {
-    return std::any_of(entries.begin(), entries.end(), [](auto& e) { return e.first == 0; });
+  // The next return to user space: what is left of the user PCID then.
+  bool stale_after_return_to_user(UserReturn r) {
+    if (r == UserReturn::kFlushAll)
+      std::erase_if(entries, [](const Entry& e) { return !e.global; });
+    if (r == UserReturn::kFlushUserPcid) {
+      EXPECT_TRUE(lazy) << "a flushing return without the lazy flag";
+      std::erase_if(entries, [](const Entry& e) { return e.pcid == kUserPcid && !e.global; });
+    }
+    if (r == UserReturn::kNoflush) {
+      EXPECT_FALSE(lazy) << "the flag would have flushed";
+    }
+    return std::any_of(entries.begin(), entries.end(),
+                       [](const Entry& e) { return e.pcid == kUserPcid; });
   }
+  bool stale_in_kernel(u16 current = kKernelPcid) const {
+    return std::any_of(entries.begin(), entries.end(),
+                       [&](const Entry& e) { return e.pcid == current; });
+  }
+  static constexpr u64 kVa = 0x7f81'0000'0000;
 };
 
 TEST(ShootdownPlan, EveryPathLeavesNoStaleTranslationInTheModel) {
-  for (ShootScheme s : {ShootScheme::kNoPti, ShootScheme::kPtiPcid}) {
+  for (ShootScheme s : {ShootScheme::kNoPti, ShootScheme::kPtiPcid, ShootScheme::kPti}) {
     for (bool invpcid : {false, true}) {
       for (u32 n : {1u, 8u, 32u, 33u, 34u, 64u, 512u}) {
+        SCOPED_TRACE(std::string(shoot_scheme_name(s)) + " n=" + std::to_string(n));
         ModelTlb tlb;
-        for (u32 i = 0; i < n; ++i) {
-          tlb.entries.insert({0, i});
-          if (s == ShootScheme::kPtiPcid) tlb.entries.insert({1, i});
-        }
+        // Without PCID everything is PCID 0; the user half's entries are PCID 0 too, and only
+        // PTI's CR3 write at the return removes what INVLPG did not (it has nothing to do).
+        const u16 current = targets_pcid(s) ? kKernelPcid : 0;
+        tlb.cache(n, targets_pcid(s), current);
         const FlushPlan plan = plan_flush(n, kFlushCeiling, s, invpcid);
-        tlb.apply(plan, n);
-        EXPECT_FALSE(tlb.stale_in_kernel()) << n;
-        EXPECT_FALSE(tlb.stale_after_return_to_user()) << n;
+        tlb.apply(plan, n, current);
+        EXPECT_FALSE(tlb.stale_in_kernel(current));
+        EXPECT_FALSE(tlb.stale_after_return_to_user(user_return(s, plan)));
         // Linux's costs: INVLPG per page up to the ceiling, one full flush above it.
-        EXPECT_EQ(tlb.invlpgs, n <= kFlushCeiling ? n : 0u) << n;
-        EXPECT_EQ(tlb.full_flushes, n <= kFlushCeiling ? 0u : 1u) << n;
+        EXPECT_EQ(tlb.invlpgs, n <= kFlushCeiling ? n : 0u);
+        EXPECT_EQ(tlb.full_flushes, n <= kFlushCeiling ? 0u : 1u);
         EXPECT_EQ(tlb.invpcids,
                   s == ShootScheme::kPtiPcid && invpcid && n <= kFlushCeiling ? n : 0u);
       }
     }
   }
+}
+
+// What a wrong plan leaves behind, so that the model above can fail: the user PCID untouched
+// with no lazy flag, and a CR3 write under PCID, which keeps the other PCIDs.
+TEST(ShootdownPlan, TheModelCatchesAForgottenUserPcid) {
+  ModelTlb tlb;
+  tlb.cache(8, true);
+  tlb.apply(FlushPlan{false, UserPcidFlush::kNone}, 8);
+  EXPECT_FALSE(tlb.stale_in_kernel());
+  EXPECT_TRUE(tlb.stale_after_return_to_user(UserReturn::kNoflush));
+  ModelTlb full;
+  full.cache(64, true);
+  full.apply(FlushPlan{true, UserPcidFlush::kNone}, 64);
+  EXPECT_TRUE(full.stale_after_return_to_user(UserReturn::kNoflush));
+}
+
+TEST(ShootdownPlan, PtiWithoutPcidReturnsToUserThroughAFlushingCr3Write) {
+  for (u32 n : {1u, 64u}) {
+    const FlushPlan plan = plan_flush(n, kFlushCeiling, ShootScheme::kPti, true);
+    EXPECT_EQ(plan.user, UserPcidFlush::kNone);
+    EXPECT_EQ(user_return(ShootScheme::kPti, plan), UserReturn::kFlushAll);
+  }
+  EXPECT_EQ(user_return(ShootScheme::kNoPti, plan_flush(8, 33, ShootScheme::kNoPti, true)),
+            UserReturn::kNone);
+  EXPECT_EQ(user_return(ShootScheme::kPtiPcid, plan_flush(8, 33, ShootScheme::kPtiPcid, true)),
+            UserReturn::kNoflush);
+  EXPECT_EQ(user_return(ShootScheme::kPtiPcid, plan_flush(64, 33, ShootScheme::kPtiPcid, true)),
+            UserReturn::kFlushUserPcid);
+  EXPECT_EQ(
+      user_return(ShootScheme::kInvlpgbPcid, plan_flush(64, 33, ShootScheme::kInvlpgbPcid, true)),
+      UserReturn::kNoflush);  // INVLPGB flushed the user PCID on every CPU already
+}
+
+// ---- INVLPGB: the register encoding and Linux's forms ----
+TEST(Invlpgb, RegistersAreTheApmsAndLinuxsLayout) {
+  using x86::Invlpgb;
+  // RAX: VA | flags with the ASID bit always (ASID 0: the host); ECX: stride | (count - 1);
+  // EDX: PCID << 16 | ASID.
+  const Invlpgb op =
+      x86::invlpgb_op(0x7f81'0000'3000, 33, Invlpgb::kVa | Invlpgb::kPcid, x86::Pcid{0x801});
+  EXPECT_EQ(op.rax, 0x7f81'0000'3000u | 1u | 2u | 4u);
+  EXPECT_EQ(op.ecx, 32u);
+  EXPECT_EQ(op.edx, 0x801u << 16);
+  EXPECT_EQ(op.va(), 0x7f81'0000'3000u);
+  EXPECT_EQ(op.pages(), 33u);
+  EXPECT_EQ(op.pcid(), 0x801u);
+  EXPECT_EQ(Invlpgb::kIncludeGlobal, 8u);
+  EXPECT_EQ(Invlpgb::kFinalOnly, 16u);
+  EXPECT_EQ(Invlpgb::kPmdStride, 0x8000'0000u);
+  // The VA's low bits never leak into the flags; the count is clamped to 1 .. 65536.
+  EXPECT_EQ(x86::invlpgb_op(0x1fff, 1, 0).rax, 0x1000u | Invlpgb::kAsid);
+  EXPECT_EQ(x86::invlpgb_op(0, 0, 0).ecx, 0u);
+  EXPECT_EQ(x86::invlpgb_op(0, 0x1'0000, 0).ecx, 0xffffu);
+  EXPECT_EQ(x86::invlpgb_op(0, 0x1'0001, 0).ecx, 0xffffu);
+  // PCIDs are 12 bits.
+  EXPECT_EQ(x86::invlpgb_op(0, 1, Invlpgb::kPcid, x86::Pcid{0x1801}).edx, 0x801u << 16);
+}
+
+std::vector<x86::Invlpgb> invlpgb_plan(u32 n, u32 max_pages, ShootScheme s,
+                                       u32 ceiling = kFlushCeiling) {
+  std::vector<x86::Invlpgb> ops(2 * kMaxShootdownPages + 2);
+  const usize k = plan_invlpgb(ModelTlb::kVa, n, ceiling, max_pages, s, x86::Pcid{kKernelPcid},
+                               x86::Pcid{kUserPcid}, ops.data(), ops.size());
+  EXPECT_LE(k, ops.size());
+  ops.resize(k);
+  return ops;
+}
+
+TEST(Invlpgb, RangesAreSplitIntoRunsOfTheCpusMaximum) {
+  for (u32 max : {1u, 2u, 8u, 33u, 65536u}) {
+    for (u32 n : {1u, 7u, 8u, 9u, 33u}) {
+      SCOPED_TRACE("max=" + std::to_string(max) + " n=" + std::to_string(n));
+      const auto ops = invlpgb_plan(n, max, ShootScheme::kInvlpgb);
+      ASSERT_EQ(ops.size(), (n + max - 1) / max);
+      u64 next = ModelTlb::kVa;
+      u32 covered = 0;
+      for (const x86::Invlpgb& op : ops) {
+        EXPECT_EQ(op.va(), next);  // contiguous, in order, no page twice
+        EXPECT_LE(op.pages(), max);
+        EXPECT_EQ(op.rax & 0xfff, x86::Invlpgb::kVa | x86::Invlpgb::kIncludeGlobal |
+                                      x86::Invlpgb::kAsid);  // Linux's flush_addr_nosync
+        next += u64{op.pages()} * 4096;
+        covered += op.pages();
+      }
+      EXPECT_EQ(covered, n);
+    }
+  }
+  EXPECT_EQ(invlpgb_plan(9, 0, ShootScheme::kInvlpgb).size(), 9u);  // no count reported: 1
+  EXPECT_TRUE(invlpgb_plan(9, 8, ShootScheme::kNoPti).empty());     // not a broadcast scheme
+}
+
+TEST(Invlpgb, PtiPcidFlushesTheKernelAndTheUserPcidOfEachRun) {
+  const auto ops = invlpgb_plan(20, 8, ShootScheme::kInvlpgbPcid);
+  ASSERT_EQ(ops.size(), 6u);  // runs of 8, 8, 4; each for PCID 1, then PCID 0x801
+  for (usize i = 0; i < ops.size(); ++i) {
+    EXPECT_EQ(ops[i].pcid(), i % 2 ? kUserPcid : kKernelPcid);
+    EXPECT_EQ(ops[i].rax & 0xfff, x86::Invlpgb::kVa | x86::Invlpgb::kPcid | x86::Invlpgb::kAsid |
+                                      x86::Invlpgb::kFinalOnly);
+    EXPECT_EQ(ops[i].pages(), i < 4 ? 8u : 4u);
+  }
+  // Above the ceiling: the whole of each PCID (no VA), as invlpgb_flush_single_pcid_nosync.
+  const auto full = invlpgb_plan(34, 8, ShootScheme::kInvlpgbPcid);
+  ASSERT_EQ(full.size(), 2u);
+  EXPECT_EQ(full[0].rax, x86::Invlpgb::kPcid | x86::Invlpgb::kAsid);
+  EXPECT_EQ(full[0].pcid(), kKernelPcid);
+  EXPECT_EQ(full[1].pcid(), kUserPcid);
+  // The kernel form above the ceiling: invlpgb_flush_all, globals included.
+  const auto all = invlpgb_plan(34, 8, ShootScheme::kInvlpgb);
+  ASSERT_EQ(all.size(), 1u);
+  EXPECT_EQ(all[0].rax, x86::Invlpgb::kIncludeGlobal | x86::Invlpgb::kAsid);
+}
+
+TEST(Invlpgb, EveryBroadcastPlanLeavesNoStaleEntryOnAnyCpu) {
+  for (ShootScheme s : {ShootScheme::kInvlpgb, ShootScheme::kInvlpgbPcid}) {
+    for (u32 max : {1u, 8u, 65536u}) {
+      for (u32 n : {1u, 8u, 33u, 34u, 512u}) {
+        SCOPED_TRACE(std::string(shoot_scheme_name(s)) + " max=" + std::to_string(max) +
+                     " n=" + std::to_string(n));
+        // Three CPUs: the initiator and two targets, each with the pages cached (the kernel
+        // form's targets run without PTI on PCID 0), and one unrelated page that must stay.
+        for (int cpu = 0; cpu < 3; ++cpu) {
+          ModelTlb tlb;
+          const bool pcid = targets_pcid(s);
+          tlb.cache(n, pcid, pcid ? kKernelPcid : 0);
+          tlb.entries.insert({pcid ? kKernelPcid : u16{0}, n + 600, false});
+          for (const x86::Invlpgb& op : invlpgb_plan(n, max, s)) tlb.apply(op);
+          const FlushPlan plan = plan_flush(n, kFlushCeiling, s, true);
+          EXPECT_EQ(plan.full, n > kFlushCeiling);
+          std::erase_if(tlb.entries, [&](const Entry& e) { return e.page == n + 600; });
+          EXPECT_FALSE(tlb.stale_in_kernel(pcid ? kKernelPcid : 0));
+          EXPECT_FALSE(tlb.stale_after_return_to_user(user_return(s, plan)));
+        }
+      }
+    }
+  }
+}
+
+TEST(Invlpgb, TheRangeFormKeepsPagesOutsideIt) {
+  ModelTlb tlb;
+  tlb.cache(16, true);
+  for (const x86::Invlpgb& op : invlpgb_plan(8, 8, ShootScheme::kInvlpgbPcid)) tlb.apply(op);
+  EXPECT_EQ(tlb.entries.size(), 16u);  // pages 8..15 under both PCIDs: nothing over-flushed
+  EXPECT_EQ(tlb.entries.begin()->page, 8u);
 }
 
 TEST(ShootdownPlan, TheCeilingIsInclusiveAndThePcidPathsAreLinuxs) {
@@ -302,6 +494,10 @@ TEST(ShootdownPlan, TheCeilingIsInclusiveAndThePcidPathsAreLinuxs) {
   EXPECT_EQ(plan_flush(64, 33, ShootScheme::kPtiPcid, true).user, UserPcidFlush::kLazy);
   EXPECT_STREQ(user_pcid_flush_name(UserPcidFlush::kInvpcid), "invpcid");
   EXPECT_STREQ(shoot_scheme_name(ShootScheme::kPtiPcid), "pti.pcid");
+  EXPECT_STREQ(shoot_scheme_name(ShootScheme::kPti), "pti");
+  EXPECT_STREQ(shoot_scheme_name(ShootScheme::kInvlpgbPcid), "invlpgb.pcid");
+  EXPECT_EQ(plan_flush(8, 33, ShootScheme::kInvlpgbPcid, false).user, UserPcidFlush::kInvlpgb);
+  EXPECT_STREQ(user_pcid_flush_name(UserPcidFlush::kInvlpgb), "invlpgb");
 }
 
 std::vector<Row> shootdown_rows_of(u32 cpus) {
@@ -323,15 +519,17 @@ std::string name(const Row& r) {
 
 TEST(ShootdownRows, TargetsOneToCpusMinusOneAndTheDefaultPages) {
   const auto rows = shootdown_rows_of(4);
-  EXPECT_EQ(rows.size(), 2u * 3 * 5 + 5);
+  EXPECT_EQ(rows.size(), 4u * 3 * 5 + 5);
   std::set<std::string> names;
   for (const Row& r : rows) names.insert(name(r));
-  for (const char* n : {"shootdown.nopti.t1.p1", "shootdown.nopti.t3.p512",
-                        "shootdown.pti.pcid.t2.p33", "shootdown.invlpgb.p64"})
+  for (const char* n :
+       {"shootdown.nopti.t1.p1", "shootdown.nopti.t3.p512", "shootdown.pti.pcid.t2.p33",
+        "shootdown.invlpgb.p64", "shootdown.pti.t3.p1", "shootdown.invlpgb.pcid.t1.p8"})
     EXPECT_EQ(names.count(n), 1u) << n;
   EXPECT_EQ(names.count("shootdown.nopti.t4.p1"), 0u);
-  for (const Row& r : rows)  // the PCID scheme runs CPU 0 on PCIDE and needs PCID
-    EXPECT_EQ(r.env.pcid, r.shoot == ShootScheme::kPtiPcid) << name(r);
+  for (const Row& r : rows)  // the PCID schemes run CPU 0 on PCIDE and need PCID
+    EXPECT_EQ(r.env.pcid, r.shoot == ShootScheme::kPtiPcid || r.shoot == ShootScheme::kInvlpgbPcid)
+        << name(r);
 }
 
 TEST(ShootdownRows, ThePageCountsComeFromTheParams) {
@@ -349,9 +547,12 @@ TEST(ShootdownRows, ThePageCountsComeFromTheParams) {
   std::set<std::string> names;
   for (const Row& r : rows)
     if (r.group == Group::kShootdown) names.insert(name(r));
-  EXPECT_EQ(names, (std::set<std::string>{"shootdown.nopti.t1.p2", "shootdown.nopti.t1.p100",
-                                          "shootdown.pti.pcid.t1.p2", "shootdown.pti.pcid.t1.p100",
-                                          "shootdown.invlpgb.p2", "shootdown.invlpgb.p100"}));
+  EXPECT_EQ(names,
+            (std::set<std::string>{"shootdown.nopti.t1.p2", "shootdown.nopti.t1.p100",
+                                   "shootdown.pti.pcid.t1.p2", "shootdown.pti.pcid.t1.p100",
+                                   "shootdown.pti.t1.p2", "shootdown.pti.t1.p100",
+                                   "shootdown.invlpgb.pcid.t1.p2", "shootdown.invlpgb.pcid.t1.p100",
+                                   "shootdown.invlpgb.p2", "shootdown.invlpgb.p100"}));
   u32 out[8];
   usize rejected = 0, repeated = 0;
   const char* list = "8,600,8,0,x,512";
@@ -365,8 +566,8 @@ TEST(ShootdownRows, ThePageCountsComeFromTheParams) {
 }
 
 TEST(ShootdownRows, OneCpuHasOneTargetRowsThatSkipAndTheTableHoldsTheMost) {
-  EXPECT_EQ(shootdown_rows_of(1).size(), 2u * 5 + 5);
-  EXPECT_EQ(shootdown_rows_of(smp::kMaxCpus).size(), 2u * (kIpiMatrixMax - 1) * 5 + 5);
+  EXPECT_EQ(shootdown_rows_of(1).size(), 4u * 5 + 5);
+  EXPECT_EQ(shootdown_rows_of(smp::kMaxCpus).size(), 4u * (kIpiMatrixMax - 1) * 5 + 5);
   // The most rows the table can be asked for still fit it.
   const u32 touch[] = {1, 8, 64, 512};
   const u32 many[kMaxShootdownPageCounts] = {1, 2, 3, 4, 5, 6, 7, 8};

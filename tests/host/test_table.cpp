@@ -448,7 +448,7 @@ TEST(VariantTable, LargestOptionsOfEveryFamilyFitTogether) {
     shoot += rows[i].group == Group::kShootdown;
   }
   EXPECT_GT(lab, 400u);
-  EXPECT_EQ(shoot, (2 * (kIpiMatrixMax - 1) + 1) * pages.size());
+  EXPECT_EQ(shoot, (kTargetedShootSchemeCount * (kIpiMatrixMax - 1) + 1) * pages.size());
 }
 
 TEST(VariantTable, ACapacityTooSmallCutsRowsOffButNeverOverruns) {
