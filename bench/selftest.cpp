@@ -10,6 +10,8 @@
 #include "kernel/fault_report.h"
 #include "kernel/memory.h"
 #include "kernel/run.h"
+#include "kernel/smp.h"
+#include "kernel/smp_plan.h"
 
 extern "C" char __text_start[], __data_start[], kernel_stack_guard[];
 extern "C" [[noreturn]] void kmain(ptb::u32 magic, ptb::u64 info);
@@ -58,11 +60,24 @@ void check_high_memory() {
   run::check("memory.frames", ok, d.c_str());
 }
 
+// The pages of [r.start, r.end) rounded out to whole pages, as the user tables map them.
+u64 pages_of(const x86::Range& r) {
+  return ((r.end + x86::kPage - 1) / x86::kPage) - (r.start / x86::kPage);
+}
+
+// Whether run `r` lies in AP `cpu`'s entry part (read-write data, like the boot CPU's).
+bool in_ap_part(const x86::ExposedRun& r, u32 cpu) {
+  const x86::Range a = smp::entry_part(cpu);
+  return r.start >= (a.start & ~(x86::kPage - 1)) && r.end <= a.end + x86::kPage - 1 &&
+         !r.executable && r.writable;
+}
+
 void check_user_tables() {
-  constexpr usize kMaxRuns = 16;
+  constexpr usize kMaxRuns = 8 + smp::kMaxCpus;
   x86::ExposedRun runs[kMaxRuns];
   usize n = x86::kernel_pages_in(user_tables(), runs, kMaxRuns);
   x86::Range t = x86::entry_text(), ro = x86::entry_rodata(), d = x86::entry_data();
+  const u32 cpus = smp::summary().started;
   bool ok = n <= kMaxRuns;
   u64 pages = 0;
   Text<700> detail;
@@ -73,11 +88,17 @@ void check_user_tables() {
     bool in_text = r.start >= t.start && r.end <= t.end && r.executable && !r.writable;
     bool in_ro = r.start >= ro.start && r.end <= ro.end && !r.executable && !r.writable;
     bool in_data = r.start >= d.start && r.end <= d.end && !r.executable && r.writable;
-    ok = ok && (in_text || in_ro || in_data);
+    bool in_ap = false;
+    for (u32 c = 1; c < cpus && !in_ap; ++c) in_ap = in_ap_part(r, c);
+    ok = ok && (in_text || in_ro || in_data || in_ap);
   }
   u64 expected_pages = (t.end - t.start + ro.end - ro.start + d.end - d.start) / x86::kPage;
-  ok = ok && pages == expected_pages;
-  detail.put_u64(pages).put(" kernel pages (entry area: ").put_u64(expected_pages).put("):");
+  u64 ap_pages = 0;
+  for (u32 c = 1; c < cpus; ++c) ap_pages += pages_of(smp::entry_part(c));
+  ok = ok && pages == expected_pages + ap_pages;
+  detail.put_u64(pages).put(" kernel pages (entry area: ").put_u64(expected_pages);
+  if (cpus > 1) detail.put(", the APs' entry parts: ").put_u64(ap_pages);
+  detail.put("):");
   for (usize i = 0; i < n && i < kMaxRuns; ++i) {
     detail.put(' ').put_hex(runs[i].start).put('-').put_hex(runs[i].end).put(' ');
     detail.put('r').put(runs[i].writable ? 'w' : '-').put(runs[i].executable ? 'x' : '-');

@@ -10,6 +10,7 @@
 #include "bench/symbols.h"
 #include "kernel/memory.h"
 #include "kernel/run.h"
+#include "kernel/smp.h"
 
 extern "C" void ring3_enter(ptb::u64 rip, ptb::u64 rsp, ptb::u64 arg0, ptb::u64 arg1);
 extern "C" const ptb::u8 ring3_exit_stub[];
@@ -54,6 +55,12 @@ void build_user_tables(x86::PageTable& t, x86::PtiGlobals g, u64 nx) {
   unsigned slot = x86::table_index(memory::kUserBase, 4);
   x86::MapError e =
       x86::build_pti_user_tables(memory::kernel_tables(), t, slot, slot, us.area, nx, g, &image);
+  // Each AP's entry part, as the boot CPU's entry data: an NMI on an AP that runs on this user
+  // CR3 (the shootdown targets' return to user space) must find its GDT, TSS and IST stack.
+  for (u32 cpu = 1; e == x86::MapError::kNone && cpu < smp::summary().started; ++cpu) {
+    const x86::Range r = smp::entry_part(cpu);
+    e = t.map_range(r.start, r.start, r.end - r.start, Pte::kWritable | nx, false);
+  }
   if (e != x86::MapError::kNone) run::fail(x86::map_error_name(e));
 }
 

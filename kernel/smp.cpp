@@ -196,6 +196,10 @@ void init(const acpi::Madt& madt, const mb2::BootInfo& info, u64 info_addr, u64 
 const Summary& summary() { return sum; }
 u32 used() { return sum.used; }
 u32 apic_id(u32 cpu) { return boxes[cpu].apic_id; }
+x86::Range entry_part(u32 cpu) {
+  if (cpu == 0 || cpu >= sum.started || boxes[cpu].area == nullptr) return {0, 0};
+  return x86::entry_part(*boxes[cpu].area);
+}
 u64 tsc_hz() { return rate; }
 u64 ticks_now() { return x86::rdtsc_ordered(); }
 void relax() { x86::pause(); }

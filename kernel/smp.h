@@ -6,6 +6,7 @@
 #pragma once
 
 #include "arch/x86/apic.h"
+#include "arch/x86/cpu_setup.h"
 #include "kernel/acpi.h"
 #include "kernel/multiboot2.h"
 #include "lib/types.h"
@@ -27,6 +28,10 @@ struct Summary {
 const Summary& summary();
 u32 used();
 u32 apic_id(u32 cpu);
+// AP `cpu`'s entry part (arch/x86/cpu_setup.h CpuArea): what its NMI and #MC entries need on a
+// PTI user CR3, for the user tables to map. {0, 0} for the boot CPU (its own is entry_data) and
+// for a CPU that is not running.
+x86::Range entry_part(u32 cpu);
 u64 tsc_hz();
 // NMIs taken so far by every CPU running (each counts its own, arch/x86/traps.asm).
 u64 nmis();  // the rate the bring-up timed with (a safe guess when the TSC's is unknown)

@@ -20,6 +20,9 @@ PerCpu& this_cpu();
 
 // Everything one application processor owns: the per-CPU area, its GDT and TSS (the IDT is the
 // boot CPU's, shared), the IST, entry and kernel stacks. kernel/smp.cpp allocates one per AP.
+// Everything before the kernel stack is its entry part: what an NMI or #MC needs while the AP
+// runs on a PTI user CR3 (bench/shootdown.asm), mapped in the user tables like the boot CPU's
+// entry data; the kernel stack starts a page of its own, so it stays out of them.
 inline constexpr u64 kApStackSize = 0x4000;
 struct CpuArea {
   alignas(64) PerCpu percpu;
@@ -27,7 +30,7 @@ struct CpuArea {
   alignas(16) Tss tss;
   alignas(16) u8 ist_stacks[3][kIstStackSize];
   alignas(16) u8 entry_stack[kEntryStackSize];
-  alignas(16) u8 stack[kApStackSize];
+  alignas(4096) u8 stack[kApStackSize];
 };
 // On an AP, from ap_main: loads the area's GDT and TSS, the shared IDT, and points GS at the
 // area's PerCpu (cpu_index = index).
@@ -43,6 +46,10 @@ struct Range {
 Range entry_text();
 Range entry_rodata();  // descriptor tables
 Range entry_data();    // per-CPU area, entry and IST stacks
+// An AP's counterpart of the three (its GDT, TSS, IST and entry stacks, per-CPU area).
+inline Range entry_part(const CpuArea& a) {
+  return {reinterpret_cast<u64>(&a), reinterpret_cast<u64>(a.stack)};
+}
 
 // SYSCALL/SYSRET: STAR from the GDT layout, LSTAR = entry, FMASK, EFER.SCE; the kernel stack the
 // entry paths switch to.

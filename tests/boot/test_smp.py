@@ -7,6 +7,8 @@ limits the CPUs used, and the other CPUs, halted, change no single-CPU figure (e
 instruction-counting TSC). Each boot runs the SMP rows alone (and a few single-CPU ones), with
 few repetitions."""
 
+import re
+
 from bootlib import boot
 
 IPI = "bench=ipi.* reps=5 warmup=1"
@@ -25,6 +27,12 @@ def assert_matrix_complete(run, cpus, apic):
     assert smp == {"found": cpus, "started": cpus, "used": cpus, "failed": 0, "apic": apic,
                    "invlpgb_max_pages": 0}, smp  # neither emulator has INVLPGB
     assert run.env()["features"]["invlpgb"] is False
+    # Each AP's GDT, TSS, IST and entry stacks are in the PTI user tables (its NMI entry needs
+    # them while it runs on the user CR3), its kernel stack is not: the self-test counts them.
+    check = run.checks()["pti.user_tables"]
+    assert check["status"] == "ok", check
+    m = re.search(r"the APs' entry parts: (\d+)\)", check["detail"])
+    assert m and int(m[1]) > 0 and int(m[1]) % (cpus - 1) == 0, check
     rows = ipi_rows(run)
     want = {f"ipi.{k}.{s}.{t}" for k in ("fixed", "poll")
             for s in range(cpus) for t in range(cpus) if s != t}
