@@ -50,9 +50,10 @@ enum class Method : u8 {
 struct AspaceSpec {
   aspace::Policy policy = aspace::Policy::kNopcid;
   aspace::Schedule schedule = aspace::Schedule::kRoundRobin;
-  u16 slots = 0;         // linux, deferred
-  u16 processes = 0;     // P
-  u16 kernel_pages = 0;  // Kk, each system call; global or not: Row::global
+  u16 slots = 0;            // linux, deferred
+  u16 processes = 0;        // P
+  u16 kernel_pages = 0;     // Kk, each system call; global or not: Row::global
+  bool no_invpcid = false;  // kernel flushes without INVPCID on a CPU that has it (.noinvpcid)
 };
 
 // What a refill row flushes between the warm pass and the timed one.
