@@ -79,11 +79,18 @@ Exactness exactness_of(const Row& row, const Result& r) {
   const bool declared = row.method == Method::kLoop || row.method == Method::kRing3Loop ||
                         row.method == Method::kRefill;
   const x86::pmu::Plan& plan = counters::plan();
-  for (u32 i = 0; declared && r.status == Status::kOk && i < r.counter_count && i < plan.count;
-       ++i) {
+  // A lab record checks every slice against the count its decision declares (bench/aspace.cpp).
+  const aspace::Figures* lab = row.method == Method::kAspace ? r.lab : nullptr;
+  for (u32 i = 0;
+       (declared || lab) && r.status == Status::kOk && i < r.counter_count && i < plan.count; ++i) {
     if (!str_eq(plan.counters[i].name(), "inst_retired")) continue;
     e.checked = true;
-    e.mismatch = inst_mismatch(r.counters[i], row.instructions, &e.diff);
+    if (!lab) {
+      e.mismatch = inst_mismatch(r.counters[i], row.instructions, &e.diff);
+    } else if (lab->inst_checked && lab->inst_mismatches) {
+      e.mismatch = true;
+      e.diff = r.counters[i].median - lab->counted_instructions.median;
+    }
   }
   return e;
 }
@@ -110,6 +117,7 @@ void put_lab_fields(JsonRecord& j, const Row& row, const Result& r) {
   if (row.lab.slots) j.num("slots", row.lab.slots);
   j.str("schedule", aspace::schedule_name(row.lab.schedule)).num("processes", row.lab.processes);
   j.num("kernel_pages", row.lab.kernel_pages).boolean("global", row.global);
+  j.boolean("noinvpcid", row.lab.no_invpcid);  // since 0.3
   const aspace::Figures* f = r.lab;
   if (!f) return;
   j.num("pages", f->pages).num("calls", f->calls).num("flush_every", f->flush_every);
@@ -124,6 +132,20 @@ void put_lab_fields(JsonRecord& j, const Row& row, const Result& r) {
   j.fixed("switch_q1", f->per_switch.q1).fixed("switch_median", f->per_switch.median);
   j.fixed("switch_q3", f->per_switch.q3);
   if (f->per_flush.n) j.num("flush_n", f->per_flush.n).fixed("flush_median", f->per_flush.median);
+  // Since 0.3: what an instruction-counting TSC must read (medians of the declared counts), the
+  // slices that read anything else, and the counters over the switch piece.
+  j.fixed("switch_instructions", f->switch_instructions.median);
+  if (f->per_flush.n) j.fixed("flush_instructions", f->flush_instructions.median);
+  j.num("tick_mismatches", f->tick_mismatches);
+  if (f->inst_checked) j.num("inst_mismatches", f->inst_mismatches);
+  const x86::pmu::Plan& plan = counters::plan();
+  for (u32 i = 0; i < f->switch_counter_count && i < plan.count; ++i) {
+    Text<48> key;
+    key.put("switch_").put(plan.counters[i].name());
+    const Summary& s = f->switch_counters[i];
+    j.begin_object(key.c_str());
+    j.fixed("median", s.median).fixed("q1", s.q1).fixed("q3", s.q3).end_object();
+  }
 }
 
 // scheme, targets, pages, and once it ran how each CPU invalidated and what the reads saw.
@@ -154,10 +176,11 @@ void put_record(const Row& row, const Result& r, const Params& p, const OutputCo
     j.str("unit", "tsc").num("n", r.stats.n);
     put_stats(j, r.stats);
     if (out.tsc_hz) j.fixed("ns_median", ticks_to_ns(r.stats.median, out.tsc_hz));
-    // A lab slice runs compiled C++ on paths of several lengths: no declared count, and its
-    // warm-up is one round of the schedule (its fields say so).
+    // A lab slice's declared count depends on its decisions: the median of them (its
+    // instruction fields say more); its warm-up is one round of the schedule.
     const bool lab = row.method == Method::kAspace;
     if (!lab) j.num("instructions", row.instructions);
+    if (lab && r.lab) j.fixed("instructions", r.lab->instructions.median);
     if (row.faulting) j.num("faulting", row.faulting);
     j.num("ops", r.ops).num("reps", p.reps);
     if (unrolled(row)) j.num("unroll", p.unroll).num("iters", p.iters);

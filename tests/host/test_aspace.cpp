@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "bench/asid_policy.h"
+#include "bench/aspace_paths.h"
 #include "bench/row.h"
 #include "tests/aspace_model.h"
 
@@ -406,3 +407,28 @@ TEST(ParseU32List, TakesZeroWhenTheRangeStartsThereAndNamesTheRest) {
 
 }  // namespace
 }  // namespace ptb::bench
+
+namespace ptb::bench::aspace::paths {
+namespace {
+
+// The declared lengths' arithmetic (the emulators check the absolute counts, tests/boot/
+// test_aspace.py): what one more of each unit of work adds.
+TEST(AspacePaths, EachUnitOfWorkAddsItsInstructions) {
+  EXPECT_EQ(flush(1, false) - flush(0, false), 4u);  // INVPCID, ADD, DEC, JNZ
+  EXPECT_EQ(flush(0, true) - flush(0, false), 2u);   // JZ falls through to INVLPG, JMP
+  EXPECT_EQ(flush(0, true), kStamps + 10);
+  EXPECT_EQ(swtch(true) - swtch(false), 3u);  // MOV, MOV CR3, JMP
+  EXPECT_EQ(swtch(false), kStamps + 2);
+  using x86::EntryScheme;
+  for (EntryScheme s : {EntryScheme::kPti, EntryScheme::kPcid}) {
+    EXPECT_EQ(user(s, 3, 2, 5) - user(s, 2, 2, 5), 7u);       // a working-set page
+    EXPECT_EQ(user(s, 3, 2, 5) - user(s, 3, 2, 4), 2u * 4u);  // a kernel page, each call
+    EXPECT_EQ(user(s, 3, 2, 5) - user(s, 3, 1, 5), 5u + syscall_path(s, 5));  // a call
+  }
+  // PCID's entry sets NOFLUSH (BTS) and its exit tests the lazy bit: 1 + 6 more than PTI's.
+  EXPECT_EQ(syscall_path(EntryScheme::kPcid, 0) - syscall_path(EntryScheme::kPti, 0), 7u);
+  EXPECT_EQ(user(EntryScheme::kPti, 0, 0, 0), kStamps + 5 + kRing3Enter + 1 + 7 + 1 + kRing3Exit);
+}
+
+}  // namespace
+}  // namespace ptb::bench::aspace::paths
