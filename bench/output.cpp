@@ -134,6 +134,7 @@ void put_lab_fields(JsonRecord& j, const Row& row, const Result& r) {
   if (f->per_flush.n) j.num("flush_n", f->per_flush.n).fixed("flush_median", f->per_flush.median);
   // Since 0.3: what an instruction-counting TSC must read (medians of the declared counts), the
   // slices that read anything else, and the counters over the switch piece.
+  j.fixed("slice_instructions", f->instructions.median);
   j.fixed("switch_instructions", f->switch_instructions.median);
   if (f->per_flush.n) j.fixed("flush_instructions", f->flush_instructions.median);
   j.num("tick_mismatches", f->tick_mismatches);
@@ -176,11 +177,10 @@ void put_record(const Row& row, const Result& r, const Params& p, const OutputCo
     j.str("unit", "tsc").num("n", r.stats.n);
     put_stats(j, r.stats);
     if (out.tsc_hz) j.fixed("ns_median", ticks_to_ns(r.stats.median, out.tsc_hz));
-    // A lab slice's declared count depends on its decisions: the median of them (its
-    // instruction fields say more); its warm-up is one round of the schedule.
+    // A lab slice's declared count depends on its decisions (slice_instructions, a median, with
+    // the lab's fields); its warm-up is one round of the schedule.
     const bool lab = row.method == Method::kAspace;
     if (!lab) j.num("instructions", row.instructions);
-    if (lab && r.lab) j.fixed("instructions", r.lab->instructions.median);
     if (row.faulting) j.num("faulting", row.faulting);
     j.num("ops", r.ops).num("reps", p.reps);
     if (unrolled(row)) j.num("unroll", p.unroll).num("iters", p.iters);

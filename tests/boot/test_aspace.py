@@ -59,7 +59,7 @@ def exactness_errors(name, r):
     wrong = []
     if r["tick_mismatches"] != 0:
         wrong.append(f"{name}: {r['tick_mismatches']} slices off their declared counts")
-    pairs = [("median", "instructions"), ("switch_median", "switch_instructions")]
+    pairs = [("median", "slice_instructions"), ("switch_median", "switch_instructions")]
     if r.get("flush_n"):
         pairs.append(("flush_median", "flush_instructions"))
     for ticks, declared in pairs:
