@@ -67,7 +67,8 @@ void put_probe_fields(JsonRecord& j, const ProbeSpec& s, const Result& r) {
 }
 
 // The exactness check of an ok record whose retired instructions are counted and whose row
-// declares its count exactly (loops, ring-3 loops, refill passes; not the lab's slices):
+// declares its count exactly (loops, ring-3 loops, refill passes; the lab's slices each declare
+// their own, bench/aspace.cpp):
 // bench/pmu_check.h. Made once per record, for the record and the summary's tally.
 struct Exactness {
   bool checked = false;
