@@ -197,7 +197,7 @@ inline constexpr u32 kIpiMatrixMax = 16;
 // `capacity`).
 usize build_table(Row* out, usize capacity, const TableParams& params);
 // Room for every row with every list option at its largest (tests/host/test_table.cpp,
-// LargestOptionsOfEveryFamilyFitTogether): about 440 single-CPU rows, 488 of the lab, and the
+// LargestOptionsOfEveryFamilyFitTogether): about 440 single-CPU rows, 491 of the lab, and the
 // IPI matrix and the shootdowns below.
 inline constexpr usize kMaxRows = 1024 + 2 * kIpiMatrixMax * (kIpiMatrixMax - 1) +
                                   (2 * (kIpiMatrixMax - 1) + 1) * kMaxShootdownPageCounts;
