@@ -24,14 +24,18 @@
 //              half. The lab's scheduler touches only kernel memory there (bench/aspace.cpp).
 //              A switch that misses writes the kernel CR3 as linux does (its PCID must be flushed).
 //
-// Kernel flushes (a kernel mapping shared by every process changes; its page is non-global and
-// mapped only in the kernel half of each pair): nopcid INVLPGs it (the other address spaces have
-// no PCID to keep it in); with INVPCID the PCID policies run type 0 on the page for every kernel
-// PCID that may hold it (the user halves do not map it); without INVPCID they INVLPG it in the
-// current PCID and mark every other slot stale, so each is flushed at its next use (Linux's
-// invalidate_other).
+// Kernel flushes (a kernel mapping shared by every process changes; like Linux's entry-area
+// addresses, its page is mapped, supervisor-only, in both halves of every pair, and the lab's
+// system-call entry reads it on the user half before switching to the kernel half): nopcid
+// INVLPGs it (the other address spaces have no PCID to keep it in); with INVPCID the PCID
+// policies run type 0 on the page for the kernel and the user PCID of every slot that may hold it;
+// without INVPCID they INVLPG it in the current (kernel) PCID, mark the current slot's user PCID
+// for the lazy flush (Linux's flush_tlb_one_user: invalidate_user_asid) and every other slot
+// stale, so each is flushed at its next use (Linux's invalidate_other). Rows may ask for the
+// INVPCID-less path on a CPU that has INVPCID (Config::invpcid false), so one boot shows both.
 #pragma once
 
+#include "arch/x86/pmu.h"
 #include "arch/x86/regs.h"
 #include "bench/stats.h"
 #include "lib/types.h"
@@ -74,7 +78,7 @@ struct Counts {
   u64 user_flushes = 0;       // lazy user-PCID flushes on the way back to ring 3
   u64 skipped_cr3 = 0;        // deferred: kernel CR3 writes left out
   u64 kernel_flushes = 0;     // kernel-mapping changes invalidated
-  u64 invpcids = 0;           // INVPCID type-0 instructions those cost
+  u64 invpcids = 0;           // INVPCID type-0 instructions those cost (kernel and user PCIDs)
   u64 invalidate_others = 0;  // of them, handled by marking the other slots stale (no INVPCID)
   friend bool operator==(const Counts&, const Counts&) = default;
 };
@@ -102,9 +106,9 @@ class AsidState {
   // `process` must not be the current one (the lab only changes others').
   void mm_changed(u32 process) { ++mm_gen_[process]; }
 
-  // A shared kernel mapping changed. With INVPCID the PCID policies call invpcid(pcid) for every
-  // kernel PCID that may cache it; otherwise invlpg() runs in the current PCID and the rest are
-  // marked stale.
+  // A shared kernel mapping changed. With INVPCID the PCID policies call invpcid(pcid) for the
+  // kernel and the user PCID of every slot that may cache it; otherwise invlpg() runs in the
+  // current PCID, its user PCID is flushed lazily and the other slots are marked stale.
   template <typename Invpcid, typename Invlpg>
   void kernel_flush(Invpcid invpcid, Invlpg invlpg);
 
@@ -144,11 +148,13 @@ void AsidState::kernel_flush(Invpcid invpcid, Invlpg invlpg) {
     for (u32 a = 0; a < n; ++a) {
       if (slot_[a].ctx == 0) continue;  // empty: flushed at its first use anyway
       invpcid(kernel_pcid_of(cfg_.policy, static_cast<u16>(a)));
-      ++counts_.invpcids;
+      invpcid(user_pcid_of(cfg_.policy, static_cast<u16>(a)));
+      counts_.invpcids += 2;
     }
     return;
   }
   invlpg();
+  mark_user_flush(loaded_);
   invalidate_other_ = true;
   ++counts_.invalidate_others;
 }
@@ -202,6 +208,22 @@ struct UserContext {
 };
 static_assert(sizeof(UserContext) == 56);
 
+// What the kernel's slice pieces (bench/aspace.asm aspace_piece) read and write. The policy's
+// C++ decides a slice's work first (bench/aspace.cpp); each piece then does its part of it in
+// fixed-length assembly between two stamps, so that under an instruction-counting TSC its ticks
+// are the declared length of the path the decision took (bench/aspace_paths.h).
+struct SliceOps {
+  u64 desc;                                   // the INVPCID type-0 descriptors (16 bytes each) ...
+  u64 invpcids;                               // ... and how many the flush runs
+  u64 invlpg;                                 // 0, or the address the flush INVLPGs
+  u64 write_cr3;                              // 0: the switch writes no CR3 (a deferred hit)
+  u64 cr3;                                    // the kernel CR3 it writes
+  u64 user_rip, user_rsp, user_arg, user_fn;  // ring3_enter's arguments (the ring-3 part)
+  u64 t0, t1;                                 // out: the last piece's stamps
+};
+static_assert(sizeof(SliceOps) == 88);
+enum class Piece : u32 { kFlush, kSwitch, kUser, kNone };
+
 // The magic of page `page` of process `process` (and of the shared kernel page's two frames).
 constexpr u64 page_magic(u32 process, u32 page) {
   return 0x4153'5000'0000'0000ull | u64{process} << 16 | page;
@@ -225,8 +247,20 @@ class Scheduler {
 // What a lab record reports besides its per-slice statistics (bench/output.cpp writes it).
 struct Figures {
   Counts counts;
-  Summary per_switch;  // ticks from the switch decision to the kernel CR3 written (if it is)
+  Summary per_switch;  // ticks of the switch piece: the kernel CR3 written (if it is)
   Summary per_flush;   // ticks of the kernel flushes (n = 0: none in the timed slices)
+  // What an instruction-counting TSC must read (bench/aspace_paths.h, from each decision): per
+  // slice, per switch, per kernel flush; and the slices whose pieces' ticks read anything else.
+  Summary instructions, switch_instructions, flush_instructions;
+  u32 tick_mismatches;
+  // With inst_retired counting: the slices whose count is not the declared one less the stamps'
+  // share (counted_instructions: what it must count).
+  bool inst_checked;
+  u32 inst_mismatches;
+  Summary counted_instructions;
+  // The counters over the switch piece alone (counters::plan() order).
+  u32 switch_counter_count;
+  Summary switch_counters[x86::pmu::kMaxCounters];
   u32 pages, calls, flush_every, slices;
   bool invpcid;
   u64 stale_user, stale_kernel;

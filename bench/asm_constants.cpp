@@ -11,6 +11,7 @@
 
 using ptb::bench::CrossingContext;
 using ptb::bench::JitContext;
+using ptb::bench::aspace::SliceOps;
 using ptb::bench::aspace::UserContext;
 
 extern "C" void ptb_bench_asm_constants() {
@@ -45,4 +46,15 @@ extern "C" void ptb_bench_asm_constants() {
   PTB_ASM_CONSTANT(ASP_STALE, offsetof(UserContext, stale));
   PTB_ASM_CONSTANT(ASP_BAD_PAGE, offsetof(UserContext, bad_page));
   PTB_ASM_CONSTANT(ASP_BAD_VALUE, offsetof(UserContext, bad_value));
+  PTB_ASM_CONSTANT(ASX_DESC, offsetof(SliceOps, desc));
+  PTB_ASM_CONSTANT(ASX_INVPCIDS, offsetof(SliceOps, invpcids));
+  PTB_ASM_CONSTANT(ASX_INVLPG, offsetof(SliceOps, invlpg));
+  PTB_ASM_CONSTANT(ASX_WRITE_CR3, offsetof(SliceOps, write_cr3));
+  PTB_ASM_CONSTANT(ASX_CR3, offsetof(SliceOps, cr3));
+  PTB_ASM_CONSTANT(ASX_USER_RIP, offsetof(SliceOps, user_rip));
+  PTB_ASM_CONSTANT(ASX_USER_RSP, offsetof(SliceOps, user_rsp));
+  PTB_ASM_CONSTANT(ASX_USER_ARG, offsetof(SliceOps, user_arg));
+  PTB_ASM_CONSTANT(ASX_USER_FN, offsetof(SliceOps, user_fn));
+  PTB_ASM_CONSTANT(ASX_T0, offsetof(SliceOps, t0));
+  PTB_ASM_CONSTANT(ASX_T1, offsetof(SliceOps, t1));
 }

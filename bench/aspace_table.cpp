@@ -3,7 +3,9 @@
 // The main matrix: for each schedule and each P, every policy (nopcid, linux with each slot
 // count, perprocess, deferred with Linux's 6 slots) at the main Kk, non-global. The footprint
 // rows: nopcid and linux.6, round-robin, the largest P, each footprint Kk global and non-global
-// (the one the main matrix has already left out). suite=quick thins the main matrix.
+// (the one the main matrix has already left out). The noinvpcid rows: linux.6, perprocess and
+// deferred, round-robin, the largest P, the main Kk, with the INVPCID-less kernel flushes on a CPU
+// that has INVPCID. suite=quick thins the main matrix.
 #include "bench/row.h"
 #include "bench/symbols.h"
 
@@ -18,17 +20,19 @@ struct Sink {
   Row* out;
   usize cap;
   usize n = 0;
-  void add(Policy policy, u32 slots, Schedule s, u32 processes, u32 kk, bool global) {
+  void add(Policy policy, u32 slots, Schedule s, u32 processes, u32 kk, bool global,
+           bool no_invpcid = false) {
     const bool pcid = policy != Policy::kNopcid;
     Row r{.group = Group::kAspace,
           .global = global,
           .lab = {policy, s, static_cast<u16>(slots), static_cast<u16>(processes),
-                  static_cast<u16>(kk)},
+                  static_cast<u16>(kk), no_invpcid},
           .method = Method::kAspace,
           .env = {.scheme = pcid ? x86::EntryScheme::kPcid : x86::EntryScheme::kPti,
                   .lstar = pcid ? aspace_syscall_pcid : aspace_syscall_pti},
           .features = need(Feature::kSyscall) | (pcid ? need(Feature::kPcid) : 0) |
-                      (global ? need(Feature::kPge) : 0),
+                      (global ? need(Feature::kPge) : 0) |
+                      (no_invpcid ? need(Feature::kInvpcid) : 0),
           .body = TEMPLATE_OF(aspace_slice)};
     if (n < cap) out[n++] = r;
   }
@@ -77,6 +81,12 @@ usize aspace_rows(Row* out, usize cap, const TableParams& tp) {
       }
     }
   }
+  // The INVPCID-less kernel flushes on a CPU that has INVPCID (the row needs it: elsewhere the
+  // main rows already take that path), beside the main rows that use it: round-robin, the
+  // largest P, the main Kk, for each PCID policy.
+  b.add(Policy::kLinux, aspace::kLinuxSlots, Schedule::kRoundRobin, largest, kk, false, true);
+  b.add(Policy::kPerProcess, 0, Schedule::kRoundRobin, largest, kk, false, true);
+  b.add(Policy::kDeferred, aspace::kLinuxSlots, Schedule::kRoundRobin, largest, kk, false, true);
   return b.n;
 }
 

@@ -67,7 +67,8 @@ void put_probe_fields(JsonRecord& j, const ProbeSpec& s, const Result& r) {
 }
 
 // The exactness check of an ok record whose retired instructions are counted and whose row
-// declares its count exactly (loops, ring-3 loops, refill passes; not the lab's slices):
+// declares its count exactly (loops, ring-3 loops, refill passes; the lab's slices each declare
+// their own, bench/aspace.cpp):
 // bench/pmu_check.h. Made once per record, for the record and the summary's tally.
 struct Exactness {
   bool checked = false;
@@ -79,11 +80,18 @@ Exactness exactness_of(const Row& row, const Result& r) {
   const bool declared = row.method == Method::kLoop || row.method == Method::kRing3Loop ||
                         row.method == Method::kRefill;
   const x86::pmu::Plan& plan = counters::plan();
-  for (u32 i = 0; declared && r.status == Status::kOk && i < r.counter_count && i < plan.count;
-       ++i) {
+  // A lab record checks every slice against the count its decision declares (bench/aspace.cpp).
+  const aspace::Figures* lab = row.method == Method::kAspace ? r.lab : nullptr;
+  for (u32 i = 0;
+       (declared || lab) && r.status == Status::kOk && i < r.counter_count && i < plan.count; ++i) {
     if (!str_eq(plan.counters[i].name(), "inst_retired")) continue;
     e.checked = true;
-    e.mismatch = inst_mismatch(r.counters[i], row.instructions, &e.diff);
+    if (!lab) {
+      e.mismatch = inst_mismatch(r.counters[i], row.instructions, &e.diff);
+    } else if (lab->inst_checked && lab->inst_mismatches) {
+      e.mismatch = true;
+      e.diff = r.counters[i].median - lab->counted_instructions.median;
+    }
   }
   return e;
 }
@@ -110,6 +118,7 @@ void put_lab_fields(JsonRecord& j, const Row& row, const Result& r) {
   if (row.lab.slots) j.num("slots", row.lab.slots);
   j.str("schedule", aspace::schedule_name(row.lab.schedule)).num("processes", row.lab.processes);
   j.num("kernel_pages", row.lab.kernel_pages).boolean("global", row.global);
+  j.boolean("noinvpcid", row.lab.no_invpcid);  // since 0.3
   const aspace::Figures* f = r.lab;
   if (!f) return;
   j.num("pages", f->pages).num("calls", f->calls).num("flush_every", f->flush_every);
@@ -124,6 +133,21 @@ void put_lab_fields(JsonRecord& j, const Row& row, const Result& r) {
   j.fixed("switch_q1", f->per_switch.q1).fixed("switch_median", f->per_switch.median);
   j.fixed("switch_q3", f->per_switch.q3);
   if (f->per_flush.n) j.num("flush_n", f->per_flush.n).fixed("flush_median", f->per_flush.median);
+  // Since 0.3: what an instruction-counting TSC must read (medians of the declared counts), the
+  // slices that read anything else, and the counters over the switch piece.
+  j.fixed("slice_instructions", f->instructions.median);
+  j.fixed("switch_instructions", f->switch_instructions.median);
+  if (f->per_flush.n) j.fixed("flush_instructions", f->flush_instructions.median);
+  j.num("tick_mismatches", f->tick_mismatches);
+  if (f->inst_checked) j.num("inst_mismatches", f->inst_mismatches);
+  const x86::pmu::Plan& plan = counters::plan();
+  for (u32 i = 0; i < f->switch_counter_count && i < plan.count; ++i) {
+    Text<48> key;
+    key.put("switch_").put(plan.counters[i].name());
+    const Summary& s = f->switch_counters[i];
+    j.begin_object(key.c_str());
+    j.fixed("median", s.median).fixed("q1", s.q1).fixed("q3", s.q3).end_object();
+  }
 }
 
 // scheme, targets, pages, and once it ran how each CPU invalidated and what the reads saw.
@@ -165,8 +189,8 @@ void put_record(const Row& row, const Result& r, const Params& p, const OutputCo
     j.str("unit", "tsc").num("n", r.stats.n);
     put_stats(j, r.stats);
     if (out.tsc_hz) j.fixed("ns_median", ticks_to_ns(r.stats.median, out.tsc_hz));
-    // A lab slice runs compiled C++ on paths of several lengths: no declared count, and its
-    // warm-up is one round of the schedule (its fields say so).
+    // A lab slice's declared count depends on its decisions (slice_instructions, a median, with
+    // the lab's fields); its warm-up is one round of the schedule.
     const bool lab = row.method == Method::kAspace;
     if (!lab) j.num("instructions", row.instructions);
     if (row.faulting) j.num("faulting", row.faulting);

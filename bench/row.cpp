@@ -58,6 +58,7 @@ void put_name(TextBuf& t, const Row& r) {
     t.put('.').put(aspace::schedule_name(r.lab.schedule)).put(".p").put_u64(r.lab.processes);
     t.put(".kk").put_u64(r.lab.kernel_pages);
     if (r.global) t.put(".global");
+    if (r.lab.no_invpcid) t.put(".noinvpcid");
   }
   if (is_ipi(r)) t.put('.').put_u64(r.source).put('.').put_u64(r.target);
   if (r.method == Method::kShootdown) {

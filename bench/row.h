@@ -50,9 +50,10 @@ enum class Method : u8 {
 struct AspaceSpec {
   aspace::Policy policy = aspace::Policy::kNopcid;
   aspace::Schedule schedule = aspace::Schedule::kRoundRobin;
-  u16 slots = 0;         // linux, deferred
-  u16 processes = 0;     // P
-  u16 kernel_pages = 0;  // Kk, each system call; global or not: Row::global
+  u16 slots = 0;            // linux, deferred
+  u16 processes = 0;        // P
+  u16 kernel_pages = 0;     // Kk, each system call; global or not: Row::global
+  bool no_invpcid = false;  // kernel flushes without INVPCID on a CPU that has it (.noinvpcid)
 };
 
 // What a refill row flushes between the warm pass and the timed one.
@@ -202,7 +203,7 @@ inline constexpr u32 kIpiMatrixMax = 16;
 // `capacity`).
 usize build_table(Row* out, usize capacity, const TableParams& params);
 // Room for every row with every list option at its largest (tests/host/test_table.cpp,
-// LargestOptionsOfEveryFamilyFitTogether): about 440 single-CPU rows, 488 of the lab, and the
+// LargestOptionsOfEveryFamilyFitTogether): about 440 single-CPU rows, 491 of the lab, and the
 // IPI matrix and the shootdowns below.
 inline constexpr usize kMaxRows =
     1024 + 2 * kIpiMatrixMax * (kIpiMatrixMax - 1) +

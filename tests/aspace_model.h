@@ -3,10 +3,11 @@
 // 4.10.2.4, 4.10.4.1: MOV to CR3 without NOFLUSH drops the new PCID's non-global entries, with
 // PCIDE = 0 every non-global entry; INVPCID type 0 one address's non-global entry in one PCID;
 // INVLPG the address in the current PCID and its global entries), over the lab's address spaces:
-// each process's PTI pair (its working set in both halves; the Kk kernel pages and the shared
-// kernel page in the kernel half only). The ring-3 part of a slice and the system calls are
-// modelled step by step as bench/aspace.asm and arch/x86/pti.inc do them, so a policy that leaves
-// a stale translation visible shows it as a read of the wrong frame. Host-only (tests/).
+// each process's PTI pair (its working set and the shared kernel page in both halves, as Linux's
+// entry area is; the Kk kernel pages in the kernel half only). The ring-3 part of a slice and the
+// system calls are modelled step by step as bench/aspace.asm and arch/x86/pti.inc do them, so a
+// policy that leaves a stale translation visible shows it as a read of the wrong frame. Host-only
+// (tests/).
 #pragma once
 
 #include <map>
@@ -35,6 +36,8 @@ class TlbCpu {
     set_cr3(p, true, user.value, noflush);  // ring3_enter: the user CR3 as the policy made it
     for (u32 w = 0; w < s_.pages; ++w) read(Page{kUser, w}, p);
     for (u32 c = 0; c < s_.calls; ++c) {
+      // The entry reads the shared kernel page on the user half first (both halves map it).
+      read(Page{kShared, 0}, p);
       // TO_KERNEL_CR3: the kernel half of whatever CR3 holds, NOFLUSH with PCID.
       set_cr3(root_, false, static_cast<u16>(pcid_ & ~x86::kUserPcidBit), pcide_);
       for (u32 i = 0; i < s_.kernel_pages; ++i) read(Page{kKernel, i}, p);
@@ -99,8 +102,8 @@ class TlbCpu {
   }
   void read(Page pg, u32 process) {
     ++reads_;
-    if (pg.kind != kUser && user_half_) {
-      ++stale_;  // the user half maps no kernel page: would fault
+    if (pg.kind == kKernel && user_half_) {
+      ++stale_;  // the user half maps none of the Kk pages: would fault
       if (first_.empty()) first_ = "kernel page read on the user half";
       return;
     }

@@ -67,10 +67,11 @@ int main(int argc, char** argv) {
     std::printf("%s\"%s\":{", with ? "" : ",", with ? "invpcid" : "noinvpcid");
     for (usize i = 0; i < n; ++i) {
       const Row& r = rows[i];
-      const aspace::RunSpec spec{{r.lab.policy, r.lab.slots, r.lab.processes, with == 1},
-                                 r.lab.schedule,
-                                 aspace::run_slices(r.lab.processes, reps),
-                                 every};
+      const aspace::RunSpec spec{
+          {r.lab.policy, r.lab.slots, r.lab.processes, with == 1 && !r.lab.no_invpcid},
+          r.lab.schedule,
+          aspace::run_slices(r.lab.processes, reps),
+          every};
       const aspace::model::Outcome o =
           aspace::model::simulate(spec, {pages, calls, r.lab.kernel_pages, r.global});
       if (o.stale) {

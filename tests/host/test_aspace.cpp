@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "bench/asid_policy.h"
+#include "bench/aspace_paths.h"
 #include "bench/row.h"
 #include "tests/aspace_model.h"
 
@@ -64,8 +65,12 @@ struct LinuxRef {
     user_flush[asid + 1] = false;
     return f;
   }
-  // flush_tlb_one_kernel under PTI without INVPCID.
-  void flush_kernel_page() { invalidate_other = true; }
+  // flush_tlb_one_kernel under PTI without INVPCID: flush_tlb_one_user's INVLPG and
+  // invalidate_user_asid(loaded_mm_asid), then invalidate_other.
+  void flush_kernel_page() {
+    user_flush[loaded + 1] = true;
+    invalidate_other = true;
+  }
 };
 
 u32 below(std::mt19937& rng, u32 n) { return static_cast<u32>(rng() % n); }
@@ -133,8 +138,8 @@ TEST(AsidPolicy, NopcidMissesAndFlushesEverySwitch) {
 TEST(AsidPolicy, PerProcessFlushesOnlyAtFirstUseAndAfterInvalidateOther) {
   RunSpec spec{{Policy::kPerProcess, 0, 5, true}, Schedule::kRoundRobin, 40, 10};
   model::Outcome o = model::simulate(spec, {});
-  EXPECT_EQ(o.counts.misses, 5u);  // INVPCID: nothing but the first uses
-  EXPECT_EQ(o.counts.invpcids, 4u * 5u);
+  EXPECT_EQ(o.counts.misses, 5u);              // INVPCID: nothing but the first uses
+  EXPECT_EQ(o.counts.invpcids, 4u * 5u * 2u);  // each process's kernel and user PCID
   spec.cfg.invpcid = false;
   o = model::simulate(spec, {});
   // Each flush (before slices 9, 19, 29, 39) leaves the loaded process valid and makes the 4
@@ -232,6 +237,31 @@ struct OnlyCurrentPcid : AsidState {  // invalidates the kernel page in the curr
   }
 };
 
+struct OnlyKernelPcids : AsidState {  // INVPCID: forgets the user PCIDs, which map it too
+  template <typename I, typename L>
+  void kernel_flush(I invpcid, L invlpg) {
+    AsidState::kernel_flush(
+        [&invpcid](x86::Pcid p) {
+          if (!(p.value & x86::kUserPcidBit)) invpcid(p);
+        },
+        invlpg);
+  }
+};
+struct NoCurrentUserFlush : AsidState {  // no INVPCID: forgets the current slot's user PCID
+  u64* m = nullptr;
+  void reset(const Config& c, u64* mask) {
+    AsidState::reset(c, mask);
+    m = mask;
+  }
+  template <typename I, typename L>
+  void kernel_flush(I invpcid, L invlpg) {
+    u64 before[kMaskWords];
+    std::memcpy(before, m, sizeof(before));
+    AsidState::kernel_flush(invpcid, invlpg);
+    std::memcpy(m, before, sizeof(before));  // the lazy mark undone
+  }
+};
+
 template <typename Broken>
 u64 stale_reads_of(Policy pol, bool invpcid, u32 flush_every, u32 calls) {
   std::mt19937 rng(7);
@@ -258,8 +288,17 @@ TEST(AsidPolicy, BrokenPoliciesAreCaught) {
   EXPECT_GT(stale_reads_of<OnlyCurrentPcid>(Policy::kLinux, false, 3, 2), 0u);
   EXPECT_GT(stale_reads_of<OnlyCurrentPcid>(Policy::kLinux, true, 3, 2), 0u);
   EXPECT_GT(stale_reads_of<OnlyCurrentPcid>(Policy::kPerProcess, false, 3, 2), 0u);
+  // The user halves map the shared page too: INVPCID must reach the user PCIDs, and INVLPG (the
+  // current kernel PCID) must leave the current user PCID to the lazy flush.
+  EXPECT_GT(stale_reads_of<OnlyKernelPcids>(Policy::kLinux, true, 3, 2), 0u);
+  EXPECT_GT(stale_reads_of<OnlyKernelPcids>(Policy::kPerProcess, true, 3, 2), 0u);
+  EXPECT_GT(stale_reads_of<NoCurrentUserFlush>(Policy::kLinux, false, 3, 2), 0u);
+  EXPECT_GT(stale_reads_of<NoCurrentUserFlush>(Policy::kPerProcess, false, 3, 2), 0u);
   // The same runs with the correct policy see nothing stale.
   EXPECT_EQ(stale_reads_of<AsidState>(Policy::kLinux, false, 3, 2), 0u);
+  EXPECT_EQ(stale_reads_of<AsidState>(Policy::kLinux, true, 3, 2), 0u);
+  EXPECT_EQ(stale_reads_of<AsidState>(Policy::kPerProcess, true, 3, 2), 0u);
+  EXPECT_EQ(stale_reads_of<AsidState>(Policy::kPerProcess, false, 3, 2), 0u);
 }
 
 TEST(AsidPolicy, SchedulesNeverRepeatAProcessAndStayInRange) {
@@ -294,15 +333,28 @@ TEST(AspaceRows, DefaultMatrixNamesAndFeatures) {
   TableParams tp{16, false, nullptr, 0, procs, 2, slots, 2, 8, footprint, 2};
   Row rows[64];
   const usize n = aspace_rows(rows, 64, tp);
-  // 3 schedules x 2 P x (nopcid, linux.1, linux.6, perprocess, deferred) + 2 policies x 3.
-  ASSERT_EQ(n, 3u * 2u * 5u + 2u * 3u);
+  // 3 schedules x 2 P x (nopcid, linux.1, linux.6, perprocess, deferred) + 2 policies x 3, then
+  // the three noinvpcid rows.
+  ASSERT_EQ(n, 3u * 2u * 5u + 2u * 3u + 3u);
   Text<kNameMax> name;
   put_name(name, rows[2]);
   EXPECT_STREQ(name.c_str(), "aspace.linux.6.rr.p2.kk8");
-  Text<kNameMax> last;
-  put_name(last, rows[n - 1]);
-  EXPECT_STREQ(last.c_str(), "aspace.linux.6.rr.p8.kk8.global");
-  EXPECT_TRUE(rows[n - 1].features & need(x86::Feature::kPge));
+  Text<kNameMax> last_footprint;
+  put_name(last_footprint, rows[n - 4]);
+  EXPECT_STREQ(last_footprint.c_str(), "aspace.linux.6.rr.p8.kk8.global");
+  EXPECT_TRUE(rows[n - 4].features & need(x86::Feature::kPge));
+  const char* noinvpcid[] = {"aspace.linux.6.rr.p8.kk8.noinvpcid",
+                             "aspace.perprocess.rr.p8.kk8.noinvpcid",
+                             "aspace.deferred.rr.p8.kk8.noinvpcid"};
+  for (usize i = 0; i < 3; ++i) {
+    Text<kNameMax> t;
+    put_name(t, rows[n - 3 + i]);
+    EXPECT_STREQ(t.c_str(), noinvpcid[i]);
+    EXPECT_TRUE(rows[n - 3 + i].lab.no_invpcid);
+    // Only where INVPCID exists: elsewhere the main rows already flush without it.
+    EXPECT_TRUE(rows[n - 3 + i].features & need(x86::Feature::kInvpcid));
+  }
+  EXPECT_FALSE(rows[n - 4].features & need(x86::Feature::kInvpcid));
   EXPECT_FALSE(rows[0].features & need(x86::Feature::kPcid));
   EXPECT_TRUE(rows[1].features & need(x86::Feature::kPcid));
   EXPECT_EQ(aspace_rows(rows, 4, tp), 4u);  // never past the capacity
@@ -320,14 +372,15 @@ TEST(AspaceRows, QuickKeepsTheFirstAndLastPAndSlotsFirstSixLast) {
     names.emplace_back(name.c_str());
   }
   // 3 schedules x P in {2, 16} x (nopcid, linux.1, linux.6, linux.2047, perprocess, deferred),
-  // then the footprint rows (Kk 0, both kinds, for nopcid and linux.6).
-  ASSERT_EQ(n, 3u * 2u * 6u + 4u);
+  // then the footprint rows (Kk 0, both kinds, for nopcid and linux.6) and the noinvpcid rows.
+  ASSERT_EQ(n, 3u * 2u * 6u + 4u + 3u);
   EXPECT_EQ(names[0], "aspace.nopcid.rr.p2.kk8");
   EXPECT_EQ(names[1], "aspace.linux.1.rr.p2.kk8");
   EXPECT_EQ(names[2], "aspace.linux.6.rr.p2.kk8");
   EXPECT_EQ(names[3], "aspace.linux.2047.rr.p2.kk8");
   EXPECT_EQ(names[6], "aspace.nopcid.rr.p16.kk8");
-  EXPECT_EQ(names[n - 1], "aspace.linux.6.rr.p16.kk0.global");
+  EXPECT_EQ(names[n - 4], "aspace.linux.6.rr.p16.kk0.global");
+  EXPECT_EQ(names[n - 1], "aspace.deferred.rr.p16.kk8.noinvpcid");
 }
 
 }  // namespace
@@ -354,3 +407,28 @@ TEST(ParseU32List, TakesZeroWhenTheRangeStartsThereAndNamesTheRest) {
 
 }  // namespace
 }  // namespace ptb::bench
+
+namespace ptb::bench::aspace::paths {
+namespace {
+
+// The declared lengths' arithmetic (the emulators check the absolute counts, tests/boot/
+// test_aspace.py): what one more of each unit of work adds.
+TEST(AspacePaths, EachUnitOfWorkAddsItsInstructions) {
+  EXPECT_EQ(flush(1, false) - flush(0, false), 4u);  // INVPCID, ADD, DEC, JNZ
+  EXPECT_EQ(flush(0, true) - flush(0, false), 2u);   // JZ falls through to INVLPG, JMP
+  EXPECT_EQ(flush(0, true), kStamps + 10);
+  EXPECT_EQ(swtch(true) - swtch(false), 3u);  // MOV, MOV CR3, JMP
+  EXPECT_EQ(swtch(false), kStamps + 2);
+  using x86::EntryScheme;
+  for (EntryScheme s : {EntryScheme::kPti, EntryScheme::kPcid}) {
+    EXPECT_EQ(user(s, 3, 2, 5) - user(s, 2, 2, 5), 7u);       // a working-set page
+    EXPECT_EQ(user(s, 3, 2, 5) - user(s, 3, 2, 4), 2u * 4u);  // a kernel page, each call
+    EXPECT_EQ(user(s, 3, 2, 5) - user(s, 3, 1, 5), 5u + syscall_path(s, 5));  // a call
+  }
+  // PCID's entry sets NOFLUSH (BTS) and its exit tests the lazy bit: 1 + 6 more than PTI's.
+  EXPECT_EQ(syscall_path(EntryScheme::kPcid, 0) - syscall_path(EntryScheme::kPti, 0), 7u);
+  EXPECT_EQ(user(EntryScheme::kPti, 0, 0, 0), kStamps + 5 + kRing3Enter + 1 + 7 + 1 + kRing3Exit);
+}
+
+}  // namespace
+}  // namespace ptb::bench::aspace::paths

@@ -284,11 +284,23 @@ TEST(Jit, IncMatchesCpp) {
       {"ASP_STALE", offsetof(bench::aspace::UserContext, stale)},
       {"ASP_BAD_PAGE", offsetof(bench::aspace::UserContext, bad_page)},
       {"ASP_BAD_VALUE", offsetof(bench::aspace::UserContext, bad_value)},
+      {"ASX_DESC", offsetof(bench::aspace::SliceOps, desc)},
+      {"ASX_INVPCIDS", offsetof(bench::aspace::SliceOps, invpcids)},
+      {"ASX_INVLPG", offsetof(bench::aspace::SliceOps, invlpg)},
+      {"ASX_WRITE_CR3", offsetof(bench::aspace::SliceOps, write_cr3)},
+      {"ASX_CR3", offsetof(bench::aspace::SliceOps, cr3)},
+      {"ASX_USER_RIP", offsetof(bench::aspace::SliceOps, user_rip)},
+      {"ASX_USER_RSP", offsetof(bench::aspace::SliceOps, user_rsp)},
+      {"ASX_USER_ARG", offsetof(bench::aspace::SliceOps, user_arg)},
+      {"ASX_USER_FN", offsetof(bench::aspace::SliceOps, user_fn)},
+      {"ASX_T0", offsetof(bench::aspace::SliceOps, t0)},
+      {"ASX_T1", offsetof(bench::aspace::SliceOps, t1)},
   };
   expect_same("bench_constants.inc", cpp);
-  // Every field of the three contexts has its name (16 + 4 + 7 quadwords), beside the two refill
-  // constants.
-  EXPECT_EQ(sizeof(JitContext) + sizeof(CrossingContext) + sizeof(bench::aspace::UserContext),
+  // Every field of the four contexts has its name (16 + 4 + 7 + 11 quadwords), beside the two
+  // refill constants.
+  EXPECT_EQ(sizeof(JitContext) + sizeof(CrossingContext) + sizeof(bench::aspace::UserContext) +
+                sizeof(bench::aspace::SliceOps),
             (cpp.size() - 2) * 8);
 }
 

@@ -1,6 +1,6 @@
-"""The report tool's address-space lab views: `aspace` (a table per schedule, the footprint rows)
-and the `plot` figures (ticks per slice against P, one line per policy; against Kk, global and
-not)."""
+"""The report tool's address-space lab views: `aspace` (a table per schedule, the footprint rows,
+the kernel flushes with and without INVPCID) and the `plot` figures (ticks per slice against P,
+one line per policy; against Kk, global and not; with and without INVPCID on one CPU)."""
 
 from __future__ import annotations
 
@@ -8,6 +8,9 @@ import json
 from pathlib import Path
 
 from conftest import FIXTURES
+
+from ptibench_report import analysis, plot
+from ptibench_report.parse import read_capture
 
 HASWELL = FIXTURES / "kernel" / "aspace-bochs-haswell.log"
 SANDY = FIXTURES / "kernel" / "aspace-bochs-sandy-bridge.log"
@@ -47,7 +50,7 @@ def test_a_table_per_schedule_with_every_policy_and_p(run_cli) -> None:
 
 def test_footprint_rows_global_against_non_global(run_cli) -> None:
     r = run_cli("aspace", "-q", HASWELL)
-    part = r.out.split("### kernel footprint", 1)[1]
+    part = r.out.split("### kernel footprint", 1)[1].split("###", 1)[0]
     rows = [[c.strip() for c in line.strip("|").split("|")] for line in part.splitlines()
             if line.startswith("| linux.6") or line.startswith("| nopcid")]
     assert [(x[0], x[1], x[2]) for x in rows] == [
@@ -91,6 +94,64 @@ def test_plot_draws_one_figure_per_schedule(run_cli, tmp_path: Path) -> None:
     r = run_cli("plot", "-q", HASWELL, "-o", out, "--formats", "png")
     assert r.code == 0, r.err
     drawn = sorted(Path(p).name for p in r.out.split())
-    assert drawn == ["aspace-footprint.png", "aspace-hotpair.png", "aspace-random.png",
-                     "aspace-rr.png"], drawn
+    assert drawn == ["aspace-footprint.png", "aspace-hotpair.png", "aspace-invpcid.png",
+                     "aspace-random.png", "aspace-rr.png"], drawn
     assert (out / "aspace-rr.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert (out / "aspace-invpcid.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+NOINVPCID = ("aspace.linux.6.rr.p8.kk4.noinvpcid", "aspace.perprocess.rr.p8.kk4.noinvpcid",
+             "aspace.deferred.rr.p8.kk4.noinvpcid")
+
+
+def test_noinvpcid_rows_stay_out_of_the_main_tables() -> None:
+    run = read_capture(str(HASWELL)).runs[-1]
+    assert all(run.results[n].noinvpcid for n in NOINVPCID)
+    for t in analysis.lab_tables(run):
+        for cells in t.cells.values():
+            assert not any(r.noinvpcid for r in cells.values()), t
+    # linux.6 at P = 8 in the rr table is the INVPCID row, not its twin.
+    rr = next(t for t in analysis.lab_tables(run) if t.schedule == "rr")
+    assert rr.cells["linux.6"][8].name == "aspace.linux.6.rr.p8.kk4"
+    assert not any(r.noinvpcid for r in analysis.lab_footprint(run))
+
+
+def test_kernel_flushes_with_and_without_invpcid_on_one_cpu(run_cli) -> None:
+    r = run_cli("aspace", "-q", HASWELL)
+    assert r.code == 0, r
+    section = "### kernel flushes with and without INVPCID (one CPU)"
+    for name in NOINVPCID:
+        twin = name[:-len(".noinvpcid")]
+        a, b = _record(HASWELL, twin), _record(HASWELL, name)
+        label = "linux.6" if ".linux.6." in name else name.split(".")[1]
+        cells = _row(r.out, section, label)
+        assert cells[1] == f"{a['flush_median']:.3f}" and cells[2] == f"{b['flush_median']:.3f}"
+        assert cells[3].startswith(f"{a['median']:.3f} [") and \
+            cells[4].startswith(f"{b['median']:.3f} ["), cells
+        # The records themselves: INVPCIDs on one side, invalidate_other on the other.
+        assert a["invpcid"] and a["invpcids"] > 0 and a["invalidate_others"] == 0, a
+        assert not b["invpcid"] and b["invpcids"] == 0 and b["invalidate_others"] > 0, b
+    # Sandy Bridge has no INVPCID: its .noinvpcid rows skip, so there is no pair to show.
+    r = run_cli("aspace", "-q", SANDY)
+    assert r.code == 0, r
+    assert section not in r.out
+
+
+def test_the_invpcid_figure_plots_each_pairs_flush_and_slice() -> None:
+    run = read_capture(str(HASWELL)).runs[-1]
+    pairs = analysis.lab_invpcid_pairs(run)
+    assert [p.label for p in pairs] == ["linux.6", "perprocess", "deferred"]
+    fig = plot._lab_invpcid_figure(run, "tsc")
+    assert fig is not None
+    flush_ax, slice_ax = fig.axes[:2]
+    heights = [[round(b.get_height(), 3) for b in c] for c in flush_ax.containers
+               if hasattr(c, "patches")]
+    assert heights == [[p.with_invpcid.flush_median for p in pairs],
+                       [p.without.flush_median for p in pairs]], heights
+    heights = [[round(b.get_height(), 3) for b in c] for c in slice_ax.containers
+               if hasattr(c, "patches")]
+    assert heights == [[p.with_invpcid.median for p in pairs],
+                       [p.without.median for p in pairs]], heights
+    assert "instructions (emulator TSC)" in flush_ax.get_ylabel()
+    # Without a pair (Sandy Bridge) the figure is not drawn.
+    assert plot._lab_invpcid_figure(read_capture(str(SANDY)).runs[-1], "tsc") is None

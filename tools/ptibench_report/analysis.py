@@ -554,7 +554,7 @@ def lab_tables(run: Run) -> list[LabTable]:
     """One table per schedule, from the records' fields: the rows of the main matrix (the Kk
     most of that schedule's rows have, non-global), policies in a fixed order."""
     lab = [r for r in run.results.values() if r.family == "aspace" and r.schedule and
-           r.processes is not None and r.policy]
+           r.processes is not None and r.policy and not r.noinvpcid]
     out = []
     for sched in sorted({r.schedule for r in lab},
                         key=lambda s: (SCHEDULE_ORDER.index(s) if s in SCHEDULE_ORDER else 9, s)):
@@ -573,7 +573,7 @@ def lab_footprint(run: Run) -> list[Result]:
     """Round-robin lab rows of the largest P with more than one Kk or a global variant: what
     the kernel's TLB footprint costs a slice (global against non-global pages)."""
     rr = [r for r in run.results.values() if r.family == "aspace" and r.schedule == "rr" and
-          r.processes is not None and r.kernel_pages is not None]
+          r.processes is not None and r.kernel_pages is not None and not r.noinvpcid]
     if not rr:
         return []
     top = max(r.processes for r in rr)  # type: ignore[type-var]
@@ -583,6 +583,30 @@ def lab_footprint(run: Run) -> list[Result]:
     rows = [r for r in rows if r.policy_label in labels]
     return sorted(rows, key=lambda r: (_policy_rank(r.policy_label), r.kernel_pages,
                                        bool(r.global_)))
+
+
+@dataclass
+class LabInvpcidPair:
+    """One policy's kernel flushes on one CPU, with INVPCID (the main row) and without (its
+    .noinvpcid twin: Linux's INVLPG and invalidate_other)."""
+
+    label: str
+    with_invpcid: Result
+    without: Result
+
+
+def lab_invpcid_pairs(run: Run) -> list[LabInvpcidPair]:
+    """The .noinvpcid records whose main row ran on the same CPU with INVPCID, both measured, in
+    the policies' order: what a kernel-address flush costs with and without INVPCID."""
+    out = []
+    for r in run.results.values():
+        if r.family != "aspace" or not r.noinvpcid or not r.name.endswith(".noinvpcid"):
+            continue
+        twin = run.results.get(r.name[:-len(".noinvpcid")])
+        if twin is None or not twin.invpcid or not r.usable or not twin.usable:
+            continue
+        out.append(LabInvpcidPair(r.policy_label, twin, r))
+    return sorted(out, key=lambda p: _policy_rank(p.label))
 
 
 IPI_KINDS = ("fixed", "poll")  # ipi.fixed.S.T: by interrupt; ipi.poll.S.T: through memory alone

@@ -334,6 +334,16 @@ class Result:
     stale_reads: Optional[int] = None
     switch_median: Optional[float] = None
     flush_median: Optional[float] = None
+    # Since 0.3: the INVPCID-less kernel flushes on a CPU that has INVPCID (the .noinvpcid rows),
+    # the kernel flushes measured, the declared instruction counts (medians) and the slices whose
+    # ticks, or whose inst_retired, read anything else.
+    noinvpcid: Optional[bool] = None
+    flush_n: Optional[int] = None
+    slice_instructions: Optional[float] = None
+    switch_instructions: Optional[float] = None
+    flush_instructions: Optional[float] = None
+    tick_mismatches: Optional[int] = None
+    inst_mismatches: Optional[int] = None
 
     @property
     def policy_label(self) -> str:

@@ -62,6 +62,9 @@ _RESULT_FIELDS: dict[str, str] = {
     "asid_hits": _INT, "asid_misses": _INT, "flushes": _INT, "user_flushes": _INT,
     "skipped_cr3": _INT, "kernel_flushes": _INT, "invpcids": _INT, "invalidate_others": _INT,
     "stale_reads": _INT, "switch_median": _NUM, "flush_median": _NUM,
+    "noinvpcid": _BOOL, "flush_n": _INT, "slice_instructions": _NUM,  # aspace.*, since 0.3
+    "switch_instructions": _NUM, "flush_instructions": _NUM, "tick_mismatches": _INT,
+    "inst_mismatches": _INT,
     "architecture_amd": _STR, "reference_amd": _STR, "manual": _STR,  # probe.*: the APM
     "source": _INT, "target": _INT,  # ipi.*
     "scheme": _STR, "targets": _INT, "user_pcid": _STR,  # shootdown.*

@@ -30,6 +30,7 @@ from .analysis import (
     shootdown_curves,
     Point,
     lab_footprint,
+    lab_invpcid_pairs,
     lab_tables,
     Value,
     seed_table2,
@@ -363,6 +364,60 @@ def _lab_footprint_figure(run: Run, unit: str) -> Optional[Any]:
     return fig
 
 
+def _lab_invpcid_figure(run: Run, unit: str) -> Optional[Any]:
+    """One CPU's kernel-address flushes with INVPCID (type 0 on every live kernel and user PCID)
+    against without (Linux's INVLPG and invalidate_other, the .noinvpcid rows): per flush, and
+    per slice where the refills it leaves land. Bars per policy, the slices' quartiles as error
+    bars."""
+    pairs = lab_invpcid_pairs(run)
+    scale = 1.0
+    if unit == "ns":
+        hz = run.env.tsc_hz if run.env else None
+        if not hz:
+            return None
+        scale = 1e9 / hz
+    panels: list[tuple[str, list[tuple[str, Optional[Value], Optional[Value]]]]] = [
+        ("per kernel flush", [(p.label, _flush_value(p.with_invpcid, scale),
+                               _flush_value(p.without, scale)) for p in pairs]),
+        ("per slice", [(p.label, value_of(p.with_invpcid, run, unit),
+                        value_of(p.without, run, unit)) for p in pairs]),
+    ]
+    if not any(a or b for _, bars in panels for _, a, b in bars):
+        return None
+    import numpy as np
+
+    fig = _figure(10, 4.5)
+    axes = fig.subplots(1, 2, squeeze=False)[0]
+    what = _lab_axis_unit(run, unit)
+    for ax, (title, bars) in zip(axes, panels):
+        xs = np.arange(len(bars))
+        for k, (name, colour) in enumerate((("with INVPCID", COLOURS[0]),
+                                            ("without INVPCID (invalidate_other)", COLOURS[1]))):
+            vals = [b[1 + k] for b in bars]
+            heights = [v.median if v else 0.0 for v in vals]
+            err = [[v.median - v.q1 if v and v.q1 is not None else 0.0 for v in vals],
+                   [v.q3 - v.median if v and v.q3 is not None else 0.0 for v in vals]]
+            ax.bar(xs + (k - 0.5) * 0.38, heights, 0.38, yerr=err, label=name, color=colour,
+                   capsize=3)
+        ax.set_xticks(xs)
+        ax.set_xticklabels([b[0] for b in bars])
+        ax.set_ylabel(f"{what} {title}")
+        ax.set_title(title)
+        ax.legend(fontsize=7)
+    procs = sorted({p.with_invpcid.processes for p in pairs if p.with_invpcid.processes})
+    fig.suptitle("Address-space lab: kernel flushes with and without INVPCID, one CPU "
+                 f"(round-robin, P = {', '.join(str(p) for p in procs)})\n{_run_title(run)}",
+                 fontsize=10)
+    return fig
+
+
+def _flush_value(r: Result, scale: float) -> Optional[Value]:
+    """The kernel flushes' median (the record gives no quartiles for them)."""
+    if not r.usable or not r.flush_n or r.flush_median is None:
+        return None
+    return Value(r.flush_median * scale, None, None)
+
+
 def _ipi_figure(run: Run, unit: str) -> Optional[Any]:
     """The IPI round-trip matrices as heatmaps, one panel per mechanism, medians written in."""
     matrices = [(k, *ipi_matrix(run, k, unit)) for k in IPI_KINDS]
@@ -463,6 +518,9 @@ def plot_run(run: Run, outdir: str, formats: list[str],
         if lab_footprint(run):
             figures.append(("aspace-footprint", lambda: _lab_footprint_figure(run, unit),
                             "no measured aspace.* footprint result"))
+        if lab_invpcid_pairs(run):
+            figures.append(("aspace-invpcid", lambda: _lab_invpcid_figure(run, unit),
+                            "no measured aspace.*.noinvpcid result beside its INVPCID row"))
     if shootdown_curves(run, unit):
         figures.append(("shootdown", lambda: _shootdown_figure(run, unit), ""))
     if any(ipi_matrix(run, k, unit)[1] for k in IPI_KINDS):

@@ -878,13 +878,21 @@ def aspace_markdown(picks: list[Picked]) -> str:
             rows = [[r.policy_label, str(r.kernel_pages), "global" if r.global_ else "non-global",
                      lab_cell(r)] for r in foot]
             out.append(md_table(["policy", "Kk", "kernel pages", "ticks per slice"], rows))
+        pairs = analysis.lab_invpcid_pairs(p.run)
+        if pairs:
+            out.append("### kernel flushes with and without INVPCID (one CPU)\n")
+            rows = [[x.label, num(x.with_invpcid.flush_median), num(x.without.flush_median),
+                     lab_cell(x.with_invpcid), lab_cell(x.without)] for x in pairs]
+            out.append(md_table(["policy", "flush, INVPCID", "flush, invalidate_other",
+                                 "slice, INVPCID", "slice, invalidate_other"], rows))
     return "\n".join(out)
 
 
 def aspace_json(picks: list[Picked]) -> str:
     keys = ("policy", "slots", "schedule", "processes", "kernel_pages", "status", "median", "q1",
             "q3", "switch_median", "asid_hits", "asid_misses", "flushes", "user_flushes",
-            "kernel_flushes", "invpcids", "invalidate_others", "stale_reads")
+            "kernel_flushes", "invpcids", "invalidate_others", "stale_reads", "noinvpcid",
+            "flush_median", "slice_instructions", "tick_mismatches")
     runs = []
     for p in picks:
         lab = [r for r in p.run.results.values() if r.family == "aspace"]
