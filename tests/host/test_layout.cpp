@@ -275,6 +275,7 @@ TEST(Jit, IncMatchesCpp) {
       {"XING_FAULT", offsetof(CrossingContext, fault)},
       {"XING_U2K", offsetof(CrossingContext, u2k)},
       {"XING_K2U", offsetof(CrossingContext, k2u)},
+      {"XING_PMC", offsetof(CrossingContext, pmc)},
       {"TOUCH_PAGE", bench::kTouchPage},
       {"TOUCH_LINE_STRIDE", bench::kTouchLineStride},
       {"ASP_BASE", offsetof(bench::aspace::UserContext, base)},
@@ -286,7 +287,7 @@ TEST(Jit, IncMatchesCpp) {
       {"ASP_BAD_VALUE", offsetof(bench::aspace::UserContext, bad_value)},
   };
   expect_same("bench_constants.inc", cpp);
-  // Every field of the three contexts has its name (16 + 4 + 7 quadwords), beside the two refill
+  // Every field of the three contexts has its name (16 + 5 + 7 quadwords), beside the two refill
   // constants.
   EXPECT_EQ(sizeof(JitContext) + sizeof(CrossingContext) + sizeof(bench::aspace::UserContext),
             (cpp.size() - 2) * 8);
