@@ -15,6 +15,7 @@ constexpr const char* kFaults[] = {"none", "ud", "pf", "gp", "de", "stack", "use
 constexpr const char* kSamples[] = {"summary", "raw"};
 constexpr const char* kLabBroken[] = {"none", "global"};
 constexpr const char* kShootdownTargets[] = {"invalidate", "skip"};
+constexpr const char* kCrossingCounters[] = {"auto", "off", "fake-tsc"};  // CrossingRequest
 
 const cmdline::Option kOptions[] = {
     cmdline::make_choice(
@@ -38,6 +39,9 @@ const cmdline::Option kOptions[] = {
     cmdline::make_string("pmu", &opts.pmu,
                          "performance counters: off, auto, or a list (cycles,inst_retired,"
                          "ref_cycles,dtlb_walks,itlb_walks,stlb_hits, raw r<umask><event>)"),
+    cmdline::make_choice("crossing_counters", &opts.crossing_counters, kCrossingCounters,
+                         "counter passes of the one-way crossings: auto (RDPMC where the counters "
+                         "count), off, or fake-tsc (a test only: the passes read the TSC)"),
     cmdline::make_string("aspace_p", &opts.aspace_p,
                          "address-space lab: process counts P (comma-separated, 2..64)"),
     cmdline::make_string("aspace_slots", &opts.aspace_slots,
