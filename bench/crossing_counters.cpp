@@ -38,6 +38,11 @@ CrossingChoice choose_crossing_counters(CrossingRequest req, bool counting, bool
             "crossing_counters=fake-tsc: a test, not a counter: the crossings' counter pass "
             "reads the TSC where it would read RDPMC, and its figure is printed as inst_retired",
             false};
+  if (req == CrossingRequest::kRdpmcForced && planned != 0 && (!counting || read_by_msr))
+    return {CrossingSource::kRdpmc,
+            "crossing_counters=rdpmc-forced: RDPMC although the self-test did not pass or used "
+            "RDMSR; the figures are whatever the counters hold",
+            false};
   if (req == CrossingRequest::kOff)
     return {CrossingSource::kNone, "crossing_counters=off", counting};
   if (!counting) return {CrossingSource::kNone, "the counters do not count (pmu.state)", false};

@@ -15,8 +15,10 @@
 namespace ptb::bench {
 
 // crossing_counters=: auto (RDPMC, where the counters count and RDPMC works), off (no counter
-// passes), fake-tsc (test only: the counter passes' stamps read the TSC; never chosen by itself).
-enum class CrossingRequest : u32 { kAuto, kOff, kFakeTsc };
+// passes), fake-tsc (test only: the counter passes' stamps read the TSC; never chosen by itself),
+// rdpmc-forced (test and diagnosis: the RDPMC passes even where the self-test did not pass; where
+// RDPMC faults, as under QEMU and Bochs, that tests that the fault ends the pass, not the run).
+enum class CrossingRequest : u32 { kAuto, kOff, kFakeTsc, kRdpmcForced };
 // What the crossings' counter passes read. kFakeTsc exists for the tests: under an
 // instruction-counting TSC its "inst_retired" is the counter pass's instruction count.
 enum class CrossingSource : u8 { kNone, kRdpmc, kFakeTsc };

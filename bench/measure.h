@@ -32,6 +32,8 @@ struct Result {
   // order of counters::plan(); counter_count is 0 when they are off or the method reads none.
   u32 counter_count = 0;
   Summary counters[x86::pmu::kMaxCounters]{};
+  const char* no_counters = nullptr;  // kCrossing: why its counter passes gave no figures
+
   // Around the whole variant: APERF/MPERF and the SMI count, where the CPU has them.
   bool has_core_ratio = false;
   double core_ratio = 0;

@@ -15,7 +15,8 @@ constexpr const char* kFaults[] = {"none", "ud", "pf", "gp", "de", "stack", "use
 constexpr const char* kSamples[] = {"summary", "raw"};
 constexpr const char* kLabBroken[] = {"none", "global"};
 constexpr const char* kShootdownTargets[] = {"invalidate", "skip"};
-constexpr const char* kCrossingCounters[] = {"auto", "off", "fake-tsc"};  // CrossingRequest
+constexpr const char* kCrossingCounters[] = {"auto", "off", "fake-tsc",
+                                             "rdpmc-forced"};  // CrossingRequest
 
 const cmdline::Option kOptions[] = {
     cmdline::make_choice(
@@ -41,7 +42,8 @@ const cmdline::Option kOptions[] = {
                          "ref_cycles,dtlb_walks,itlb_walks,stlb_hits, raw r<umask><event>)"),
     cmdline::make_choice("crossing_counters", &opts.crossing_counters, kCrossingCounters,
                          "counter passes of the one-way crossings: auto (RDPMC where the counters "
-                         "count), off, or fake-tsc (a test only: the passes read the TSC)"),
+                         "count), off, fake-tsc (a test only: the passes read the TSC), or "
+                         "rdpmc-forced (RDPMC even where the self-test failed)"),
     cmdline::make_string("aspace_p", &opts.aspace_p,
                          "address-space lab: process counts P (comma-separated, 2..64)"),
     cmdline::make_string("aspace_slots", &opts.aspace_slots,

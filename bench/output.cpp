@@ -121,6 +121,8 @@ void put_crossing_counter_fields(JsonRecord& j, const Row& row, const Result& r)
   if (r.counter_count) {
     j.num("counter_instructions", counter_pass_instructions(row.instructions));
     j.str("counter_source", crossing_source_name(c.source));
+  } else if (r.no_counters) {
+    j.str("no_counters", r.no_counters);
   } else if (c.per_record) {
     j.str("no_counters", c.reason);
   }

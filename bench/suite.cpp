@@ -176,11 +176,12 @@ void print_pmu_line() {
     console::line(t);
   }
   // The crossings' counter passes, where there is something to say: what they read when the
-  // counters count, and always the fake (a warning: its figures are not counters).
+  // counters count, and always a test mode (a warning: the fake's figures are not counters, the
+  // forced passes' are whatever counters that failed the self-test hold).
   const CrossingChoice& xc = counters::crossing();
-  if (counters::on() || xc.source == CrossingSource::kFakeTsc) {
+  if (counters::on() || xc.source != CrossingSource::kNone) {
     t.clear();
-    if (xc.source == CrossingSource::kFakeTsc) t.put("warning: ");
+    if (xc.source == CrossingSource::kFakeTsc || !counters::on()) t.put("warning: ");
     t.put("pmu: crossings: ").put(crossing_source_name(xc.source));
     if (xc.reason[0]) t.put(" - ").put(xc.reason);
     console::line(t);

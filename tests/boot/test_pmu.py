@@ -171,3 +171,33 @@ def test_bochs_fake_counter_pass_reads_each_crossings_declared_count():
     assert all(x["status"] == "ok" for x in crossings(r).values()), r.describe()  # PCID too
     # crossing.pf.u2k in its five schemes: the faulting store, which Bochs' TSC counts.
     assert assert_fake_counts_the_counter_pass_exactly(r, faulting_counts=True) == 5
+
+
+def assert_a_faulting_rdpmc_ends_the_pass_not_the_run(r, mnemonic):
+    # crossing_counters=rdpmc-forced runs the real counter passes although the self-test failed:
+    # RDPMC faults in ring 3 (CR4.PCE set), the pass ends, and every record says why.
+    assert r.summary()["status"] == "pass" and not r.faults(), r.describe()
+    pmu = r.env()["pmu"]
+    assert pmu["state"] == "not-counting", pmu
+    assert pmu["crossings"]["source"] == "rdpmc" and "forced" in pmu["crossings"]["reason"], pmu
+    assert any(line.startswith("warning: pmu: crossings: rdpmc") for line in r.lines())
+    ran = [x for x in crossings(r).values() if x["status"] == "ok"]
+    assert ran, r.describe()
+    for rec in ran:
+        assert rec["no_counters"] == f"RDPMC raised {mnemonic} in ring 3 in the counter pass" + (
+            " (CR4.PCE set)" if mnemonic == "#GP" else ""), rec
+        assert not [f for f in CROSSING_COUNTER_FIELDS if f in rec and f != "no_counters"], rec
+        assert all(rec[s] == rec["instructions"] + rec.get("faulting", 0) * (mnemonic == "#GP")
+                   for s in STATS), rec  # the tick pass unaffected (both deterministic here)
+
+
+def test_qemu_rdpmc_fault_in_a_forced_counter_pass_is_reported_not_fatal():
+    r = run("pmu-crossings-forced-det", "--deterministic",
+            cmdline=CROSSINGS + " crossing_counters=rdpmc-forced")
+    assert_a_faulting_rdpmc_ends_the_pass_not_the_run(r, "#UD")
+
+
+def test_bochs_rdpmc_fault_in_a_forced_counter_pass_is_reported_not_fatal():
+    r = run("pmu-crossings-forced-bochs", "--bochs",
+            cmdline=CROSSINGS + " crossing_counters=rdpmc-forced")
+    assert_a_faulting_rdpmc_ends_the_pass_not_the_run(r, "#GP")

@@ -431,7 +431,8 @@ TEST(CrossingCounters, TheFakeIsOnlyEverChosenByItsRequestAndSaysItIsOne) {
   for (bool counting : {false, true}) {
     for (bool by_msr : {false, true}) {
       for (u32 planned : {0u, 3u}) {
-        for (CrossingRequest r : {CrossingRequest::kAuto, CrossingRequest::kOff}) {
+        for (CrossingRequest r :
+             {CrossingRequest::kAuto, CrossingRequest::kOff, CrossingRequest::kRdpmcForced}) {
           EXPECT_NE(bench::choose_crossing_counters(r, counting, by_msr, planned).source,
                     CrossingSource::kFakeTsc);
         }
@@ -451,6 +452,23 @@ TEST(CrossingCounters, TheFakeIsOnlyEverChosenByItsRequestAndSaysItIsOne) {
   EXPECT_STREQ(p.counters[0].name(), "inst_retired");
   EXPECT_EQ(p.counters[0].width, 64u);
   EXPECT_NE(std::string(p.counters[0].event).find("test only"), std::string::npos);
+}
+
+TEST(CrossingCounters, ForcedRdpmcRunsThePassesAnywayAndSaysSo) {
+  // Where the self-test failed (or RDPMC faulted there) the forced passes still run: a test that
+  // a faulting RDPMC ends the pass (QEMU, Bochs), or a diagnosis on a CPU that does not count.
+  for (auto [counting, by_msr] : {std::pair{false, false}, {false, true}, {true, true}}) {
+    const auto c =
+        bench::choose_crossing_counters(CrossingRequest::kRdpmcForced, counting, by_msr, 2);
+    EXPECT_EQ(c.source, CrossingSource::kRdpmc);
+    EXPECT_NE(std::string(c.reason).find("forced"), std::string::npos) << c.reason;
+  }
+  // Where the counters count it is auto; with nothing planned there is nothing to read.
+  auto c = bench::choose_crossing_counters(CrossingRequest::kRdpmcForced, true, false, 2);
+  EXPECT_EQ(c.source, CrossingSource::kRdpmc);
+  EXPECT_STREQ(c.reason, "");
+  c = bench::choose_crossing_counters(CrossingRequest::kRdpmcForced, false, false, 0);
+  EXPECT_EQ(c.source, CrossingSource::kNone);
 }
 
 TEST(CrossingCounters, StoredDifferencesAreTakenModuloTheCounterWidth) {
