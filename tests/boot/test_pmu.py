@@ -7,7 +7,9 @@ Haswell advertises architectural perfmon version 3 with fixed counters, takes th
 its counters read 0 (RDPMC is #GP). Both must be detected as not counting, say why, and print no
 counter fields; `pmu=off` must turn the detection off. The counting path itself is host-tested
 against fake PMUs (tests/host/test_pmu.cpp). Three rows cover the three methods that read
-counters: a ring-0 loop, a ring-3 loop and a refill pass.
+counters around their runs: a ring-0 loop, a ring-3 loop and a refill pass. The one-way
+crossings, which read them in counter passes of their own, are tested at the end through the
+test-only sources of crossing_counters=.
 """
 # ctest-timeout: 900
 
