@@ -41,9 +41,8 @@ const cmdline::Option kOptions[] = {
                          "performance counters: off, auto, or a list (cycles,inst_retired,"
                          "ref_cycles,dtlb_walks,itlb_walks,stlb_hits, raw r<umask><event>)"),
     cmdline::make_choice("crossing_counters", &opts.crossing_counters, kCrossingCounters,
-                         "counter passes of the one-way crossings: auto (RDPMC where the counters "
-                         "count), off, fake-tsc (a test only: the passes read the TSC), or "
-                         "rdpmc-forced (RDPMC even where the self-test failed)"),
+                         "the crossings' counter passes: auto (RDPMC where the counters count), "
+                         "off; tests: fake-tsc (reads the TSC), rdpmc-forced"),
     cmdline::make_string("aspace_p", &opts.aspace_p,
                          "address-space lab: process counts P (comma-separated, 2..64)"),
     cmdline::make_string("aspace_slots", &opts.aspace_slots,
