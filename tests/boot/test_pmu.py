@@ -52,11 +52,15 @@ def test_qemu_counters_accept_their_msrs_but_do_not_count():
 
 
 def test_pmu_off_skips_detection():
-    r = run("pmu-off", "--accel", "tcg", cmdline=ROWS + " pmu=off")
+    r = run("pmu-off", "--accel", "tcg",
+            cmdline=ROWS + ",crossing.syscall.u2k pmu=off crossing_counters=off")
     pmu = r.env()["pmu"]
     assert pmu["state"] == "off" and pmu["reason"] == "pmu=off", pmu
     assert "selftest" not in pmu, pmu
+    assert pmu["crossings"] == {"source": "none", "reason": "crossing_counters=off"}, pmu
     assert_no_counter_fields(r)
+    # Nothing counts, so the records need not say why the crossing has no counters.
+    assert "no_counters" not in r.results()["crossing.syscall.u2k"], r.results()
 
 
 def test_an_unknown_pmu_entry_is_named_and_the_run_goes_on():
