@@ -36,6 +36,7 @@ extern "C" void ptb_bench_asm_constants() {
   PTB_ASM_CONSTANT(XING_FAULT, offsetof(CrossingContext, fault));
   PTB_ASM_CONSTANT(XING_U2K, offsetof(CrossingContext, u2k));
   PTB_ASM_CONSTANT(XING_K2U, offsetof(CrossingContext, k2u));
+  PTB_ASM_CONSTANT(XING_PMC, offsetof(CrossingContext, pmc));
 
   PTB_ASM_CONSTANT(TOUCH_PAGE, ptb::bench::kTouchPage);
   PTB_ASM_CONSTANT(TOUCH_LINE_STRIDE, ptb::bench::kTouchLineStride);

@@ -21,6 +21,7 @@ struct State {
   SelftestOutcome selftest;
   bool smi = false;
   bool by_msr = false;  // RDPMC faulted (QEMU TCG: #UD; some hypervisors: #GP): read the MSRs
+  CrossingChoice crossing;
   u64 windows = 0;
   u64 open[x86::pmu::kMaxCounters] = {};
   i64 deltas[x86::pmu::kMaxCounters] = {};
@@ -104,9 +105,8 @@ x86::pmu::Request request() {
   return {x86::pmu::Mode::kList, s.data, s.len};
 }
 
-}  // namespace
-
-void init(const x86::CpuInfo& cpu) {
+// Decodes, plans, programs and self-tests (init without the crossings' decision).
+void init_counters(const x86::CpuInfo& cpu) {
   st = State{};
   st.caps = x86::pmu::decode_caps(cpuid_fn, cpu);
   st.plan = x86::pmu::plan(st.caps, request());
@@ -147,6 +147,14 @@ void init(const x86::CpuInfo& cpu) {
                            "counted 0 in the self-test while the core cycles counted");
 }
 
+}  // namespace
+
+void init(const x86::CpuInfo& cpu) {
+  init_counters(cpu);
+  st.crossing = choose_crossing_counters(static_cast<CrossingRequest>(options().crossing_counters),
+                                         on(), st.by_msr, st.plan.count);
+}
+
 PmuState state() { return st.state; }
 const char* reason() { return st.reason ? st.reason : ""; }
 const x86::pmu::Caps& caps() { return st.caps; }
@@ -156,6 +164,10 @@ bool on() { return st.state == PmuState::kCounting; }
 bool smi_counter() { return st.smi; }
 u64 smi_count() { return st.smi ? x86::rdmsr_safe(x86::pmu::kMsrSmiCount).value : 0; }
 bool read_by_msr() { return st.by_msr; }
+const CrossingChoice& crossing() { return st.crossing; }
+const Plan& crossing_plan() {
+  return st.crossing.source == CrossingSource::kFakeTsc ? fake_tsc_plan() : st.plan;
+}
 
 void sample_begin() {
   for (u32 i = 0; i < st.plan.count; ++i) st.deltas[i] = 0;

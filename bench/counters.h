@@ -6,6 +6,7 @@
 
 #include "arch/x86/cpu_features.h"
 #include "arch/x86/pmu.h"
+#include "bench/crossing_counters.h"
 #include "bench/pmu_check.h"
 #include "lib/types.h"
 
@@ -22,6 +23,10 @@ const x86::pmu::Plan& plan();
 const SelftestOutcome& selftest();
 bool on();           // counting: the runner reads them and the records carry them
 bool read_by_msr();  // RDPMC faulted, so the counters are read by RDMSR
+// What the one-way crossings' counter passes read (crossing_counters=, decided at init), and the
+// plan naming their figures: counters::plan() for RDPMC, fake_tsc_plan() for the fake.
+const CrossingChoice& crossing();
+const x86::pmu::Plan& crossing_plan();
 
 // One sample's counter deltas, accumulated over windows: the runner opens a window before a timed
 // run and closes it after, with the sign the run's ticks carry in the sample (U minus 2U: -1 and

@@ -7,7 +7,8 @@
 ;
 ; Register convention of the ptibench system call (ring 3 side): RAX = 0 in, 0 out; the
 ; instruction itself clobbers RCX and R11; the kernel may clobber RDX. R8/R9 carry TSC stamps back
-; from the crossing stubs. Every other register survives.
+; from the crossing stubs (counter values in their counter passes, whose R10 holds RDPMC's counter
+; index and survives). Every other register survives.
 ;
 ; The instruction counts in bench/table.cpp are counted from these macros: change a path here and
 ; the exactness tests say by how much.
@@ -124,20 +125,23 @@ EXCEPTION_RETURN trap_pti_pcid, 0, ENTRY_PCID
 ; driver stamps just before and just after the crossing (bench/user.asm). RAX and RDX are free.
 ; All four stamps are TIMESTAMP (LFENCE on both sides), so they are ordered alike with PTI off
 ; and on: the mov to CR3 beside a stamp under PTI (serialising) no longer orders it alone.
-%macro CROSSING 3                       ; %1 name, %2 0 syscall / 1 #PF / 2 int3 or int, %3 scheme
+; %4 is the stamp: TIMESTAMP for the tick pass; PMC_STAMP (R10 = RDPMC's counter) for the
+; counter passes, and FAKE_TSC_STAMP for their test-only fake (bench/timestamp.inc), whose stubs
+; are the same code with every stamp reading a counter instead of the TSC.
+%macro CROSSING 4                       ; %1 name, %2 0 syscall / 1 #PF / 2 int3 or int, %3 scheme, %4 stamp
 section .entry.text
 BENCH_ENTRY crossing_stub_%1
 %if %3 != ENTRY_NONE
     swapgs                              ; as on every PTI entry (the PCID exit reads the per-CPU area)
 %endif
     TO_KERNEL_CR3 rax, %3
-    TIMESTAMP
+    %4
     mov r8, rax
 %if %2 == 1
     add qword [rsp + IRET_RIP_ABOVE_ERROR_CODE], PF_INSN_LEN
     add rsp, ERROR_CODE_SIZE
 %endif
-    TIMESTAMP
+    %4
     mov r9, rax
     TO_USER_CR3 rdx, rax, %3
 %if %3 != ENTRY_NONE
@@ -150,12 +154,34 @@ BENCH_ENTRY crossing_stub_%1
 %endif
 %endmacro
 
-CROSSING syscall, 0, ENTRY_NONE
-CROSSING syscall_pti, 0, ENTRY_PTI
-CROSSING syscall_pti_pcid, 0, ENTRY_PCID
-CROSSING pf, 1, ENTRY_NONE
-CROSSING pf_pti, 1, ENTRY_PTI
-CROSSING pf_pti_pcid, 1, ENTRY_PCID
-CROSSING trap, 2, ENTRY_NONE
-CROSSING trap_pti, 2, ENTRY_PTI
-CROSSING trap_pti_pcid, 2, ENTRY_PCID
+CROSSING syscall, 0, ENTRY_NONE, TIMESTAMP
+CROSSING syscall_pti, 0, ENTRY_PTI, TIMESTAMP
+CROSSING syscall_pti_pcid, 0, ENTRY_PCID, TIMESTAMP
+CROSSING pf, 1, ENTRY_NONE, TIMESTAMP
+CROSSING pf_pti, 1, ENTRY_PTI, TIMESTAMP
+CROSSING pf_pti_pcid, 1, ENTRY_PCID, TIMESTAMP
+CROSSING trap, 2, ENTRY_NONE, TIMESTAMP
+CROSSING trap_pti, 2, ENTRY_PTI, TIMESTAMP
+CROSSING trap_pti_pcid, 2, ENTRY_PCID, TIMESTAMP
+
+; The counter passes' stubs: the same paths, every stamp a counter read.
+CROSSING pmc_syscall, 0, ENTRY_NONE, PMC_STAMP
+CROSSING pmc_syscall_pti, 0, ENTRY_PTI, PMC_STAMP
+CROSSING pmc_syscall_pti_pcid, 0, ENTRY_PCID, PMC_STAMP
+CROSSING pmc_pf, 1, ENTRY_NONE, PMC_STAMP
+CROSSING pmc_pf_pti, 1, ENTRY_PTI, PMC_STAMP
+CROSSING pmc_pf_pti_pcid, 1, ENTRY_PCID, PMC_STAMP
+CROSSING pmc_trap, 2, ENTRY_NONE, PMC_STAMP
+CROSSING pmc_trap_pti, 2, ENTRY_PTI, PMC_STAMP
+CROSSING pmc_trap_pti_pcid, 2, ENTRY_PCID, PMC_STAMP
+
+; ... and their test-only fake (crossing_counters=fake-tsc): the counter stamp reading the TSC.
+CROSSING fake_syscall, 0, ENTRY_NONE, FAKE_TSC_STAMP
+CROSSING fake_syscall_pti, 0, ENTRY_PTI, FAKE_TSC_STAMP
+CROSSING fake_syscall_pti_pcid, 0, ENTRY_PCID, FAKE_TSC_STAMP
+CROSSING fake_pf, 1, ENTRY_NONE, FAKE_TSC_STAMP
+CROSSING fake_pf_pti, 1, ENTRY_PTI, FAKE_TSC_STAMP
+CROSSING fake_pf_pti_pcid, 1, ENTRY_PCID, FAKE_TSC_STAMP
+CROSSING fake_trap, 2, ENTRY_NONE, FAKE_TSC_STAMP
+CROSSING fake_trap_pti, 2, ENTRY_PTI, FAKE_TSC_STAMP
+CROSSING fake_trap_pti_pcid, 2, ENTRY_PCID, FAKE_TSC_STAMP

@@ -16,6 +16,9 @@ using x86::EntryScheme;
 
 u64 addr(const u8* p) { return reinterpret_cast<u64>(p); }
 
+// A #PF gate stays DPL 0 (the fault is not raised by INT n); INT3 and INT n need DPL 3.
+unsigned gate_dpl(u8 vector) { return vector == 14 ? 0 : 3; }
+
 }  // namespace
 
 EnvScope::EnvScope(const Env& env)
@@ -38,8 +41,7 @@ EnvScope::EnvScope(const Env& env)
   pc.user_cr3 = cr3.user;
   pc.user_pcid_flush = 0;
   if (env.lstar) x86::set_syscall_entry(addr(env.lstar));
-  // A #PF gate stays DPL 0 (the fault is not raised by INT n); INT3 and INT n need DPL 3.
-  if (env.vector) saved_gate_ = x86::set_gate(env.vector, addr(env.gate), env.vector == 14 ? 0 : 3);
+  if (env.vector) saved_gate_ = x86::set_gate(env.vector, addr(env.gate), gate_dpl(env.vector));
 }
 
 EnvScope::~EnvScope() {
@@ -57,6 +59,15 @@ EnvScope::~EnvScope() {
   x86::write_cr4(Cr4{saved_cr4_});
   x86::write_cr3(Cr3{saved_cr3_});
   if (env_.scheme != EntryScheme::kNone) install_pti_globals(x86::PtiGlobals::kNone);
+}
+
+void set_row_entry(const Env& env, const u8* entry) {
+  if (env.lstar) {
+    x86::set_syscall_entry(addr(entry));
+  } else if (env.vector) {
+    (void)x86::set_gate(env.vector, addr(entry),
+                        gate_dpl(env.vector));  // EnvScope kept the original
+  }
 }
 
 }  // namespace ptb::bench

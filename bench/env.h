@@ -25,4 +25,9 @@ class EnvScope {
   x86::IdtGate saved_gate_{};
 };
 
+// Points the row's entry (LSTAR when env.lstar is set, else env.vector's gate, with the DPL
+// EnvScope gives it) at `entry` inside the row's scope: a crossing's counter passes enter through
+// their own stub, and the row's own is put back with env.lstar or env.gate. Nothing else changes.
+void set_row_entry(const Env& env, const u8* entry);
+
 }  // namespace ptb::bench

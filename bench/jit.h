@@ -27,12 +27,14 @@ static_assert(offsetof(JitContext, r8) == 80);
 static_assert(offsetof(JitContext, r13) == 120);
 
 // What a ring-3 one-way crossing driver (bench/user.asm) reads: how many crossings, the address
-// the store-fault kind writes to, and where to put the u2k and k2u samples.
+// the store-fault kind writes to, and where to put the u2k and k2u samples; in a counter pass
+// also RDPMC's ECX for the counter its stamps read (the tick pass's driver ignores it).
 struct CrossingContext {
-  u64 count, fault, u2k, k2u;
+  u64 count, fault, u2k, k2u, pmc;
 };
 static_assert(offsetof(CrossingContext, count) == 0 && offsetof(CrossingContext, fault) == 8 &&
-              offsetof(CrossingContext, u2k) == 16 && offsetof(CrossingContext, k2u) == 24);
+              offsetof(CrossingContext, u2k) == 16 && offsetof(CrossingContext, k2u) == 24 &&
+              offsetof(CrossingContext, pmc) == 32);
 
 // A body template: [begin, end) in the image's read-only data.
 struct Template {

@@ -32,6 +32,8 @@ struct Result {
   // order of counters::plan(); counter_count is 0 when they are off or the method reads none.
   u32 counter_count = 0;
   Summary counters[x86::pmu::kMaxCounters]{};
+  const char* no_counters = nullptr;  // kCrossing: why its counter passes gave no figures
+
   // Around the whole variant: APERF/MPERF and the SMI count, where the CPU has them.
   bool has_core_ratio = false;
   double core_ratio = 0;
@@ -79,5 +81,9 @@ i64* sample_buffer();
 // runner with its own repetition loop; then their statistics into r (counter_count 0 when off).
 void store_counter_sample(u32 index);
 void summarize_counter_samples(Result& r, u32 n, u64 ops);
+// For a runner that reads each counter in a pass of its own (the one-way crossings): one value of
+// counter `counter` as sample `index`, then the statistics of the first `count` counters.
+void store_counter_value(u32 counter, u32 index, i64 value);
+void summarize_counter_samples(Result& r, u32 n, u64 ops, u32 count);
 
 }  // namespace ptb::bench

@@ -16,6 +16,8 @@ constexpr const char* kSamples[] = {"summary", "raw"};
 constexpr const char* kLabBroken[] = {"none", "global"};
 constexpr const char* kShootdownTargets[] = {"invalidate", "skip"};
 constexpr const char* kInvlpgb[] = {"cpuid", "force"};
+constexpr const char* kCrossingCounters[] = {"auto", "off", "fake-tsc",
+                                             "rdpmc-forced"};  // CrossingRequest
 
 const cmdline::Option kOptions[] = {
     cmdline::make_choice(
@@ -39,6 +41,9 @@ const cmdline::Option kOptions[] = {
     cmdline::make_string("pmu", &opts.pmu,
                          "performance counters: off, auto, or a list (cycles,inst_retired,"
                          "ref_cycles,dtlb_walks,itlb_walks,stlb_hits, raw r<umask><event>)"),
+    cmdline::make_choice("crossing_counters", &opts.crossing_counters, kCrossingCounters,
+                         "the crossings' counter passes: auto (RDPMC where the counters count), "
+                         "off; tests: fake-tsc (reads the TSC), rdpmc-forced"),
     cmdline::make_string("aspace_p", &opts.aspace_p,
                          "address-space lab: process counts P (comma-separated, 2..64)"),
     cmdline::make_string("aspace_slots", &opts.aspace_slots,

@@ -23,6 +23,9 @@ struct Options {
   u32 fault = static_cast<u32>(FaultKind::kNone);
   u32 samples = 0;  // 0: summary statistics only; 1 (samples=raw): every repetition too
   cmdline::StringRef pmu{"auto", 4};  // off, auto, or a list of counters (arch/x86/pmu.h)
+  // The crossings' counter passes (bench/crossing_counters.h CrossingRequest): auto, off,
+  // fake-tsc (a test: their stamps read the TSC; named so in the env record), rdpmc-forced.
+  u32 crossing_counters = 0;
   // The address-space lab (bench/aspace.h).
   cmdline::StringRef aspace_p{"2,4,8,16", 8};
   cmdline::StringRef aspace_slots{"1,2,4,6,12,32,128,2047", 22};

@@ -66,10 +66,17 @@ void put_probe_fields(JsonRecord& j, const ProbeSpec& s, const Result& r) {
   if (ran) j.str("verdict", verdict_name(v)).str("manual", manual_name(v.applied.manual));
 }
 
+// The plan that names a record's counter figures: a crossing's come from its counter passes
+// (bench/crossing_counters.h), whose plan is the fake's under crossing_counters=fake-tsc.
+const x86::pmu::Plan& plan_of(const Row& row) {
+  return row.method == Method::kCrossing ? counters::crossing_plan() : counters::plan();
+}
+
 // The exactness check of an ok record whose retired instructions are counted and whose row
-// declares its count exactly (loops, ring-3 loops, refill passes; the lab's slices each declare
-// their own, bench/aspace.cpp):
-// bench/pmu_check.h. Made once per record, for the record and the summary's tally.
+// declares its count exactly (loops, ring-3 loops, refill passes, crossings; the lab's slices
+// each declare their own, bench/aspace.cpp): bench/pmu_check.h. A crossing's counters come from
+// its counter pass, which executes kCounterStampExtra instructions more than the declared (tick
+// pass's) count. Made once per record, for the record and the summary's tally.
 struct Exactness {
   bool checked = false;
   bool mismatch = false;
@@ -77,9 +84,11 @@ struct Exactness {
 };
 Exactness exactness_of(const Row& row, const Result& r) {
   Exactness e;
+  const bool crossing = row.method == Method::kCrossing;
   const bool declared = row.method == Method::kLoop || row.method == Method::kRing3Loop ||
-                        row.method == Method::kRefill;
-  const x86::pmu::Plan& plan = counters::plan();
+                        row.method == Method::kRefill || crossing;
+  const u32 expected = crossing ? counter_pass_instructions(row.instructions) : row.instructions;
+  const x86::pmu::Plan& plan = plan_of(row);
   // A lab record checks every slice against the count its decision declares (bench/aspace.cpp).
   const aspace::Figures* lab = row.method == Method::kAspace ? r.lab : nullptr;
   for (u32 i = 0;
@@ -87,7 +96,7 @@ Exactness exactness_of(const Row& row, const Result& r) {
     if (!str_eq(plan.counters[i].name(), "inst_retired")) continue;
     e.checked = true;
     if (!lab) {
-      e.mismatch = inst_mismatch(r.counters[i], row.instructions, &e.diff);
+      e.mismatch = inst_mismatch(r.counters[i], expected, &e.diff);
     } else if (lab->inst_checked && lab->inst_mismatches) {
       e.mismatch = true;
       e.diff = r.counters[i].median - lab->counted_instructions.median;
@@ -98,8 +107,8 @@ Exactness exactness_of(const Row& row, const Result& r) {
 
 // The counters beside the ticks (bench/counters.h), each an object of the same statistics, and
 // the exactness check of the retired instructions against the row's declared count.
-void put_counters(JsonRecord& j, const Result& r, const Exactness& e) {
-  const x86::pmu::Plan& plan = counters::plan();
+void put_counters(JsonRecord& j, const Row& row, const Result& r, const Exactness& e) {
+  const x86::pmu::Plan& plan = plan_of(row);
   for (u32 i = 0; i < r.counter_count && i < plan.count; ++i) {
     const Summary& s = r.counters[i];
     j.begin_object(plan.counters[i].name());
@@ -109,6 +118,21 @@ void put_counters(JsonRecord& j, const Result& r, const Exactness& e) {
   if (e.mismatch) j.fixed("inst_mismatch", e.diff);
   if (r.has_core_ratio) j.fixed("aperf_mperf", r.core_ratio);
   if (r.has_smis) j.num("smis", r.smis);
+}
+
+// A crossing's counter figures come from its counter passes: which source they read and the
+// instruction count those passes declare (the row's plus the counter stamps' two XCHGs); or,
+// where the counters count for the other records but not here, why not (docs/output-format.md).
+void put_crossing_counter_fields(JsonRecord& j, const Row& row, const Result& r) {
+  const CrossingChoice& c = counters::crossing();
+  if (r.counter_count) {
+    j.num("counter_instructions", counter_pass_instructions(row.instructions));
+    j.str("counter_source", crossing_source_name(c.source));
+  } else if (r.no_counters) {
+    j.str("no_counters", r.no_counters);
+  } else if (c.per_record) {
+    j.str("no_counters", c.reason);
+  }
 }
 
 // The address-space lab's fields (docs/output-format.md, group aspace): the policy and its
@@ -198,7 +222,8 @@ void put_record(const Row& row, const Result& r, const Params& p, const OutputCo
     if (unrolled(row)) j.num("unroll", p.unroll).num("iters", p.iters);
     if (!lab) j.num("warmup", p.warmup);
     j.num("disturbed", r.disturbed);
-    put_counters(j, r, exact);
+    put_counters(j, row, r, exact);
+    if (row.method == Method::kCrossing) put_crossing_counter_fields(j, row, r);
     if (out.raw_samples && r.raw) {
       j.begin_array("samples");
       const double per = r.ops ? static_cast<double>(r.ops) : 1.0;
@@ -304,7 +329,7 @@ void print_table(const Row* rows, const Result* res, usize n, const OutputContex
       t.put(" .. ").put_fixed(r.stats.q3, 3).put(']');
       if (out.tsc_hz) t.put("  ").put_fixed(ticks_to_ns(r.stats.median, out.tsc_hz), 1).put(" ns");
       // Where the counters count: the core cycles and retired instructions beside the ticks.
-      const x86::pmu::Plan& plan = counters::plan();
+      const x86::pmu::Plan& plan = plan_of(rows[i]);
       for (u32 c = 0; c < r.counter_count && c < plan.count; ++c) {
         const char* f = plan.counters[c].name();
         if (str_eq(f, "cycles")) t.put("  ").put_fixed(r.counters[c].median, 1).put(" cycles");

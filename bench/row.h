@@ -114,6 +114,16 @@ struct Fixture {
   u64 global_data;
 };
 
+// A one-way crossing's counter pass (docs/method.md, "Counters of the one-way crossings"): the
+// row's ring-3 driver and kernel stub again, with every stamp reading a performance counter
+// (bench/timestamp.inc, COUNTER_STAMP). A crossing row has one per source: RDPMC, and the
+// test-only fake that reads the TSC there (bench/crossing_counters.h).
+struct CounterPassCode {
+  Template driver;
+  const u8* stub;  // LSTAR or the gate (the row's Env says which) while the pass runs
+};
+enum : u8 { kCounterPassRdpmc, kCounterPassFakeTsc, kCounterPassSources };
+
 // Loads a loop body's registers (bench/bodies.asm says what each body expects).
 using Setup = void (*)(JitContext& regs, const Fixture& fx);
 
@@ -149,6 +159,8 @@ struct Row {
   u32 ops_per_body = 1;
   Setup setup = nullptr;     // kLoop: the body's registers
   u8 refills = kRefillNone;  // kLoop: what each operation forces to be refilled (Refill bits)
+  // kCrossing: its counter passes' code, kCounterPassSources of them (nullptr: none).
+  const CounterPassCode* counter_code = nullptr;
 
   // ---- what an instruction-counting TSC must read per operation ----
   u32 instructions = 0;  // retired instructions on the measured path

@@ -169,7 +169,15 @@ void store_counter_sample(u32 index) {
 }
 
 void summarize_counter_samples(Result& r, u32 n, u64 ops) {
-  r.counter_count = counters::on() ? counters::plan().count : 0;
+  summarize_counter_samples(r, n, ops, counters::on() ? counters::plan().count : 0);
+}
+
+void store_counter_value(u32 counter, u32 index, i64 value) {
+  if (counter < x86::pmu::kMaxCounters && index < kMaxReps) counter_samples[counter][index] = value;
+}
+
+void summarize_counter_samples(Result& r, u32 n, u64 ops, u32 count) {
+  r.counter_count = count < x86::pmu::kMaxCounters ? count : x86::pmu::kMaxCounters;
   for (u32 c = 0; c < r.counter_count; ++c)
     r.counters[c] = summarize(counter_samples[c], n, static_cast<double>(ops));
 }

@@ -175,6 +175,17 @@ void print_pmu_line() {
     t.put("pmu: no ").put(plan.missing[i].field).put(": ").put(plan.missing[i].reason);
     console::line(t);
   }
+  // The crossings' counter passes, where there is something to say: what they read when the
+  // counters count, and always a test mode (a warning: the fake's figures are not counters, the
+  // forced passes' are whatever counters that failed the self-test hold).
+  const CrossingChoice& xc = counters::crossing();
+  if (counters::on() || xc.source != CrossingSource::kNone) {
+    t.clear();
+    if (xc.source == CrossingSource::kFakeTsc || !counters::on()) t.put("warning: ");
+    t.put("pmu: crossings: ").put(crossing_source_name(xc.source));
+    if (xc.reason[0]) t.put(" - ").put(xc.reason);
+    console::line(t);
+  }
 }
 
 // The env record's "pmu" object (docs/output-format.md).
@@ -212,6 +223,10 @@ void put_pmu(JsonRecord& j) {
       j.str(plan.missing[i].field, plan.missing[i].reason);
     j.end_object();
   }
+  // What the one-way crossings' counter passes read (docs/method.md); "fake-tsc" is a test.
+  const CrossingChoice& xc = counters::crossing();
+  j.begin_object("crossings").str("source", crossing_source_name(xc.source));
+  j.str("reason", xc.reason).end_object();
   j.end_object();
 }
 

@@ -249,6 +249,25 @@ void exception_rows(Builder& b) {
   }
 }
 
+// The crossings' counter passes, per kind (as crossing_rows lists them) and scheme (as
+// kCrossingWork): the driver and stub with counter stamps, by RDPMC and by the test-only fake.
+#define PTB_COUNTER_CODE(driver, stub)                                       \
+  {                                                                          \
+    {TEMPLATE_OF(crossing_driver_pmc_##driver), crossing_stub_pmc_##stub}, { \
+      TEMPLATE_OF(crossing_driver_fake_##driver), crossing_stub_fake_##stub  \
+    }                                                                        \
+  }
+#define PTB_COUNTER_CODES(driver, stub)                                   \
+  {                                                                       \
+    PTB_COUNTER_CODE(driver, stub), PTB_COUNTER_CODE(driver, stub##_pti), \
+        PTB_COUNTER_CODE(driver, stub##_pti_pcid)                         \
+  }
+constinit const CounterPassCode kCounterCode[4][3][kCounterPassSources] = {
+    PTB_COUNTER_CODES(syscall, syscall), PTB_COUNTER_CODES(pf, pf), PTB_COUNTER_CODES(int3, trap),
+    PTB_COUNTER_CODES(int, trap)};
+#undef PTB_COUNTER_CODES
+#undef PTB_COUNTER_CODE
+
 // One-way crossings: for each kind and scheme, u2k and k2u from the same driver run.
 void crossing_rows(Builder& b) {
   struct Kind {
@@ -280,7 +299,9 @@ void crossing_rows(Builder& b) {
        {crossing_stub_trap, crossing_stub_trap_pti, crossing_stub_trap_pti_pcid},
        1},
   };
-  for (const Kind& k : kinds) {
+  static_assert(sizeof(kinds) / sizeof(kinds[0]) == sizeof(kCounterCode) / sizeof(kCounterCode[0]));
+  for (usize ki = 0; ki < sizeof(kinds) / sizeof(kinds[0]); ++ki) {
+    const Kind& k = kinds[ki];
     for (usize m = 0; m < 3; ++m) {
       const CrossingWork& w = kCrossingWork[m];
       Env env{.scheme = w.scheme};
@@ -305,6 +326,7 @@ void crossing_rows(Builder& b) {
                  .method = Method::kCrossing,
                  .env = env,
                  .body = k.driver,
+                 .counter_code = kCounterCode[ki][m],
                  .instructions = u2k ? kCrossIn + k.crossing_insn + w.in : kCrossOut + w.out,
                  .faulting = (k.cross == Cross::kPf && u2k) ? 1u : 0u});
         }

@@ -57,19 +57,25 @@ END_TEMPLATE user_read_fn
 ; For each of COUNT crossings: stamp, cross, stamp; the kernel stub stamps into R8 (entry) and
 ; R9 (exit). Stores u2k = R8 - before and k2u = after - R9 into the two arrays. Every stamp on
 ; either side is the fenced TIMESTAMP, whatever the entry scheme (docs/method.md, "Timestamps").
-%macro CROSSING_DRIVER 2                ; %1 name, %2 the crossing instruction
+; %3 is the stamp (bench/timestamp.inc): TIMESTAMP for the tick pass; for the counter passes
+; PMC_STAMP or its test-only fake FAKE_TSC_STAMP, with R10 = RDPMC's counter from the context
+; (loaded once, before the loop: no crossing touches R10).
+%macro CROSSING_DRIVER 3                ; %1 name, %2 the crossing instruction, %3 the stamp
 TEMPLATE crossing_driver_%1
     PUSH_CALLEE_SAVED
     mov r15, rdi
+%ifnidn %3, TIMESTAMP
+    mov r10, [r15 + XING_PMC]
+%endif
     mov r14, [r15 + XING_COUNT]
     mov rbx, [r15 + XING_FAULT]
     mov rbp, [r15 + XING_U2K]
     mov r13, [r15 + XING_K2U]
 %%next:
-    TIMESTAMP
+    %3
     mov r12, rax
     %2
-    TIMESTAMP
+    %3
     sub rax, r9
     mov [r13], rax
     mov rax, r8
@@ -84,7 +90,19 @@ TEMPLATE crossing_driver_%1
 END_TEMPLATE crossing_driver_%1
 %endmacro
 
-CROSSING_DRIVER syscall, syscall
-CROSSING_DRIVER pf, {mov [rbx], al}
-CROSSING_DRIVER int3, int3
-CROSSING_DRIVER int, {int VECTOR_SOFT}
+CROSSING_DRIVER syscall, syscall, TIMESTAMP
+CROSSING_DRIVER pf, {mov [rbx], al}, TIMESTAMP
+CROSSING_DRIVER int3, int3, TIMESTAMP
+CROSSING_DRIVER int, {int VECTOR_SOFT}, TIMESTAMP
+
+; The counter passes' drivers: the same loops, every stamp a counter read.
+CROSSING_DRIVER pmc_syscall, syscall, PMC_STAMP
+CROSSING_DRIVER pmc_pf, {mov [rbx], al}, PMC_STAMP
+CROSSING_DRIVER pmc_int3, int3, PMC_STAMP
+CROSSING_DRIVER pmc_int, {int VECTOR_SOFT}, PMC_STAMP
+
+; ... and their test-only fake (crossing_counters=fake-tsc).
+CROSSING_DRIVER fake_syscall, syscall, FAKE_TSC_STAMP
+CROSSING_DRIVER fake_pf, {mov [rbx], al}, FAKE_TSC_STAMP
+CROSSING_DRIVER fake_int3, int3, FAKE_TSC_STAMP
+CROSSING_DRIVER fake_int, {int VECTOR_SOFT}, FAKE_TSC_STAMP

@@ -5,6 +5,8 @@
 #include "arch/x86/layout.h"
 #include "arch/x86/pti.h"
 #include "arch/x86/regs.h"
+#include "bench/counters.h"
+#include "bench/env.h"
 #include "bench/jit.h"
 #include "bench/options.h"
 #include "bench/symbols.h"
@@ -179,30 +181,122 @@ Result measure_ring3_loop(const Row& row, const Params& p) {
   return sample_difference(p, u64{p.iters} * p.unroll, run, ctx);
 }
 
-Result measure_crossing(const Row& row, const Params& p) {
-  copy_template(us.code + kLoopOffset[0], row.body);
-  u32 count = p.warmup + p.reps;
+namespace {
+
+// A counter pass whose ring-3 RDPMC faults (#UD under QEMU TCG, #GP under Bochs, or a hypervisor
+// that refuses it in ring 3) ends the pass, not the run: the fault returns to user_main's
+// `int VECTOR_RING3_EXIT` (its last instruction, CD ib: 2 bytes), which hands the CPU back to the
+// kernel whatever the driver had pushed. Once faulted, later rows do not try again.
+struct PassFault {
+  bool armed = false;
+  u8 vector = 0;  // the fault, once one ended a pass (sticky)
+} pass_fault;
+constexpr u64 kIntImm8Len = 2;
+
+bool counter_pass_hook(x86::TrapFrame& f) {
+  const u64 driver = kUserCode + kLoopOffset[1];
+  if (!pass_fault.armed || (f.cs & 3) != 3 || (f.vector != 6 && f.vector != 13)) return false;
+  if (f.rip < driver || f.rip >= driver + kLoopCap) return false;
+  pass_fault.armed = false;
+  pass_fault.vector = static_cast<u8>(f.vector);
+  f.rip = kUserCode + TEMPLATE_OF(user_main).size() - kIntImm8Len;
+  return true;
+}
+
+const char* pass_fault_reason() {
+  return pass_fault.vector == 6 ? "RDPMC raised #UD in ring 3 in the counter pass"
+                                : "RDPMC raised #GP in ring 3 in the counter pass (CR4.PCE set)";
+}
+
+// One run of a crossing driver (bench/user.asm) over `count` crossings, its stamps reading the
+// counter `pmc` where they read a counter. The driver runs every crossing in one go: when an NMI
+// or SMI arrived meanwhile, all of them again (each counts as disturbed, as the runner cannot
+// tell which one the NMI hit). False when it gave up. `rdpmc`: a counter pass whose RDPMC may
+// fault (counter_pass_hook); one that faulted is over (pass_fault.vector says so).
+bool run_crossing_pass(u64 driver_va, u32 count, u64 pmc, bool rdpmc, u32* disturbed) {
   auto* ctx = reinterpret_cast<CrossingContext*>(us.data + kCrossingOffset);
-  // The driver runs every repetition in one go: when an NMI or SMI arrived meanwhile, all of them
-  // again (each counts as disturbed, as the runner cannot tell which one the NMI hit).
-  u32 disturbed = 0, passes = 0;
-  for (;;) {
+  for (u32 passes = 0;;) {
     ctx->count = count;
     ctx->fault = kUserFault;
     ctx->u2k = kUserData + kArrayOffset;
     ctx->k2u = kUserData + kArrayOffset + u64{count} * 8;
+    ctx->pmc = pmc;
     const u64 before = disturbances();
-    run_in_ring3(kUserCode + kLoopOffset[0], kUserData + kCrossingOffset);
-    if (disturbances() == before) break;
-    disturbed += count;
-    if (++passes > kMaxDisturbedPasses) return too_disturbed(disturbed);
+    pass_fault.armed = rdpmc;
+    run_in_ring3(driver_va, kUserData + kCrossingOffset);
+    pass_fault.armed = false;
+    if (disturbances() == before || pass_fault.vector) return true;
+    *disturbed += count;
+    if (++passes > kMaxDisturbedPasses) return false;
   }
+}
+
+// The row's direction of the last pass, one value per crossing.
+const i64* crossing_values(const Row& row, u32 count) {
   const bool k2u = row.direction == Direction::kK2u;
-  const i64* values = reinterpret_cast<const i64*>(us.data + kArrayOffset) + (k2u ? count : 0);
+  return reinterpret_cast<const i64*>(us.data + kArrayOffset) + (k2u ? count : 0);
+}
+
+// The counter passes (docs/method.md, "Counters of the one-way crossings"): the row's driver and
+// stub again with counter stamps, one pass per counter of the plan, each value kept as that
+// counter's sample. Returns how many counters were read (0: none, *gave_up, or *fault says why).
+u32 counter_passes(const Row& row, const Params& p, u32* disturbed, bool* gave_up,
+                   const char** fault) {
+  const CrossingChoice& choice = counters::crossing();
+  if (choice.source == CrossingSource::kNone || !row.counter_code) return 0;
+  const bool fake = choice.source == CrossingSource::kFakeTsc;
+  if (!fake && pass_fault.vector) {
+    *fault = pass_fault_reason();
+    return 0;
+  }
+  const CounterPassCode& code = row.counter_code[fake ? kCounterPassFakeTsc : kCounterPassRdpmc];
+  copy_template(us.code + kLoopOffset[1], code.driver);
+  const x86::pmu::Plan& plan = counters::crossing_plan();
+  const u32 count = p.warmup + p.reps;
+  set_row_entry(row.env, code.stub);
+  // RDPMC in ring 3 needs CR4.PCE (SDM Vol.2 RDPMC); only while these passes run.
+  if (!fake) x86::write_cr4(x86::read_cr4().with(x86::Cr4::kPce, true));
+  x86::set_trap_hook(counter_pass_hook);
+  u32 c = 0;
+  for (; c < plan.count; ++c) {
+    const x86::pmu::Counter& counter = plan.counters[c];
+    const u64 driver = kUserCode + kLoopOffset[1];
+    if (!run_crossing_pass(driver, count, counter.rdpmc, !fake, disturbed) || pass_fault.vector)
+      break;
+    const i64* values = crossing_values(row, count);
+    for (u32 i = 0; i < p.reps; ++i)
+      store_counter_value(c, i, crossing_counter_delta(values[p.warmup + i], counter.width));
+  }
+  x86::set_trap_hook(nullptr);
+  if (!fake) x86::write_cr4(x86::read_cr4().with(x86::Cr4::kPce, false));
+  set_row_entry(row.env, row.env.lstar ? row.env.lstar : row.env.gate);
+  if (pass_fault.vector) {
+    *fault = pass_fault_reason();
+    return 0;
+  }
+  *gave_up = c < plan.count;
+  return *gave_up ? 0 : c;
+}
+
+}  // namespace
+
+Result measure_crossing(const Row& row, const Params& p) {
+  copy_template(us.code + kLoopOffset[0], row.body);
+  const u32 count = p.warmup + p.reps;
+  u32 disturbed = 0;
+  if (!run_crossing_pass(kUserCode + kLoopOffset[0], count, 0, false, &disturbed))
+    return too_disturbed(disturbed);
+  const i64* values = crossing_values(row, count);
   i64* samples = sample_buffer();
   for (u32 i = 0; i < p.reps; ++i) samples[i] = values[p.warmup + i];
+  bool gave_up = false;
+  const char* fault = nullptr;
+  const u32 counted = counter_passes(row, p, &disturbed, &gave_up, &fault);
+  if (gave_up) return too_disturbed(disturbed);
   Result r = summarize_samples(p, 1);
   r.disturbed = disturbed;
+  r.no_counters = fault;
+  if (counted) summarize_counter_samples(r, p.reps, 1, counted);
   return r;
 }
 

@@ -17,10 +17,11 @@ struct Cr0 {
   u64 raw = 0;
 };
 
-// SDM Vol.3 2.5: CR4.
+// SDM Vol.3 2.5: CR4. PCE (bit 8) lets RDPMC run at any privilege level (otherwise only in
+// ring 0: SDM Vol.2 RDPMC).
 struct Cr4 {
   static constexpr u64 kVme = bit(0), kPvi = bit(1), kTsd = bit(2), kDe = bit(3), kPse = bit(4),
-                       kPae = bit(5), kMce = bit(6), kPge = bit(7), kOsfxsr = bit(9),
+                       kPae = bit(5), kMce = bit(6), kPge = bit(7), kPce = bit(8), kOsfxsr = bit(9),
                        kOsxmmexcpt = bit(10), kUmip = bit(11), kLa57 = bit(12), kFsgsbase = bit(16),
                        kPcide = bit(17), kOsxsave = bit(18), kSmep = bit(20), kSmap = bit(21);
   u64 raw = 0;

@@ -275,6 +275,7 @@ TEST(Jit, IncMatchesCpp) {
       {"XING_FAULT", offsetof(CrossingContext, fault)},
       {"XING_U2K", offsetof(CrossingContext, u2k)},
       {"XING_K2U", offsetof(CrossingContext, k2u)},
+      {"XING_PMC", offsetof(CrossingContext, pmc)},
       {"TOUCH_PAGE", bench::kTouchPage},
       {"TOUCH_LINE_STRIDE", bench::kTouchLineStride},
       {"ASP_BASE", offsetof(bench::aspace::UserContext, base)},
@@ -297,7 +298,7 @@ TEST(Jit, IncMatchesCpp) {
       {"ASX_T1", offsetof(bench::aspace::SliceOps, t1)},
   };
   expect_same("bench_constants.inc", cpp);
-  // Every field of the four contexts has its name (16 + 4 + 7 + 11 quadwords), beside the two
+  // Every field of the four contexts has its name (16 + 5 + 7 + 11 quadwords), beside the two
   // refill constants.
   EXPECT_EQ(sizeof(JitContext) + sizeof(CrossingContext) + sizeof(bench::aspace::UserContext) +
                 sizeof(bench::aspace::SliceOps),

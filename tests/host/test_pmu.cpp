@@ -4,10 +4,14 @@
 // count, count one too many and wrap around.
 #include <gtest/gtest.h>
 
+#include <fstream>
 #include <map>
+#include <sstream>
 #include <string>
+#include <vector>
 
 #include "arch/x86/pmu.h"
+#include "bench/crossing_counters.h"
 #include "bench/pmu_check.h"
 
 namespace ptb {
@@ -388,6 +392,146 @@ TEST(PmuCheck, CoreToReferenceRatio) {
   EXPECT_DOUBLE_EQ(bench::core_ratio(3'000'000, 2'000'000), 1.5);  // turbo above the TSC rate
   EXPECT_DOUBLE_EQ(bench::core_ratio(800, 1000), 0.8);             // a lower P-state
   EXPECT_EQ(bench::core_ratio(5, 0), 0.0);                         // MPERF did not move
+}
+
+// ---- the one-way crossings' counter passes (bench/crossing_counters.h) -----------------------
+
+using bench::CrossingRequest;
+using bench::CrossingSource;
+
+TEST(CrossingCounters, RdpmcOnlyWhereTheCountersCountAndRdpmcWorks) {
+  auto c = bench::choose_crossing_counters(CrossingRequest::kAuto, true, false, 3);
+  EXPECT_EQ(c.source, CrossingSource::kRdpmc);
+  EXPECT_STREQ(c.reason, "");
+  EXPECT_FALSE(c.per_record);
+  // Read by RDMSR (RDPMC faulted at the self-test): ring 3 cannot, and every record says why.
+  c = bench::choose_crossing_counters(CrossingRequest::kAuto, true, true, 3);
+  EXPECT_EQ(c.source, CrossingSource::kNone);
+  EXPECT_TRUE(c.per_record);
+  EXPECT_NE(std::string(c.reason).find("RDMSR"), std::string::npos) << c.reason;
+  // Not counting: the env record's pmu.state says why; the crossing records need not.
+  c = bench::choose_crossing_counters(CrossingRequest::kAuto, false, true, 3);
+  EXPECT_EQ(c.source, CrossingSource::kNone);
+  EXPECT_FALSE(c.per_record);
+  c = bench::choose_crossing_counters(CrossingRequest::kAuto, true, false, 0);
+  EXPECT_EQ(c.source, CrossingSource::kNone);
+}
+
+TEST(CrossingCounters, OffIsSaidInTheRecordsOnlyWhereTheCountersCount) {
+  auto c = bench::choose_crossing_counters(CrossingRequest::kOff, true, false, 3);
+  EXPECT_EQ(c.source, CrossingSource::kNone);
+  EXPECT_TRUE(c.per_record);
+  EXPECT_STREQ(c.reason, "crossing_counters=off");
+  c = bench::choose_crossing_counters(CrossingRequest::kOff, false, false, 0);
+  EXPECT_EQ(c.source, CrossingSource::kNone);
+  EXPECT_FALSE(c.per_record);
+}
+
+TEST(CrossingCounters, TheFakeIsOnlyEverChosenByItsRequestAndSaysItIsOne) {
+  for (bool counting : {false, true}) {
+    for (bool by_msr : {false, true}) {
+      for (u32 planned : {0u, 3u}) {
+        for (CrossingRequest r :
+             {CrossingRequest::kAuto, CrossingRequest::kOff, CrossingRequest::kRdpmcForced}) {
+          EXPECT_NE(bench::choose_crossing_counters(r, counting, by_msr, planned).source,
+                    CrossingSource::kFakeTsc);
+        }
+        const auto f =
+            bench::choose_crossing_counters(CrossingRequest::kFakeTsc, counting, by_msr, planned);
+        EXPECT_EQ(f.source, CrossingSource::kFakeTsc);
+        EXPECT_NE(std::string(f.reason).find("not a counter"), std::string::npos) << f.reason;
+      }
+    }
+  }
+  EXPECT_STREQ(bench::crossing_source_name(CrossingSource::kFakeTsc), "fake-tsc");
+  EXPECT_STREQ(bench::crossing_source_name(CrossingSource::kRdpmc), "rdpmc");
+  EXPECT_STREQ(bench::crossing_source_name(CrossingSource::kNone), "none");
+  // Its plan: inst_retired alone, 64 bits (the TSC), its event naming it a fake.
+  const Plan& p = bench::fake_tsc_plan();
+  ASSERT_EQ(p.count, 1u);
+  EXPECT_STREQ(p.counters[0].name(), "inst_retired");
+  EXPECT_EQ(p.counters[0].width, 64u);
+  EXPECT_NE(std::string(p.counters[0].event).find("test only"), std::string::npos);
+}
+
+TEST(CrossingCounters, ForcedRdpmcRunsThePassesAnywayAndSaysSo) {
+  // Where the self-test failed (or RDPMC faulted there) the forced passes still run: a test that
+  // a faulting RDPMC ends the pass (QEMU, Bochs), or a diagnosis on a CPU that does not count.
+  for (auto [counting, by_msr] : {std::pair{false, false}, {false, true}, {true, true}}) {
+    const auto c =
+        bench::choose_crossing_counters(CrossingRequest::kRdpmcForced, counting, by_msr, 2);
+    EXPECT_EQ(c.source, CrossingSource::kRdpmc);
+    EXPECT_NE(std::string(c.reason).find("forced"), std::string::npos) << c.reason;
+  }
+  // Where the counters count it is auto; with nothing planned there is nothing to read.
+  auto c = bench::choose_crossing_counters(CrossingRequest::kRdpmcForced, true, false, 2);
+  EXPECT_EQ(c.source, CrossingSource::kRdpmc);
+  EXPECT_STREQ(c.reason, "");
+  c = bench::choose_crossing_counters(CrossingRequest::kRdpmcForced, false, false, 0);
+  EXPECT_EQ(c.source, CrossingSource::kNone);
+}
+
+TEST(CrossingCounters, StoredDifferencesAreTakenModuloTheCounterWidth) {
+  const u64 before = (u64{1} << 48) - 10, after = 5;  // a 48-bit counter wrapped between stamps
+  EXPECT_EQ(bench::crossing_counter_delta(static_cast<i64>(after - before), 48), 15);
+  // Bits above the width (whatever RDPMC left there) do not reach the figure.
+  const u64 dirty_before = before | u64{0xabcd} << 48;
+  EXPECT_EQ(bench::crossing_counter_delta(static_cast<i64>(after - dirty_before), 48), 15);
+  EXPECT_EQ(bench::crossing_counter_delta(1234, 40), 1234);
+  EXPECT_EQ(bench::crossing_counter_delta(1234, 64), 1234);  // the fake's TSC: as it is
+}
+
+// The macro's instruction lines, comments and blank lines dropped.
+std::vector<std::string> macro_lines(const std::string& text, const std::string& name) {
+  std::istringstream in(text);
+  std::string line;
+  std::vector<std::string> out;
+  bool inside = false;
+  while (std::getline(in, line)) {
+    const std::string code = line.substr(0, line.find(';'));
+    std::istringstream words(code);
+    std::string first, second;
+    words >> first >> second;
+    if (first == "%macro") {
+      inside = second == name;
+      continue;
+    }
+    if (first == "%endmacro") inside = false;
+    if (!inside || first.empty()) continue;
+    std::string normal;
+    std::istringstream all(code);
+    for (std::string w; all >> w;) normal += (normal.empty() ? "" : " ") + w;
+    out.push_back(normal);
+  }
+  return out;
+}
+
+TEST(CrossingCounters, TheCounterStampAddsOneInstructionOnEachSideOfItsRead) {
+  // A timed direction runs from the first stamp's read (inclusive) to the second's (exclusive):
+  // the instructions after a stamp's read and those before the next one's. The counter stamp is
+  // TIMESTAMP with one XCHG before and one after, so each direction gains kCounterStampExtra.
+  std::ifstream in(std::string(PTIBENCH_SOURCE_DIR) + "/bench/timestamp.inc");
+  std::stringstream text;
+  text << in.rdbuf();
+  const auto tsc = macro_lines(text.str(), "TIMESTAMP");
+  const auto pmc = macro_lines(text.str(), "COUNTER_STAMP");
+  ASSERT_EQ(tsc,
+            (std::vector<std::string>{"lfence", "rdtsc", "lfence", "shl rdx, 32", "or rax, rdx"}));
+  ASSERT_EQ(pmc, (std::vector<std::string>{"xchg rcx, r10", "lfence", "%1", "lfence",
+                                           "xchg rcx, r10", "shl rdx, 32", "or rax, rdx"}));
+  auto split = [](const std::vector<std::string>& m, const std::string& read) {
+    usize at = 0;
+    while (at < m.size() && m[at] != read) ++at;
+    return std::pair<usize, usize>{at, m.size() - at};  // before the read; from it on
+  };
+  const auto [tsc_before, tsc_from] = split(tsc, "rdtsc");
+  const auto [pmc_before, pmc_from] = split(pmc, "%1");
+  EXPECT_EQ((pmc_before - tsc_before) + (pmc_from - tsc_from), bench::kCounterStampExtra);
+  EXPECT_EQ(bench::counter_pass_instructions(7), 7 + bench::kCounterStampExtra);
+  // The two reads the passes use, and nothing else.
+  EXPECT_EQ(macro_lines(text.str(), "PMC_STAMP"), std::vector<std::string>{"COUNTER_STAMP rdpmc"});
+  EXPECT_EQ(macro_lines(text.str(), "FAKE_TSC_STAMP"),
+            std::vector<std::string>{"COUNTER_STAMP rdtsc"});
 }
 
 }  // namespace

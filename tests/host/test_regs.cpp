@@ -155,6 +155,7 @@ TEST(Pcid, KernelAndUserPcidsOfDifferentAsidsNeverCollide) {
 TEST(Cr4, BitPositions) {
   EXPECT_EQ(Cr4::kPae, u64{1} << 5);
   EXPECT_EQ(Cr4::kPge, u64{1} << 7);
+  EXPECT_EQ(Cr4::kPce, u64{1} << 8);
   EXPECT_EQ(Cr4::kOsfxsr, u64{1} << 9);
   EXPECT_EQ(Cr4::kOsxmmexcpt, u64{1} << 10);
   EXPECT_EQ(Cr4::kLa57, u64{1} << 12);

@@ -314,6 +314,71 @@ TEST(VariantTable, PtiAndPtiPcidRoundTripsDifferOnlyByTheCr3Switch) {
   }
 }
 
+TEST(VariantTable, EveryCrossingHasCounterPassesOfItsOwnKindAndScheme) {
+  // The counter passes run the row's path again with counter stamps: a stub and driver per kind
+  // and scheme and source, never the tick pass's own (which stays as it is), shared by the two
+  // directions and the .415 twin (the same path), and by int3 and int (the same stub), as the
+  // tick pass shares them.
+  Table t = build();
+  std::map<std::string, const CounterPassCode*> by_path;
+  usize crossings = 0;
+  for (usize i = 0; i < t.n; ++i) {
+    const Row& r = t.rows[i];
+    const std::string name = name_of(r);
+    if (r.method != Method::kCrossing) {
+      EXPECT_EQ(r.counter_code, nullptr) << name;
+      continue;
+    }
+    ++crossings;
+    ASSERT_NE(r.counter_code, nullptr) << name;
+    const u8* tick_stub = r.env.lstar ? r.env.lstar : r.env.gate;
+    const CounterPassCode& pmc = r.counter_code[kCounterPassRdpmc];
+    const CounterPassCode& fake = r.counter_code[kCounterPassFakeTsc];
+    for (const CounterPassCode* c : {&pmc, &fake}) {
+      EXPECT_GT(c->driver.size(), 0u) << name;
+      EXPECT_NE(c->driver.begin, r.body.begin) << name;
+      EXPECT_NE(c->stub, tick_stub) << name;
+      EXPECT_NE(c->stub, nullptr) << name;
+    }
+    EXPECT_NE(pmc.stub, fake.stub) << name;
+    EXPECT_NE(pmc.driver.begin, fake.driver.begin) << name;
+    const std::string path = std::string(cross_name(r.cross)) + scheme_suffix(r.env.scheme);
+    auto [it, fresh] = by_path.emplace(path, r.counter_code);
+    if (!fresh) {
+      EXPECT_EQ(it->second, r.counter_code) << name;
+    }
+  }
+  EXPECT_EQ(crossings, 4u * (3 + 2) * 2);
+  ASSERT_EQ(by_path.size(), 12u);
+  for (const char* pti : {"", ".pti", ".pti.pcid"}) {
+    const std::string s = pti;
+    const CounterPassCode* int3 = by_path.at("int3" + s);
+    const CounterPassCode* soft = by_path.at("int" + s);
+    const CounterPassCode* sys = by_path.at("syscall" + s);
+    const CounterPassCode* pf = by_path.at("pf" + s);
+    for (u32 src = 0; src < kCounterPassSources; ++src) {
+      EXPECT_EQ(int3[src].stub, soft[src].stub) << pti;                  // the same trap stub ...
+      EXPECT_NE(int3[src].driver.begin, soft[src].driver.begin) << pti;  // ... other drivers
+      EXPECT_NE(sys[src].stub, pf[src].stub) << pti;
+      EXPECT_NE(sys[src].stub, int3[src].stub) << pti;
+      EXPECT_NE(pf[src].stub, int3[src].stub) << pti;
+    }
+  }
+  // Each scheme its own stub, the kind its one driver.
+  for (const char* kind : {"syscall", "pf", "int3", "int"}) {
+    const std::string k = kind;
+    const CounterPassCode *none = by_path.at(k), *pti = by_path.at(k + ".pti"),
+                          *pcid = by_path.at(k + ".pti.pcid");
+    for (u32 src = 0; src < kCounterPassSources; ++src) {
+      EXPECT_NE(none[src].stub, pti[src].stub) << kind;
+      EXPECT_NE(pti[src].stub, pcid[src].stub) << kind;
+      EXPECT_NE(none[src].stub, pcid[src].stub) << kind;
+      EXPECT_EQ(none[src].driver.begin, pti[src].driver.begin) << kind;
+      EXPECT_EQ(pti[src].driver.begin, pcid[src].driver.begin) << kind;
+    }
+  }
+}
+
 TEST(VariantTable, OneProbeRowPerProbeNamedAfterIt) {
   Table t = build();
   usize n = 0;

@@ -158,6 +158,25 @@ def test_inst_mismatch_must_agree_with_the_counts(tmp_path: Path) -> None:
     assert read_capture(name).diagnostics == []
 
 
+def test_a_crossings_counters_are_checked_against_its_counter_pass_count(tmp_path: Path) -> None:
+    # A crossing's counters come from its counter passes, which declare their own count (the
+    # row's `instructions` plus two XCHGs): 3 retired against 3 declared is no mismatch ...
+    inst = ',"inst_retired":{"median":3.000,"q1":3.000,"q3":3.000,"min":3.000,"max":3.000}'
+    _, name = hostile(tmp_path, inst + ',"counter_instructions":3')
+    cap = read_capture(name)
+    assert cap.diagnostics == [], [str(d) for d in cap.diagnostics]
+    assert cap.runs[0].results["cr3.bad"].counter_instructions == 3
+    # ... and a mismatch is measured against it, also in the table's flag.
+    _, name = hostile(tmp_path, inst + ',"counter_instructions":2,"inst_mismatch":1.000')
+    cap = read_capture(name)
+    assert cap.diagnostics == [], [str(d) for d in cap.diagnostics]
+    from ptibench_report.render import flags_text
+    assert flags_text(cap.runs[0].results["cr3.bad"]) == "inst +1.000 vs declared 2"
+    _, name = hostile(tmp_path, inst + ',"counter_instructions":2')
+    msgs = [str(d) for d in read_capture(name).diagnostics]
+    assert any("differs from the declared 2 instructions" in m for m in msgs), msgs
+
+
 @pytest.mark.parametrize("pmu, message", [
     ('5', 'env: field "pmu" should be an object, got number 5; treated as missing'),
     ('{"state":7}', 'env.pmu: field "state" should be a string, got number 7'),

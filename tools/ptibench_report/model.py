@@ -309,7 +309,9 @@ class Result:
     verdict: Optional[str] = None  # "ok", "violation", "broken"
     # Performance counters (since 0.3): {field: statistics per operation}, in record order.
     counters: dict[str, CounterStats] = field(default_factory=dict)
-    inst_mismatch: Optional[float] = None  # inst_retired median minus `instructions`
+    inst_mismatch: Optional[float] = None  # inst_retired median minus the declared count
+    # crossing.*: the counter passes' declared count (`instructions` + their stamps' two XCHGs)
+    counter_instructions: Optional[int] = None
     aperf_mperf: Optional[float] = None  # core clock / reference clock over the variant
     smis: Optional[int] = None  # SMIs during the variant
     # aspace.* (the address-space lab): the policy, its parameters and its decision counts.
@@ -374,6 +376,12 @@ class Result:
     @property
     def has_iqr(self) -> bool:
         return self.q1 is not None and self.q3 is not None
+
+    def declared_for_counters(self) -> Optional[int]:
+        """The instruction count inst_retired is checked against: a crossing's counter passes
+        declare their own (`counter_instructions`), every other record its `instructions`."""
+        return self.counter_instructions if self.counter_instructions is not None \
+            else self.instructions
 
 
 @dataclass

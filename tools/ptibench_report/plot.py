@@ -478,7 +478,8 @@ def _render(figures: list[tuple[str, Callable[[], Optional[Any]], str]], outdir:
             formats: list[str], unit: str = "tsc") -> tuple[list[str], list[str]]:
     import matplotlib
 
-    # A counter is carried by fewer records than the ticks (crossings have none): say so.
+    # A counter is carried by fewer records than the ticks (probes, IPIs and shootdowns have
+    # none; crossings only where RDPMC works): say so.
     within = "" if unit in ("tsc", "ns") else f" with {unit}"
 
     written: list[str] = []

@@ -220,7 +220,7 @@ def flags_text(r: Result) -> str:
     SMIs during it."""
     out = []
     if r.inst_mismatch is not None:
-        out.append(f"inst {r.inst_mismatch:+.3f} vs declared {r.instructions}")
+        out.append(f"inst {r.inst_mismatch:+.3f} vs declared {r.declared_for_counters()}")
     if r.smis:
         out.append(f"{r.smis} SMI{'s' if r.smis != 1 else ''}")
     return "; ".join(out)
