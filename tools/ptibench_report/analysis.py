@@ -160,6 +160,15 @@ def unit_text(unit: str) -> str:
     return {"tsc": "TSC ticks", "ns": "ns"}.get(unit) or counter_text(unit)
 
 
+def tick_scale(run: Run, unit: str) -> Optional[float]:
+    """What a tick figure is multiplied by in `unit` ("tsc": 1; "ns": from the run's TSC rate,
+    None when the run does not know it)."""
+    if unit != "ns":
+        return 1.0
+    hz = run.env.tsc_hz if run.env else None
+    return 1e9 / hz if hz else None
+
+
 def value_of(r: Optional[Result], run: Run, unit: str) -> Optional[Value]:
     """The numbers of `r` in `unit`: "tsc", "ns", or a counter field (its own statistics, which
     have no per-repetition samples); None when not measured or not convertible."""
@@ -169,12 +178,9 @@ def value_of(r: Optional[Result], run: Run, unit: str) -> Optional[Value]:
     if unit not in TICK_UNITS:
         c = r.counters.get(unit)
         return None if c is None else Value(c.median, c.q1, c.q3)
-    scale = 1.0
-    if unit == "ns":
-        hz = run.env.tsc_hz if run.env else None
-        if not hz:
-            return None
-        scale = 1e9 / hz
+    scale = tick_scale(run, unit)
+    if scale is None:
+        return None
     return Value(r.median * scale,
                  None if r.q1 is None else r.q1 * scale,
                  None if r.q3 is None else r.q3 * scale,

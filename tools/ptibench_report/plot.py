@@ -35,6 +35,7 @@ from .analysis import (
     Value,
     seed_table2,
     syscall_bars,
+    tick_scale,
     tlb_curves,
     touch_curves,
     unit_text,
@@ -370,12 +371,9 @@ def _lab_invpcid_figure(run: Run, unit: str) -> Optional[Any]:
     per slice where the refills it leaves land. Bars per policy, the slices' quartiles as error
     bars."""
     pairs = lab_invpcid_pairs(run)
-    scale = 1.0
-    if unit == "ns":
-        hz = run.env.tsc_hz if run.env else None
-        if not hz:
-            return None
-        scale = 1e9 / hz
+    scale = tick_scale(run, unit)
+    if scale is None:
+        return None
     panels: list[tuple[str, list[tuple[str, Optional[Value], Optional[Value]]]]] = [
         ("per kernel flush", [(p.label, _flush_value(p.with_invpcid, scale),
                                _flush_value(p.without, scale)) for p in pairs]),
