@@ -2,7 +2,7 @@
 # Included at configure time (PTIBENCH_VERSION for messages) and run as a script at every build
 # (cmake -DSRC=... -DOUT=... -P version.cmake) to write the header the kernel includes, so the
 # version always names the revision that was built.
-set(PTIBENCH_RELEASE "0.3.0")
+set(PTIBENCH_RELEASE "0.4.0")
 if(NOT SRC)
   set(SRC ${CMAKE_CURRENT_LIST_DIR}/..)
 endif()

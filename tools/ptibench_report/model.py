@@ -336,7 +336,7 @@ class Result:
     stale_reads: Optional[int] = None
     switch_median: Optional[float] = None
     flush_median: Optional[float] = None
-    # Since 0.3: the INVPCID-less kernel flushes on a CPU that has INVPCID (the .noinvpcid rows),
+    # Since 0.4: the INVPCID-less kernel flushes on a CPU that has INVPCID (the .noinvpcid rows),
     # the kernel flushes measured, the declared instruction counts (medians) and the slices whose
     # ticks, or whose inst_retired, read anything else.
     noinvpcid: Optional[bool] = None

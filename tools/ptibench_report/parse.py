@@ -56,14 +56,14 @@ _RESULT_FIELDS: dict[str, str] = {
     "observed": _STR, "kept": _INT, "reads": _INT, "other": _INT, "architecture": _STR,
     "reference": _STR, "verdict": _STR,  # probe.*
     "inst_mismatch": _NUM, "aperf_mperf": _NUM, "smis": _INT,  # since 0.3
-    "counter_instructions": _INT,  # crossing.*: what its counter passes declare (since 0.3)
+    "counter_instructions": _INT,  # crossing.*: what its counter passes declare (since 0.4)
     # aspace.* (the address-space lab)
     "policy": _STR, "slots": _INT, "schedule": _STR, "processes": _INT, "kernel_pages": _INT,
     "calls": _INT, "flush_every": _INT, "slices": _INT, "invpcid": _BOOL, "switches": _INT,
     "asid_hits": _INT, "asid_misses": _INT, "flushes": _INT, "user_flushes": _INT,
     "skipped_cr3": _INT, "kernel_flushes": _INT, "invpcids": _INT, "invalidate_others": _INT,
     "stale_reads": _INT, "switch_median": _NUM, "flush_median": _NUM,
-    "noinvpcid": _BOOL, "flush_n": _INT, "slice_instructions": _NUM,  # aspace.*, since 0.3
+    "noinvpcid": _BOOL, "flush_n": _INT, "slice_instructions": _NUM,  # aspace.*, since 0.4
     "switch_instructions": _NUM, "flush_instructions": _NUM, "tick_mismatches": _INT,
     "inst_mismatches": _INT,
     "architecture_amd": _STR, "reference_amd": _STR, "manual": _STR,  # probe.*: the APM
