@@ -5,8 +5,9 @@
 ; them, each compared with the magic value the current mapping must show, and the switch back
 ; (TO_KERNEL_CR3). Ring 0 all along: the APs have no ring 3 of their own, so this runs from
 ; .entry.text, the only text the user tables map, and touches no stack, no per-CPU data and no
-; kernel data while on the user tables (their entry stacks and per-CPU areas are not mapped there).
-; Interrupts must be off (an interrupt on the user tables would find no stack).
+; kernel data while on the user tables. Each AP's entry part (GDT, TSS, IST and entry stacks,
+; per-CPU area) is mapped there, so an NMI or #MC meanwhile enters through its IST stack as on the
+; boot CPU; interrupts must be off (one would push onto the AP's kernel stack, which is not).
 ;
 ; In:  RDI = the first page's address, RSI = pages (> 0), RDX = the magic the first page must hold;
 ;      page i must hold RDX + 2 i (bench/shootdown.cpp magic()). With SMAP, RFLAGS.AC = 1 (the

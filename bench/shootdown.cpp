@@ -52,6 +52,7 @@ char reason_buf[240];
 
 // The targets' return-to-user times, target t of round r (1-based) at (r - 1) * T + t - 1.
 constexpr u32 kMaxUserSamples = 1u << 16;
+constexpr i64 kDisturbed = -1;  // a return-to-user sample an NMI hit (ticks are never negative)
 i64 user_samples[kMaxUserSamples];
 // The INVLPGB operations of one broadcast shootdown (bench/shootdown_plan.h plan_invlpgb).
 x86::Invlpgb invlpgb_ops[2 * kMaxPages + 2];
@@ -156,13 +157,17 @@ void touch() {
 void return_to_user(u64 r, u64 cpu) {
   const u64 m0 = magic(0, static_cast<u32>(r & 1));
   const bool pcid = targets_pcid(sd.scheme);
+  const u64 nmis = load_acquire(x86::this_cpu().nmi_count);
   const u64 t0 = x86::rdtsc_ordered();
   const ShootVisit v = pcid ? shoot_user_visit_pcid(kRegion, sd.pages, m0)
                             : shoot_user_visit_pti(kRegion, sd.pages, m0);
   const u64 t1 = x86::rdtsc_ordered();
   count_stale(v.stale, cpu, v.first, 0, r, true);
+  // A return an NMI (or #MC) interrupted is not a sample: kDisturbed, left out of the figure.
+  const bool disturbed = load_acquire(x86::this_cpu().nmi_count) != nmis;
   const u64 slot = (r - 1) * sd.targets + (cpu - 1);
-  if (r >= 1 && slot < kMaxUserSamples) user_samples[slot] = static_cast<i64>(t1 - t0);
+  if (r >= 1 && slot < kMaxUserSamples)
+    user_samples[slot] = disturbed ? kDisturbed : static_cast<i64>(t1 - t0);
 }
 
 bool spin_until(const u64& counter, u64 value) {
@@ -226,6 +231,9 @@ i64 shoot_once(void*) {
   if (broadcast(sd.scheme)) {
     // Every CPU's TLB, this one's included, from here: no IPI, no local INVLPG (Linux's
     // broadcast_tlb_flush and invlpgb_kernel_range_flush do none either).
+    // The PTE stores are ordered before the broadcast, as Linux's LOCK-prefixed
+    // inc_mm_tlb_gen orders them before broadcast_tlb_flush (one fence, paid in the figure).
+    x86::mfence();
     for (usize i = 0; i < sd.ops; ++i) x86::invlpgb(invlpgb_ops[i]);
     x86::tlbsync();
   } else {
@@ -273,8 +281,11 @@ Summary user_return_summary(const Params& p) {
   const u64 first = u64{p.warmup} * sd.targets;
   u64 end = sd.round * sd.targets;
   if (end > kMaxUserSamples) end = kMaxUserSamples;
-  if (first >= end) return {};
-  return summarize(user_samples + first, static_cast<u32>(end - first), 1.0);
+  u64 kept = first;  // the undisturbed ones, moved together
+  for (u64 i = first; i < end; ++i)
+    if (user_samples[i] != kDisturbed) user_samples[kept++] = user_samples[i];
+  if (first >= kept) return {};
+  return summarize(user_samples + first, static_cast<u32>(kept - first), 1.0);
 }
 
 }  // namespace

@@ -90,11 +90,14 @@ constexpr UserReturn user_return(ShootScheme s, FlushPlan p) {
 // The INVLPGB operations of one broadcast shootdown of `pages` 4 KiB pages from `va`, as Linux
 // issues them (each followed by one TLBSYNC):
 //   kInvlpgb      flush_tlb_kernel_range: up to the ceiling invlpgb_flush_addr_nosync, the VA
-//                 with global entries, every PCID, in runs of at most `max_pages`; above it
-//                 invlpgb_flush_all (everything, globals included);
+//                 with global entries, every PCID, in runs of at most `max_pages` (with the VA
+//                 bit, as since Jann Horn's 2025 fix "x86/mm: Fix overbroad INVLPGB": 6.15 as
+//                 first merged left it out, which makes the instruction match every address);
+//                 above it invlpgb_flush_all (everything, globals included);
 //   kInvlpgbPcid  broadcast_tlb_flush for an address space on PCIDs `kernel` and `user` (PTI):
 //                 up to the ceiling invlpgb_flush_user_nr_nosync for each run, kernel PCID then
-//                 user PCID, leaf entries only (FINAL_ONLY: no page table was freed); above it
+//                 user PCID (VA and PCID; Linux sets no FINAL_ONLY, so paging-structure caches
+//                 for the range go too); above it
 //                 invlpgb_flush_single_pcid_nosync for each PCID (its non-global entries).
 // Writes at most `cap` to `out`; returns how many there are (more than cap: the caller's array
 // was too small). max_pages 0 is taken as 1. Other schemes have none.
@@ -125,7 +128,7 @@ constexpr usize plan_invlpgb(u64 va, u32 pages, u32 ceiling, u32 max_pages, Shoo
     if (s == ShootScheme::kInvlpgb) {
       put(x86::invlpgb_op(at, run, Invlpgb::kVa | Invlpgb::kIncludeGlobal));
     } else {
-      constexpr u64 kUserForm = Invlpgb::kVa | Invlpgb::kPcid | Invlpgb::kFinalOnly;
+      constexpr u64 kUserForm = Invlpgb::kVa | Invlpgb::kPcid;
       put(x86::invlpgb_op(at, run, kUserForm, kernel));
       put(x86::invlpgb_op(at, run, kUserForm, user));
     }

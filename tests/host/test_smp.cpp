@@ -418,8 +418,10 @@ TEST(Invlpgb, RangesAreSplitIntoRunsOfTheCpusMaximum) {
       for (const x86::Invlpgb& op : ops) {
         EXPECT_EQ(op.va(), next);  // contiguous, in order, no page twice
         EXPECT_LE(op.pages(), max);
-        EXPECT_EQ(op.rax & 0xfff, x86::Invlpgb::kVa | x86::Invlpgb::kIncludeGlobal |
-                                      x86::Invlpgb::kAsid);  // Linux's flush_addr_nosync
+        EXPECT_EQ(
+            op.rax & 0xfff,
+            x86::Invlpgb::kVa | x86::Invlpgb::kIncludeGlobal |
+                x86::Invlpgb::kAsid);  // flush_addr_nosync, with the VA bit of Linux's 2025 fix
         next += u64{op.pages()} * 4096;
         covered += op.pages();
       }
@@ -435,8 +437,8 @@ TEST(Invlpgb, PtiPcidFlushesTheKernelAndTheUserPcidOfEachRun) {
   ASSERT_EQ(ops.size(), 6u);  // runs of 8, 8, 4; each for PCID 1, then PCID 0x801
   for (usize i = 0; i < ops.size(); ++i) {
     EXPECT_EQ(ops[i].pcid(), i % 2 ? kUserPcid : kKernelPcid);
-    EXPECT_EQ(ops[i].rax & 0xfff, x86::Invlpgb::kVa | x86::Invlpgb::kPcid | x86::Invlpgb::kAsid |
-                                      x86::Invlpgb::kFinalOnly);
+    // Linux's invlpgb_flush_user_nr_nosync: VA and PCID (and the ASID bit), no FINAL_ONLY.
+    EXPECT_EQ(ops[i].rax & 0xfff, x86::Invlpgb::kVa | x86::Invlpgb::kPcid | x86::Invlpgb::kAsid);
     EXPECT_EQ(ops[i].pages(), i < 4 ? 8u : 4u);
   }
   // Above the ceiling: the whole of each PCID (no VA), as invlpgb_flush_single_pcid_nosync.
