@@ -78,3 +78,36 @@ def test_plot_draws_the_shootdown_curves(run_cli, tmp_path: Path) -> None:
     assert r.code == 0, r
     assert sorted(Path(p).name for p in r.out.split()) == [
         "ipi-matrix.png", "ipi-matrix.svg", "shootdown.png", "shootdown.svg"]
+
+
+BOCHS2_04 = FIXTURES / "kernel" / "bochs-smp2-shootdown-0.4.log"
+
+
+def test_the_return_to_user_curves_are_the_pti_schemes_return_fields() -> None:
+    run = run_of(BOCHS2_04)
+    # 0.4's schemes: PTI without PCID beside the others; INVLPGB skipped on Bochs.
+    assert set(analysis.shootdown_curves(run)) == {"nopti", "pti", "pti.pcid"}
+    returns = analysis.shootdown_return_curves(run)
+    assert set(returns) == {"pti", "pti.pcid"}  # nopti makes no CR3 switch: no return figure
+    for scheme, per_targets in returns.items():
+        pts = per_targets[1]
+        assert [p.x for p in pts] == [1.0, 8.0, 33.0, 64.0, 512.0]
+        for p in pts:
+            r = run.results[f"shootdown.{scheme}.t1.p{int(p.x)}"]
+            assert r.user_stale_reads == 0 and r.return_to_user_n >= r.n
+            assert (p.value.q1, p.value.median, p.value.q3) == (
+                r.return_to_user_q1, r.return_to_user_median, r.return_to_user_q3)
+    hz = run.env.tsc_hz
+    ns = analysis.shootdown_return_curves(run, "ns")["pti"][1][0]
+    assert ns.value.median == pytest.approx(returns["pti"][1][0].value.median * 1e9 / hz)
+    assert analysis.shootdown_return_curves(run, "cycles") == {}  # no counters on the returns
+    # A log from before 0.4 has none.
+    assert analysis.shootdown_return_curves(run_of(BOCHS2)) == {}
+
+
+def test_plot_draws_the_return_to_user_figure(run_cli, tmp_path: Path) -> None:
+    pytest.importorskip("matplotlib")
+    r = run_cli("plot", "-q", BOCHS2_04, "-o", tmp_path, "--formats", "png")
+    assert r.code == 0, r
+    assert sorted(Path(p).name for p in r.out.split()) == [
+        "shootdown-return.png", "shootdown.png"]

@@ -637,14 +637,13 @@ def ipi_matrix(run: Run, kind: str, unit: str = "tsc") -> tuple[int, dict[tuple[
     return cpus, cells
 
 
-def shootdown_curves(run: Run, unit: str = "tsc") -> dict[str, dict[int, list[Point]]]:
-    """{scheme: {targets: points of cost against pages}}, from the records' fields, measured
-    shootdowns only (INVLPGB rows have no targets: 0)."""
+def _shootdown_points(run: Run, value: Callable[[Result], Optional[Value]]
+                      ) -> dict[str, dict[int, list[Point]]]:
     out: dict[str, dict[int, list[Point]]] = {}
     for r in run.results.values():
         if r.family != "shootdown" or r.scheme is None or r.pages is None:
             continue
-        v = value_of(r, run, unit)
+        v = value(r)
         if v is None:
             continue
         out.setdefault(r.scheme, {}).setdefault(r.targets or 0, []).append(Point(float(r.pages), v))
@@ -652,6 +651,27 @@ def shootdown_curves(run: Run, unit: str = "tsc") -> dict[str, dict[int, list[Po
         for pts in per_scheme.values():
             pts.sort(key=lambda p: p.x)
     return out
+
+
+def shootdown_curves(run: Run, unit: str = "tsc") -> dict[str, dict[int, list[Point]]]:
+    """{scheme: {targets: points of cost against pages}}, from the records' fields, measured
+    shootdowns only (the INVLPGB rows of logs before 0.4 have no targets: 0)."""
+    return _shootdown_points(run, lambda r: value_of(r, run, unit))
+
+
+def shootdown_return_curves(run: Run, unit: str = "tsc") -> dict[str, dict[int, list[Point]]]:
+    """The same for the targets' return to user space after each shootdown (the PTI schemes,
+    since 0.4: `return_to_user_*`, ticks of the targets' TSCs): where a lazy user-PCID flush
+    lands. Tick units only (the returns carry no counters)."""
+    scale = tick_scale(run, unit) if unit in TICK_UNITS else None
+
+    def value(r: Result) -> Optional[Value]:
+        if not r.usable or r.return_to_user_median is None or scale is None:
+            return None
+        q1, q3 = r.return_to_user_q1, r.return_to_user_q3
+        return Value(r.return_to_user_median * scale, None if q1 is None else q1 * scale,
+                     None if q3 is None else q3 * scale)
+    return _shootdown_points(run, value)
 
 
 def syscall_bars(run: Run) -> list[Result]:

@@ -328,8 +328,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = add("plot", cmd_plot, "PNG/SVG figures of a run, or of several runs compared",
             "One input: tlb-refill (cost vs pages touched per flush kind, non-global and "
-            "global), syscall (bars with q1-q3 whiskers), crossings (u2k/k2u grouped bars) and "
-            "syscall-touch when present. Several inputs: compare-<family> charts, one per "
+            "global), syscall (bars with q1-q3 whiskers), crossings (u2k/k2u grouped bars); "
+            "when present syscall-touch, the lab's aspace-<schedule>, aspace-footprint and "
+            "aspace-invpcid, shootdown, shootdown-return and ipi-matrix (docs/report.md). "
+            "Several inputs: compare-<family> charts, one per "
             "family, runs side by side. Needs matplotlib (Debian: python3-matplotlib).")
     p.add_argument("inputs", nargs="+", metavar="INPUT", help="LOG or LOG:N")
     p.add_argument("-o", "--output", metavar="DIR", required=True,

@@ -357,11 +357,22 @@ class Result:
     # ipi.*: the CPU that sent and the CPU that answered (kernel numbering, 0 = the boot CPU).
     source: Optional[int] = None
     target: Optional[int] = None
-    # shootdown.*: nopti / pti.pcid / invlpgb, T targets (with `pages` = n), how the user PCID
+    # shootdown.*: nopti / pti.pcid / pti / invlpgb.pcid / invlpgb, T targets (with `pages` = n), how the user PCID
     # was invalidated, and the reads after a shootdown that saw an old frame.
     scheme: Optional[str] = None
     targets: Optional[int] = None
     user_pcid: Optional[str] = None
+    # Since 0.4, the PTI schemes: the stale reads through the user half, and the targets' return
+    # to user space (ticks of their TSCs, pooled); the INVLPGB rows' instructions per shootdown.
+    user_stale_reads: Optional[int] = None
+    return_to_user_n: Optional[int] = None
+    return_to_user_q1: Optional[float] = None
+    return_to_user_median: Optional[float] = None
+    return_to_user_q3: Optional[float] = None
+    invlpgb_ops: Optional[int] = None
+    # crossing.*, since 0.4: what the counter passes read (rdpmc, fake-tsc), or why none.
+    counter_source: Optional[str] = None
+    no_counters: Optional[str] = None
 
     @property
     def family(self) -> str:

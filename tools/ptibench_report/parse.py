@@ -69,6 +69,10 @@ _RESULT_FIELDS: dict[str, str] = {
     "architecture_amd": _STR, "reference_amd": _STR, "manual": _STR,  # probe.*: the APM
     "source": _INT, "target": _INT,  # ipi.*
     "scheme": _STR, "targets": _INT, "user_pcid": _STR,  # shootdown.*
+    "user_stale_reads": _INT, "return_to_user_n": _INT, "return_to_user_q1": _NUM,
+    "return_to_user_median": _NUM, "return_to_user_q3": _NUM,  # shootdown.* PTI, since 0.4
+    "invlpgb_ops": _INT,  # shootdown.invlpgb*, since 0.4
+    "counter_source": _STR, "no_counters": _STR,  # crossing.*, since 0.4
 }
 _ENV_FIELDS: dict[str, str] = {
     "version": _STR, "vendor": _STR, "family": _INT, "model": _INT, "stepping": _INT,

@@ -28,6 +28,7 @@ from .analysis import (
     IPI_KINDS,
     ipi_matrix,
     shootdown_curves,
+    shootdown_return_curves,
     Point,
     lab_footprint,
     lab_invpcid_pairs,
@@ -446,9 +447,9 @@ def _ipi_figure(run: Run, unit: str) -> Optional[Any]:
     return fig
 
 
-def _shootdown_figure(run: Run, unit: str) -> Optional[Any]:
-    """Shootdown cost against pages, one line per target count, one panel per scheme."""
-    curves = shootdown_curves(run, unit)
+def _shootdown_panels(run: Run, unit: str, curves: dict[str, dict[int, list[Point]]],
+                      what: str, title: str) -> Optional[Any]:
+    """Cost against pages, one line per target count, one panel per scheme."""
     if not curves:
         return None
     schemes = sorted(curves)
@@ -466,10 +467,25 @@ def _shootdown_figure(run: Run, unit: str) -> Optional[Any]:
         ax.set_title(f"shootdown.{scheme}")
     _cost_axis(axes[0], [p.value.median for per in curves.values() for pts in per.values()
                          for p in pts])
-    axes[0].set_ylabel(f"{_unit_label(unit)} per shootdown (initiator: PTEs to last ack)")
-    fig.suptitle(f"TLB shootdowns (INVLPG up to the ceiling, full flush above)\n{_run_title(run)}",
-                 fontsize=10)
+    axes[0].set_ylabel(f"{_unit_label(unit)} {what}")
+    fig.suptitle(f"{title}\n{_run_title(run)}", fontsize=10)
     return fig
+
+
+def _shootdown_figure(run: Run, unit: str) -> Optional[Any]:
+    """Shootdown cost against pages (CPU 0's TSC, from the first PTE write)."""
+    return _shootdown_panels(
+        run, unit, shootdown_curves(run, unit),
+        "per shootdown (initiator: PTEs to last ack, or to TLBSYNC)",
+        "TLB shootdowns (INVLPG up to the ceiling, full flush above)")
+
+
+def _shootdown_return_figure(run: Run, unit: str) -> Optional[Any]:
+    """The targets' return to user space after each shootdown (the PTI schemes)."""
+    return _shootdown_panels(
+        run, unit, shootdown_return_curves(run, unit),
+        "per return (a target's TSC, pooled)",
+        "Targets' return to user space after a shootdown (user-CR3 switch, lazy flush, page reads)")
 
 
 def _render(figures: list[tuple[str, Callable[[], Optional[Any]], str]], outdir: str,
@@ -522,6 +538,8 @@ def plot_run(run: Run, outdir: str, formats: list[str],
                             "no measured aspace.*.noinvpcid result beside its INVPCID row"))
     if shootdown_curves(run, unit):
         figures.append(("shootdown", lambda: _shootdown_figure(run, unit), ""))
+    if shootdown_return_curves(run, unit):
+        figures.append(("shootdown-return", lambda: _shootdown_return_figure(run, unit), ""))
     if any(ipi_matrix(run, k, unit)[1] for k in IPI_KINDS):
         figures.append(("ipi-matrix", lambda: _ipi_figure(run, unit), ""))
     return _render(figures, outdir, formats, unit)
