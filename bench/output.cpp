@@ -142,7 +142,7 @@ void put_lab_fields(JsonRecord& j, const Row& row, const Result& r) {
   if (row.lab.slots) j.num("slots", row.lab.slots);
   j.str("schedule", aspace::schedule_name(row.lab.schedule)).num("processes", row.lab.processes);
   j.num("kernel_pages", row.lab.kernel_pages).boolean("global", row.global);
-  j.boolean("noinvpcid", row.lab.no_invpcid);  // since 0.3
+  j.boolean("noinvpcid", row.lab.no_invpcid);  // since 0.4
   const aspace::Figures* f = r.lab;
   if (!f) return;
   j.num("pages", f->pages).num("calls", f->calls).num("flush_every", f->flush_every);
