@@ -111,3 +111,19 @@ def test_plot_draws_the_return_to_user_figure(run_cli, tmp_path: Path) -> None:
     assert r.code == 0, r
     assert sorted(Path(p).name for p in r.out.split()) == [
         "shootdown-return.png", "shootdown.png"]
+
+
+def test_compare_warns_when_shootdowns_from_both_sides_of_0_4_are_compared(run_cli) -> None:
+    # 0.4 made the shot pages user pages and added the targets' return to user space: a 0.2
+    # capture's shootdowns against a 0.4 one are compared, with a warning that says why not.
+    r = run_cli("compare", "-q", BOCHS2, BOCHS2_04, "--filter", "shootdown.*")
+    assert r.code == 0, r
+    assert "shootdown.nopti.t1.p8" in r.out
+    warnings = [ln for ln in r.err.splitlines() if "changed meaning" in ln]
+    assert warnings == ["ptibench-report compare: warning: shootdown.* records changed meaning in "
+                        "0.4 (docs/output-format.md): runs from before and after it are "
+                        "compared, their figures are not comparable"], r.err
+    same = run_cli("compare", "-q", BOCHS2_04, BOCHS2_04, "--filter", "shootdown.*")
+    assert same.code == 0 and "changed meaning" not in same.err, same
+    ipi = run_cli("compare", "-q", BOCHS2, BOCHS2_04, "--filter", "ipi.*")  # none in the 0.4 log
+    assert "changed meaning" not in ipi.err, ipi

@@ -343,6 +343,38 @@ def core_clock(run: Run) -> Optional[float]:
     return ratios[mid] if len(ratios) % 2 else (ratios[mid - 1] + ratios[mid]) / 2
 
 
+#: Families whose records changed meaning in a release (docs/output-format.md): from that
+#: (major, minor) on, a run's figures cannot be compared with an older run's.
+CHANGED_MEANING: dict[str, tuple[int, int]] = {
+    "aspace": (0, 4),     # a slice is the sum of its timed pieces, without the policy's C++
+    "shootdown": (0, 4),  # user pages and the targets' return to user space
+}
+
+
+def release_of(run: Run) -> Optional[tuple[int, int]]:
+    """(major, minor) of the kernel that wrote the run ("0.4.0+abc" -> (0, 4)); None if unknown."""
+    version = run.env.version if run.env else None
+    m = re.match(r"(\d+)\.(\d+)", version or "")
+    return (int(m[1]), int(m[2])) if m else None
+
+
+def incomparable(runs: list[Run], rows: list[CompareRow]) -> list[str]:
+    """Why some compared families mix records from both sides of a change of meaning."""
+    notes = []
+    compared = {row.family for row in rows}
+    for family, since in CHANGED_MEANING.items():
+        if family not in compared:
+            continue
+        sides = {release_of(r) >= since for r in runs
+                 if release_of(r) is not None
+                 and any(x.family == family and x.usable for x in r.results.values())}
+        if sides == {True, False}:
+            notes.append(f"{family}.* records changed meaning in {since[0]}.{since[1]} "
+                         f"(docs/output-format.md): runs from before and after it are compared, "
+                         f"their figures are not comparable")
+    return notes
+
+
 def compared_unit(rows: list[CompareRow]) -> str:
     """The one unit of a comparison's rows, or "mixed"."""
     units = {row.unit for row in rows}

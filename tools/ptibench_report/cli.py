@@ -125,6 +125,8 @@ def cmd_compare(args: argparse.Namespace) -> int:
     fn = {"md": render.compare_markdown, "csv": render.compare_csv,
           "json": render.compare_json}[args.format]
     _emit(fn(picks, rows, args.unit), args.output)
+    for note in analysis.incomparable([p.run for p in picks], rows):
+        print(f"ptibench-report compare: warning: {note}", file=sys.stderr)
     return EXIT_OK
 
 
