@@ -17,8 +17,6 @@ alignas(64) u64 poll_answer;
 constexpr u64 kStop = ~u64{0};
 
 char reason_buf[120];
-constexpr u64 kTimeoutMs = 2000;  // a target silent this long fails the row (emulated vCPUs
-                                  // can wait long for a host CPU)
 
 struct Exchange {
   const Params* params;
@@ -97,7 +95,7 @@ Result measure_ipi(const Row& row, const Params& p) {
     const u64 cpu = row.source >= used ? row.source : row.target;
     return skip_or_fail(Status::kSkip, "CPU ", cpu, " not used (", used, " used)");
   }
-  Exchange x{&p, smp::apic_id(row.target), smp::tsc_hz() / 1000 * kTimeoutMs, 0, false, {}};
+  Exchange x{&p, smp::apic_id(row.target), smp::ticks_for_ms(smp::kAnswerTimeoutMs), 0, false, {}};
   const u32 s = row.source, t = row.target;
   if (row.method == Method::kIpiFixed) {
     store_release(ipi_ping_request, u64{0});
@@ -114,7 +112,8 @@ Result measure_ipi(const Row& row, const Params& p) {
     if (t != 0) smp::wait(t);
   }
   if (x.timed_out)
-    return skip_or_fail(Status::kFail, "CPU ", t, " did not answer within ", kTimeoutMs, " ms");
+    return skip_or_fail(Status::kFail, "CPU ", t, " did not answer within ", smp::kAnswerTimeoutMs,
+                        " ms");
   return x.result;
 }
 

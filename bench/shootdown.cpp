@@ -44,7 +44,6 @@ struct Pages {
   u64* pte[kMaxPages];
 } pages;
 
-constexpr u64 kTimeoutMs = 2000;  // under emulation a vCPU thread may wait long for a host CPU
 // Every CPU of a PCID scheme runs on Linux's first ASID slot: kernel PCID 1, user PCID 0x801.
 constexpr x86::Pcid kKernelPcid = x86::kernel_pcid(x86::Asid{0});
 constexpr x86::Pcid kUserPcid = x86::user_pcid(x86::Asid{0});
@@ -314,7 +313,7 @@ Result measure_shootdown(const Row& row, const Params& p, const x86::CpuInfo& cp
   sd.targets = targets;
   sd.cr3 = x86::pti_cr3(targets_pcid(row.shoot) ? x86::EntryScheme::kPcid : x86::EntryScheme::kPti,
                         memory::kernel_cr3().table());
-  sd.timeout = smp::tsc_hz() / 1000 * kTimeoutMs;
+  sd.timeout = smp::ticks_for_ms(smp::kAnswerTimeoutMs);
   // Every mapping at frame[0], nothing older cached here (the targets flush when they start).
   point_pages_at(kMaxPages, 0);
   x86::write_cr3(x86::read_cr3().with_noflush(false));
@@ -339,7 +338,7 @@ Result measure_shootdown(const Row& row, const Params& p, const x86::CpuInfo& cp
   x86::this_cpu().user_pcid_flush = lazy;
 
   if (sd.timed_out) {
-    t.put("targets did not acknowledge within ").put_u64(kTimeoutMs).put(" ms");
+    t.put("targets did not acknowledge within ").put_u64(smp::kAnswerTimeoutMs).put(" ms");
     return fail_with(Status::kFail, t);
   }
   if (sd.stale) {

@@ -83,7 +83,7 @@ bool start_ap(u32 index, u32 apic_id, u64 trampoline) {
     delay_us(x86::apic::kStartupDelayUs);
   }
   const Mailbox& box = boxes[index];
-  if (await(rate / 1000 * x86::apic::kApStartTimeoutMs, [&] { return load_acquire(box.online); }))
+  if (await(ticks_for_ms(x86::apic::kApStartTimeoutMs), [&] { return load_acquire(box.online); }))
     return true;
   x86::apic::send(Icr::init(apic_id));  // back to wait-for-SIPI: it must not start later
   return false;
@@ -201,6 +201,7 @@ x86::Range entry_part(u32 cpu) {
   return x86::entry_part(*boxes[cpu].area);
 }
 u64 tsc_hz() { return rate; }
+u64 ticks_for_ms(u64 ms) { return rate / 1000 * ms; }
 u64 ticks_now() { return x86::rdtsc_ordered(); }
 void relax() { x86::pause(); }
 

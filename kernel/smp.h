@@ -33,6 +33,11 @@ u32 apic_id(u32 cpu);
 // for a CPU that is not running.
 x86::Range entry_part(u32 cpu);
 u64 tsc_hz();
+// How long a CPU that must answer another (an IPI, a shootdown's acknowledgement) may stay silent
+// before the row fails: under emulation a vCPU thread may wait long for a host CPU.
+inline constexpr u64 kAnswerTimeoutMs = 2000;
+// `ms` milliseconds in ticks of the TSC, at the rate the bring-up timed with.
+u64 ticks_for_ms(u64 ms);
 // NMIs taken so far by every CPU running (each counts its own, arch/x86/traps.asm).
 u64 nmis();  // the rate the bring-up timed with (a safe guess when the TSC's is unknown)
 
