@@ -16,32 +16,27 @@ using aspace::Policy;
 using aspace::Schedule;
 using x86::Feature;
 
-struct Sink {
-  Row* out;
-  usize cap;
-  usize n = 0;
+struct Sink : RowSink {
   void add(Policy policy, u32 slots, Schedule s, u32 processes, u32 kk, bool global,
            bool no_invpcid = false) {
     const bool pcid = policy != Policy::kNopcid;
-    Row r{.group = Group::kAspace,
-          .global = global,
-          .lab = {policy, s, static_cast<u16>(slots), static_cast<u16>(processes),
-                  static_cast<u16>(kk), no_invpcid},
-          .method = Method::kAspace,
-          .env = {.scheme = pcid ? x86::EntryScheme::kPcid : x86::EntryScheme::kPti,
-                  .lstar = pcid ? aspace_syscall_pcid : aspace_syscall_pti},
-          .features = need(Feature::kSyscall) | (pcid ? need(Feature::kPcid) : 0) |
-                      (global ? need(Feature::kPge) : 0) |
-                      (no_invpcid ? need(Feature::kInvpcid) : 0),
-          .body = TEMPLATE_OF(aspace_slice)};
-    if (n < cap) out[n++] = r;
+    RowSink::add({.group = Group::kAspace,
+                  .global = global,
+                  .lab = {policy, s, static_cast<u16>(slots), static_cast<u16>(processes),
+                          static_cast<u16>(kk), no_invpcid},
+                  .method = Method::kAspace,
+                  .env = {.scheme = pcid ? x86::EntryScheme::kPcid : x86::EntryScheme::kPti,
+                          .lstar = pcid ? aspace_syscall_pcid : aspace_syscall_pti},
+                  .features = (global ? need(Feature::kPge) : 0) |
+                              (no_invpcid ? need(Feature::kInvpcid) : 0),
+                  .body = TEMPLATE_OF(aspace_slice)});
   }
 };
 
 }  // namespace
 
 usize aspace_rows(Row* out, usize cap, const TableParams& tp) {
-  Sink b{out, cap};
+  Sink b{{out, cap}};
   u32 largest = 0;
   for (usize i = 0; i < tp.lab_processes_count; ++i)
     largest = tp.lab_processes[i] > largest ? tp.lab_processes[i] : largest;

@@ -229,6 +229,22 @@ usize parse_touch_list(const char* s, usize len, u32* out, usize cap, usize* rej
 // The same for any list of values lo..hi (shootdown_pages=, the lab's lists).
 usize parse_u32_list(const char* s, usize len, u32 lo, u32 hi, u32* out, usize cap, usize* rejected,
                      usize* repeated);
+// Where the table's builders (bench/table.cpp, bench/aspace_table.cpp) put rows, with the
+// features every row's structure implies added: PCID where the row runs with CR4.PCIDE set (it
+// is set only for rows that need PCID), SYSCALL where it enters ring 3 (entered and left through
+// the SYSCALL MSRs). Rows beyond `cap` are dropped (build_table's caller warns when it is full).
+struct RowSink {
+  Row* out;
+  usize cap;
+  usize n = 0;
+  void add(Row r) {
+    if (r.env.pcid_mode()) r.features |= need(x86::Feature::kPcid);
+    if (r.method == Method::kRing3Loop || r.method == Method::kCrossing ||
+        r.method == Method::kAspace)
+      r.features |= need(x86::Feature::kSyscall);
+    if (n < cap) out[n++] = r;
+  }
+};
 // The address-space lab's rows (bench/aspace_table.cpp), appended to the table by build_table;
 // returns how many were written to `out` (at most `cap`).
 usize aspace_rows(Row* out, usize cap, const TableParams& tp);

@@ -16,7 +16,6 @@ using x86::Feature;
 using x86::Pcid;
 
 constexpr Pcid kKernelPcid = x86::kernel_pcid(x86::Asid{0});  // 1, as Linux's first ASID slot
-constexpr u64 kPcid = need(Feature::kPcid);
 constexpr u64 kInvpcid = need(Feature::kInvpcid);
 constexpr u64 kPge = need(Feature::kPge);
 
@@ -100,17 +99,8 @@ struct CrossingWork {
 constexpr CrossingWork kCrossingWork[] = {
     {EntryScheme::kNone, 0, 0}, {EntryScheme::kPti, 4, 4}, {EntryScheme::kPcid, 5, 10}};
 
-// Appends rows, derives what every row's environment implies, and never overruns `cap`.
-struct Builder {
-  Row* out;
-  usize cap;
-  usize n = 0;
-  void add(Row r) {
-    if (r.env.pcid_mode()) r.features |= kPcid;  // PCIDE is set only for rows that need PCID
-    if (r.method == Method::kRing3Loop || r.method == Method::kCrossing)
-      r.features |= need(Feature::kSyscall);  // ring 3 is entered and left via the SYSCALL MSRs
-    if (n < cap) out[n++] = r;
-  }
+// Appends rows (RowSink, bench/row.h: what every row's environment implies, never past `cap`).
+struct Builder : RowSink {
   // A PTI row as current Linux maps the kernel, then its ".415" twin as Linux 4.15 did:
   // the same path and count, nothing global (x86::pti_globals).
   void add_with_nonglobal_twin(Row r) {
@@ -432,7 +422,7 @@ void shootdown_rows(Builder& b, u32 cpus, const u32* pages, usize page_count) {
 }  // namespace
 
 usize build_table(Row* out, usize cap, const TableParams& tp) {
-  Builder b{out, cap};
+  Builder b{{out, cap}};
   ring0_rows(b);
   syscall_rows(b, tp.touch, tp.touch_count);
   exception_rows(b);
