@@ -344,7 +344,7 @@ void print_environment(SuiteContext& ctx) {
   j.begin_object("smp").num("found", cpus.found).num("started", cpus.started);
   j.num("used", cpus.used).num("failed", cpus.failed);
   j.str("apic", x86::apic::mode_name(cpus.mode));
-  j.num("invlpgb_max_pages", cpu.invlpgb_max_pages).end_object();  // since 0.3; 0: no INVLPGB
+  j.num("invlpgb_max_pages", cpu.invlpgb_max_pages).end_object();  // since 0.4; 0: no INVLPGB
   console::record(j.finish());
 }
 
