@@ -487,3 +487,26 @@ def test_list_names_the_pmu_state_and_counters(run_cli) -> None:
     assert lines[2].endswith("PMU counting (cycles ref_cycles inst_retired dtlb_walks r1008)")
     assert lines[4].endswith("emulator, PMU not-counting")
     assert "PMU" not in lines[-1]  # a 0.1 log has no pmu object
+
+
+def test_env_pmu_crossings_is_read_and_shown(tmp_path: Path) -> None:
+    # 0.4: what the crossings' counter passes read; a test mode is said even where nothing counts.
+    env = ('PTIBENCH {"type":"env","vendor":"GenuineIntel","bare_metal":false,"pmu":'
+           '{"state":"not-counting","reason":"r","crossings":{"source":"fake-tsc",'
+           '"reason":"a test, not a counter"}}}')
+    log = write(tmp_path, "x.log", "\n".join([env, ok("cr3.a"), SUMMARY]) + "\n")
+    cap = read_capture(str(log))
+    assert not [d for d in cap.diagnostics if "env" in d.message], [str(d) for d in cap.diagnostics]
+    pmu = cap.runs[0].env.pmu
+    assert (pmu.crossings_source, pmu.crossings_reason) == ("fake-tsc", "a test, not a counter")
+    assert pmu.text.endswith("; crossings: fake-tsc (a test, not a counter)"), pmu.text
+    # "none" where nothing counts says nothing new; a wrong type is reported, the run kept.
+    quiet = env.replace('"source":"fake-tsc"', '"source":"none"')
+    log = write(tmp_path, "y.log", "\n".join([quiet, ok("cr3.a"), SUMMARY]) + "\n")
+    assert "crossings" not in read_capture(str(log)).runs[0].env.pmu.text
+    bad = env.replace('"source":"fake-tsc"', '"source":3')
+    log = write(tmp_path, "z.log", "\n".join([bad, ok("cr3.a"), SUMMARY]) + "\n")
+    cap = read_capture(str(log))
+    assert any('env.pmu.crossings: field "source" should be a string' in str(d)
+               for d in cap.diagnostics), [str(d) for d in cap.diagnostics]
+    assert "cr3.a" in cap.runs[0].results

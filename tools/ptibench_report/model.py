@@ -122,6 +122,10 @@ class Pmu:
     selftest: dict[str, int] = field(default_factory=dict)
     counters: dict[str, PmuCounter] = field(default_factory=dict)
     missing: dict[str, str] = field(default_factory=dict)
+    # Since 0.4, `crossings`: what the one-way crossings' counter passes read (rdpmc, none,
+    # fake-tsc: a test) and why.
+    crossings_source: Optional[str] = None
+    crossings_reason: Optional[str] = None
 
     @property
     def counting(self) -> bool:
@@ -142,6 +146,10 @@ class Pmu:
             text += f"; read by {self.read_by}"
         if self.missing:
             text += "; missing: " + "; ".join(f"{k}: {v}" for k, v in self.missing.items())
+        if self.crossings_source and (self.counting or self.crossings_source != "none"):
+            text += f"; crossings: {self.crossings_source}"
+            if self.crossings_reason:
+                text += f" ({self.crossings_reason})"
         return text
 
 

@@ -86,8 +86,9 @@ _PMU_FIELDS: dict[str, str] = {
     "state": _STR, "reason": _STR, "version": _INT, "general": _INT, "general_width": _INT,
     "fixed": _INT, "fixed_width": _INT, "event_table": _STR, "read_by": _STR,
     "aperf_mperf": _BOOL, "smi_count": _BOOL, "selftest": _OBJ, "counters": _OBJ,
-    "missing": _OBJ,
+    "missing": _OBJ, "crossings": _OBJ,
 }
+_PMU_CROSSINGS_FIELDS: dict[str, str] = {"source": _STR, "reason": _STR}  # since 0.4
 _PMU_STATES = ("counting", "off", "absent", "unusable", "not-counting", "inexact")
 _PMU_COUNTER_FIELDS: dict[str, str] = {
     "event": _STR, "counter": _STR, "index": _INT, "evtsel": _STR,
@@ -355,6 +356,9 @@ class _Reader:
                       f"{'/'.join(_PMU_STATES)}; shown as is")
         pmu.selftest = self._typed_map(number, f.get("selftest", {}), _INT, "env.pmu.selftest")
         pmu.missing = self._typed_map(number, f.get("missing", {}), _STR, "env.pmu.missing")
+        if "crossings" in f:
+            x = self._clean(number, f["crossings"], _PMU_CROSSINGS_FIELDS, "env.pmu.crossings")
+            pmu.crossings_source, pmu.crossings_reason = x.get("source"), x.get("reason")
         for name, value in f.get("counters", {}).items():
             what = f"env.pmu.counters.{name}"
             if not isinstance(value, dict):
