@@ -14,7 +14,7 @@ constexpr const char* kSuites[] = {"full", "quick", "selftest", "seeds"};
 constexpr const char* kFaults[] = {"none", "ud", "pf", "gp", "de", "stack", "user-read"};
 constexpr const char* kSamples[] = {"summary", "raw"};
 constexpr const char* kLabBroken[] = {"none", "global"};
-constexpr const char* kShootdownTargets[] = {"invalidate", "skip"};
+constexpr const char* kShootdownTargets[] = {"invalidate", "skip", "skip-global"};
 constexpr const char* kInvlpgb[] = {"cpuid", "force"};
 constexpr const char* kCrossingCounters[] = {"auto", "off", "fake-tsc",
                                              "rdpmc-forced"};  // CrossingRequest
@@ -68,7 +68,7 @@ const cmdline::Option kOptions[] = {
                          "pages n changed by the shootdown.* rows (comma-separated)"),
     cmdline::make_choice("shootdown_targets", &opts.shootdown_targets, kShootdownTargets,
                          "skip: shootdown targets acknowledge without invalidating (tests that "
-                         "stale reads are caught)"),
+                         "stale reads are caught); skip-global: and the pages are global"),
     cmdline::make_choice("invlpgb", &opts.invlpgb, kInvlpgb,
                          "force: the shootdown.invlpgb rows try INVLPGB even where CPUID denies it "
                          "(tests that its #UD becomes a skip)"),

@@ -36,14 +36,16 @@ struct Options {
   u64 aspace_m = 16;
   u32 aspace_broken = 0;  // 1 (aspace_broken=global): the working sets mapped global, on purpose
   u64 ceiling = kFlushCeiling;  // shootdown.*: pages up to which a CPU INVLPGs each
-  u32 shootdown_targets = 0;    // 0 invalidate; 1 (skip): targets only acknowledge (a test)
+  u32 shootdown_targets = 0;    // 0 invalidate; 1 (skip): targets only acknowledge (a test); 2
+                                // (skip-global): and the pages are global (the user half's test)
   cmdline::StringRef shootdown_pages{"1,8,33,64,512", 13};
   u32 invlpgb = 0;  // 0 (cpuid): INVLPGB rows run where CPUID has it; 1 (force): tried anyway
 
   Suite suite_kind() const { return static_cast<Suite>(suite); }
   FaultKind fault_kind() const { return static_cast<FaultKind>(fault); }
   bool raw_samples() const { return samples == 1; }
-  bool targets_skip_invalidation() const { return shootdown_targets == 1; }
+  bool targets_skip_invalidation() const { return shootdown_targets != 0; }
+  bool shootdown_pages_global() const { return shootdown_targets == 2; }
   bool force_invlpgb() const { return invlpgb == 1; }
 };
 

@@ -63,6 +63,9 @@ struct Shoot {
   FlushPlan plan;
   u32 targets;
   bool skip;        // shootdown_targets=skip: the targets acknowledge without invalidating
+  bool global;      // shootdown_targets=skip-global: the pages are global too, so that on a CPU
+                    // that honours PGE their translations survive the targets' CR3 writes and
+                    // the user half's reads must see them (a test of the user-half check)
   x86::PtiCr3 cr3;  // the targets' kernel and user CR3 (PTI schemes)
   usize ops;        // broadcast schemes: invlpgb_ops[0, ops)
   u64 timeout;
@@ -96,9 +99,16 @@ bool map_pages() {
 }
 
 void point_pages_at(u32 count, u32 gen) {
-  const u64 flags = Pte::kPresent | Pte::kWritable | Pte::kUser | memory::nx_bit();
+  const u64 flags = Pte::kPresent | Pte::kWritable | Pte::kUser | memory::nx_bit() |
+                    (sd.global ? Pte::kGlobal : 0);
   for (u32 i = 0; i < count; ++i)
     *static_cast<volatile u64*>(pages.pte[i]) = Pte::make(pages.frame[gen][i], flags).raw;
+}
+
+// skip-global's global translations must not outlive its row, on any CPU: a CR4.PGE toggle
+// drops every entry, globals included (SDM Vol.3 4.10.4.1).
+void drop_globals() {
+  if (sd.global && (x86::read_cr4().raw & x86::Cr4::kPge)) x86::toggle_pge();
 }
 
 // This CPU's part of a shootdown under IPIs (bench/shootdown_plan.h).
@@ -186,6 +196,7 @@ void participant(void*) {
   if (pcid) x86::write_cr4(cr4.with(x86::Cr4::kPcide, true));  // CR3's PCID is 0 here
   // A flushing write either way: nothing of an earlier row's mappings survives.
   x86::write_cr3(pti ? x86::Cr3{sd.cr3.kernel} : cr3);
+  drop_globals();
   x86::this_cpu().user_pcid_flush = 0;
   x86::set_ac(true);  // the pages are user pages: with SMAP, ring 0 reads them only with AC = 1
   const u64 cpu = x86::this_cpu().cpu_index;
@@ -215,6 +226,7 @@ void participant(void*) {
   if (pcid) x86::write_cr3(x86::Cr3::root(cr3.table()));  // PCID 0 before PCIDE goes
   x86::write_cr3(cr3);
   if (pcid) x86::write_cr4(cr4);
+  drop_globals();
   x86::this_cpu().user_pcid_flush = 0;
 }
 
@@ -310,6 +322,7 @@ Result measure_shootdown(const Row& row, const Params& p, const x86::CpuInfo& cp
   sd.scheme = row.shoot;
   sd.plan = plan_flush(row.pages, static_cast<u32>(options().ceiling), row.shoot, invpcid);
   sd.skip = options().targets_skip_invalidation();
+  sd.global = options().shootdown_pages_global();
   sd.targets = targets;
   sd.cr3 = x86::pti_cr3(targets_pcid(row.shoot) ? x86::EntryScheme::kPcid : x86::EntryScheme::kPti,
                         memory::kernel_cr3().table());
@@ -333,6 +346,7 @@ Result measure_shootdown(const Row& row, const Params& p, const x86::CpuInfo& cp
   spin_until(sd.ready, u64{sd.targets} * (sd.round + 1));  // the last round's reads
   store_release(sd.stop, u64{1});
   for (u32 c = 1; c <= sd.targets; ++c) smp::wait(c);
+  drop_globals();
   ipi_call_handler = nullptr;
   x86::set_ac(false);
   x86::this_cpu().user_pcid_flush = lazy;

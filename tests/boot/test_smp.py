@@ -141,6 +141,21 @@ def test_a_target_that_does_not_invalidate_is_caught():
     assert run.results()["shootdown.pti.t1.p8"]["user_stale_reads"] == 0
 
 
+def test_a_stale_translation_in_the_user_half_is_caught():
+    # shootdown_targets=skip-global: the targets invalidate nothing and the pages are global, so
+    # under Bochs (which honours global pages) the old translations survive the target's CR3
+    # writes: its return to user space reads the old frames through the user half, and those
+    # reads are counted as such (user_stale_reads), on both PTI schemes: the check of the user
+    # half can fail (with PCID too, where no emulator here keeps a NOFLUSH'd translation).
+    run = boot("bochs-smp2-stale-user", "--bochs", "corei7_haswell_4770", "--smp", "2",
+               "--cmdline", "bench=shootdown.pti.t1.p8,shootdown.pti.pcid.t1.p8 reps=3 warmup=1 "
+               "shootdown_pages=8 shootdown_targets=skip-global", timeout=600)
+    assert run.returncode == 1 and run.summary()["status"] == "fail", run.describe()
+    for name in ("shootdown.pti.t1.p8", "shootdown.pti.pcid.t1.p8"):
+        r = run.results()[name]
+        assert r["status"] == "fail" and 0 < r["user_stale_reads"] < r["stale_reads"], r
+
+
 def test_invlpgb_forced_where_it_is_missing_skips_on_its_ud():
     # invlpgb=force executes INVLPGB although CPUID denies it: QEMU raises #UD, which the fault
     # fixup turns into a skip with the operands (the range form at 8 pages, the whole-TLB form
