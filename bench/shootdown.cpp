@@ -7,6 +7,7 @@
 #include "arch/x86/local_apic.h"
 #include "arch/x86/page_table.h"
 #include "arch/x86/pti.h"
+#include "bench/measure.h"
 #include "bench/options.h"
 #include "bench/user_space.h"
 #include "kernel/memory.h"
@@ -166,14 +167,14 @@ void touch() {
 void return_to_user(u64 r, u64 cpu) {
   const u64 m0 = magic(0, static_cast<u32>(r & 1));
   const bool pcid = targets_pcid(sd.scheme);
-  const u64 nmis = load_acquire(x86::this_cpu().nmi_count);
+  const u64 nmis = nmi_count();  // this CPU's (disturbances() adds SMIs by an MSR read on CPU 0)
   const u64 t0 = x86::rdtsc_ordered();
   const ShootVisit v = pcid ? shoot_user_visit_pcid(kRegion, sd.pages, m0)
                             : shoot_user_visit_pti(kRegion, sd.pages, m0);
   const u64 t1 = x86::rdtsc_ordered();
   count_stale(v.stale, cpu, v.first, 0, r, true);
-  // A return an NMI (or #MC) interrupted is not a sample: kDisturbed, left out of the figure.
-  const bool disturbed = load_acquire(x86::this_cpu().nmi_count) != nmis;
+  // A return an NMI interrupted is not a sample: kDisturbed, left out of the figure.
+  const bool disturbed = nmi_count() != nmis;
   const u64 slot = (r - 1) * sd.targets + (cpu - 1);
   if (r >= 1 && slot < kMaxUserSamples)
     user_samples[slot] = disturbed ? kDisturbed : static_cast<i64>(t1 - t0);
