@@ -106,10 +106,11 @@ void point_pages_at(u32 count, u32 gen) {
     *static_cast<volatile u64*>(pages.pte[i]) = Pte::make(pages.frame[gen][i], flags).raw;
 }
 
-// skip-global's global translations must not outlive its row, on any CPU: a CR4.PGE toggle
-// drops every entry, globals included (SDM Vol.3 4.10.4.1).
+// skip-global's global translations must not outlive its row, on any CPU that held them (the
+// targets as they leave it, CPU 0 after them): a CR4.PGE toggle drops every entry, globals
+// included (SDM Vol.3 4.10.4.1; without PGE there are none, and it changes nothing).
 void drop_globals() {
-  if (sd.global && (x86::read_cr4().raw & x86::Cr4::kPge)) x86::toggle_pge();
+  if (sd.global) x86::toggle_pge();
 }
 
 // This CPU's part of a shootdown under IPIs (bench/shootdown_plan.h).
@@ -197,7 +198,6 @@ void participant(void*) {
   if (pcid) x86::write_cr4(cr4.with(x86::Cr4::kPcide, true));  // CR3's PCID is 0 here
   // A flushing write either way: nothing of an earlier row's mappings survives.
   x86::write_cr3(pti ? x86::Cr3{sd.cr3.kernel} : cr3);
-  drop_globals();
   x86::this_cpu().user_pcid_flush = 0;
   x86::set_ac(true);  // the pages are user pages: with SMAP, ring 0 reads them only with AC = 1
   const u64 cpu = x86::this_cpu().cpu_index;
