@@ -36,7 +36,8 @@ void window_open();
 void window_close(i64 sign);
 const i64* sample_deltas();  // plan().count of them
 // How many windows have been opened since boot: a runner whose samples opened none (the IPI and
-// shootdown rows, the crossings) has no counter figures.
+// shootdown rows) has no counter figures from them (the crossings read theirs in counter passes,
+// bench/user_space.cpp, not in windows).
 u64 window_count();
 // run(ctx, which) inside a window closed with `sign`, returning what run returns. Both runs of a
 // difference must go through it: it is one out-of-line function, so the instructions around the
